@@ -1,0 +1,1 @@
+"""s1da.components: concrete land models, operators, perturbers, filters and data sources."""

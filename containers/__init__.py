@@ -1,0 +1,1 @@
+"""s1da.containers: dependency-injector containers that assemble experiments from YAML."""

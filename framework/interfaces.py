@@ -1,0 +1,152 @@
+"""The four seams of s1da: land model, observation operator, forcing perturber and filter.
+
+Every concrete component in ``s1da.components`` implements one of these.  The experiment object
+only talks to these methods, and a user who imports one piece (the DEnKF, the WCM) without the
+containers only needs the class itself.
+
+Array conventions (DESIGN.md, "Interfaces"):
+
+* Land-model state and forcing arrays are shaped ``(member, site, ...)``.
+* Filter arrays are shaped ``(..., member, n)``: leading axes are independent batches (sites).
+* Observation operators broadcast over any leading axes; the *last* axis is ``site`` when the
+  operator holds one parameter set per site.
+
+Units: soil moisture m3 m-3, water fluxes mm d-1, stores mm, temperature degC, net radiation
+W m-2 (daily mean), backscatter dB.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+State = dict[str, np.ndarray]
+"""Land-model state: named arrays shaped ``(member, site, ...)``."""
+
+Forcing = Mapping[str, np.ndarray]
+"""One day of forcing: named arrays shaped ``(member, site)`` (or ``(site,)`` before perturbation).
+
+Standard names and units: ``precipitation`` mm d-1, ``air_temperature`` degC,
+``net_radiation`` W m-2 (daily mean), ``vod`` (-), ``lai`` m2 m-2, ``swe`` mm (optional).
+"""
+
+
+class LandModel(abc.ABC):
+    """A land-surface model advanced one day at a time, vectorised over members and sites."""
+
+    @abc.abstractmethod
+    def initial_state(self, n_members: int) -> State:
+        """Return the initial state for all sites, arrays shaped ``(member, site, ...)``."""
+
+    @abc.abstractmethod
+    def step(self, state: State, forcing: Forcing) -> tuple[State, dict[str, np.ndarray]]:
+        """Advance one day.
+
+        ``forcing`` holds arrays shaped ``(member, site)``.  Returns the new state and the day's
+        fluxes, each shaped ``(member, site)`` in mm d-1 (or mm for storage), including at least
+        ``total_water_storage``, ``precipitation``, ``total_evaporation``, ``deep_drainage`` and
+        ``surface_runoff`` so that ``storage(t) - storage(t-1) = P - E - D - Q`` can be checked.
+        The input state is not modified.
+        """
+
+    @abc.abstractmethod
+    def surface_soil_moisture(self, state: State) -> np.ndarray:
+        """Fraction-weighted 0-10 cm soil moisture, m3 m-3, shaped ``(member, site)``."""
+
+    @abc.abstractmethod
+    def analysis_variables(self, state: State) -> np.ndarray:
+        """The filter's state vector, shaped ``(site, member, n_state)`` (m3 m-3).
+
+        Which variables form the vector (top layer per fraction, the aggregate, all layers) is
+        the model's configuration (MODEL_SPEC (c), option ``state``).
+        """
+
+    @abc.abstractmethod
+    def set_analysis_variables(
+        self, state: State, values: np.ndarray
+    ) -> tuple[State, dict[str, np.ndarray]]:
+        """Put an analysed state vector back, respecting each layer's bounds.
+
+        ``values`` is shaped like :meth:`analysis_variables`.  Returns the new state and
+        diagnostics shaped ``(member, site)``: ``analysis_increment`` (mm of storage actually
+        added) and ``clipped_water`` (mm removed or added by clipping to the bounds).
+        """
+
+
+class ObservationOperator(abc.ABC):
+    """Forward model h(soil moisture, LAI) -> backscatter (dB), calibrated per site."""
+
+    @abc.abstractmethod
+    def fit(
+        self,
+        soil_moisture: np.ndarray,
+        lai: np.ndarray,
+        backscatter_db: np.ndarray,
+        valid: np.ndarray | None = None,
+    ) -> ObservationOperator:
+        """Calibrate and return the fitted operator.
+
+        Inputs are shaped ``(time,)`` for one site or ``(site, time)`` for a network; soil
+        moisture in m3 m-3, LAI in m2 m-2, backscatter in dB.  ``valid`` (same shape, bool)
+        marks the samples to use; unmarked samples are ignored, and a non-finite marked sample
+        is an error.
+        """
+
+    @abc.abstractmethod
+    def predict(self, soil_moisture: np.ndarray, lai: np.ndarray) -> np.ndarray:
+        """Backscatter in dB.  Broadcasts over leading axes; the last axis is ``site``."""
+
+    @property
+    @abc.abstractmethod
+    def error_variance(self) -> np.ndarray:
+        """Mean-square residual of the fit per site, dB^2 (the paper's R)."""
+
+    @abc.abstractmethod
+    def to_dataset(self) -> Any:
+        """Fitted parameters as an ``xarray.Dataset`` with dimension ``site`` (for the store)."""
+
+
+class Perturber(abc.ABC):
+    """Turns one day of site forcing into member forcing, with its own AR(1) memory."""
+
+    @abc.abstractmethod
+    def initial_state(self, site_ids: np.ndarray, n_members: int) -> dict[str, np.ndarray]:
+        """Memory of the perturbation processes before the first day."""
+
+    @abc.abstractmethod
+    def perturb(
+        self, forcing: Forcing, day_index: int, state: dict[str, np.ndarray]
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Perturb one day.
+
+        ``forcing`` holds arrays shaped ``(site,)``; the result holds arrays shaped
+        ``(member, site)`` in the same units, plus the new perturber state.  Noise is keyed by
+        (seed, site id, purpose, day block), never by a position, so that any subset or chunking
+        of sites gives the same numbers.
+        """
+
+
+class Filter(abc.ABC):
+    """Ensemble analysis, batched over any leading axes."""
+
+    @abc.abstractmethod
+    def analyse(
+        self,
+        states: np.ndarray,
+        predicted: np.ndarray,
+        observed: np.ndarray,
+        error_variance: np.ndarray,
+        *,
+        rng: np.random.Generator | None = None,
+    ) -> np.ndarray:
+        """Return analysed states.
+
+        Shapes: ``states (..., member, n_state)``, ``predicted (..., member, n_obs)``,
+        ``observed (..., n_obs)``, ``error_variance (..., n_obs)`` (diagonal R, in the squared
+        units of the observations).  A NaN observation is dropped; a batch with no valid
+        observation comes back unchanged.  Diagnostics of the last call are in
+        ``self.diagnostics``.
+        """
