@@ -1,0 +1,1 @@
+"""Data sources: synthetic twin network and readers of real files (import the modules directly)."""
