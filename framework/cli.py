@@ -1,0 +1,100 @@
+"""Command line: ``s1da run``, ``s1da inspect``, ``s1da report``.
+
+The framework does not know the concrete components; ``run`` asks the containers package (which
+does) to assemble the experiment from YAML, importing it only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from s1da.framework import __version__
+
+
+def _run(args: argparse.Namespace) -> int:
+    from s1da.containers.assembly import build_experiment  # containers know the components
+    from s1da.framework.store import EnsembleStore
+
+    output = Path(args.output)
+    if output.exists() and not args.overwrite:
+        try:
+            existing = EnsembleStore.open(output)
+        except Exception as error:
+            print(f"s1da: {output} exists and is not a readable s1da store ({error}); pass --overwrite", file=sys.stderr)
+            return 2
+        if existing.is_complete:
+            print(f"s1da: {output} holds a finished experiment; pass --overwrite to replace it", file=sys.stderr)
+            return 2
+        print(f"s1da: resuming the unfinished store {output}", file=sys.stderr)
+    experiment = build_experiment(args.config, progress=not args.no_progress)
+    store = experiment.run(output, overwrite=args.overwrite)
+    print(store.describe())
+    if args.report:
+        from s1da.framework.report import write_report
+
+        index = write_report(output, Path(args.report))
+        print(f"report written to {index}")
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from s1da.framework.store import EnsembleStore
+
+    store = EnsembleStore.open(args.store)
+    print(store.describe())
+    return 0 if store.is_complete else 1
+
+
+def _report(args: argparse.Namespace) -> int:
+    from s1da.framework.report import write_report
+
+    index = write_report(Path(args.store), Path(args.output))
+    print(f"report written to {index}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(
+        prog="s1da",
+        description="Assimilate Sentinel-1 VV backscatter into GLEAM with ensemble Kalman filters "
+        "(after Rains et al., IEEE GRSL 2022).",
+    )
+    main_parser.add_argument("--version", action="version", version=f"s1da {__version__}")
+    commands = main_parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run (or resume) an experiment defined in YAML")
+    run.add_argument("config", help="experiment YAML, e.g. experiments/quickstart.yaml")
+    run.add_argument("--output", required=True, help="Zarr store to write, e.g. quickstart.zarr")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing store")
+    run.add_argument("--report", metavar="DIR", help="also write the report (figures, summary) to DIR")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    run.set_defaults(handler=_run)
+
+    inspect = commands.add_parser("inspect", help="print what a store holds and whether each run is complete")
+    inspect.add_argument("store")
+    inspect.set_defaults(handler=_inspect)
+
+    report = commands.add_parser("report", help="write figures, summary.md and index.html for a store")
+    report.add_argument("store")
+    report.add_argument("--output", required=True, help="directory for the report")
+    report.set_defaults(handler=_report)
+    return main_parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from s1da.framework.config import ConfigError
+    from s1da.framework.sitedata import DataError
+    from s1da.framework.store import StoreError
+
+    try:
+        return args.handler(args)
+    except (ConfigError, StoreError, DataError) as error:
+        print(f"s1da: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,309 @@
+"""The experiment object: spin-up -> open loop -> calibration -> DA runs -> validation.
+
+It only orchestrates components behind the interfaces of :mod:`s1da.framework.interfaces`; it
+holds no physics and no statistics of its own (DESIGN.md, "Data flow").  Every stage writes to
+the :class:`~s1da.framework.store.EnsembleStore`, streaming block by block so that peak memory
+does not grow with the number of years, and every stage resumes where a killed run stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from pathlib import Path
+import attrs
+import numpy as np
+import xarray as xr
+from tqdm.auto import tqdm
+
+from s1da.framework import __version__
+from s1da.framework.interfaces import Filter, LandModel, ObservationOperator, Perturber
+from s1da.framework.sitedata import SiteData
+from s1da.framework.store import EnsembleStore, StoreError
+
+FLUXES = ("total_water_storage", "precipitation", "total_evaporation", "deep_drainage", "surface_runoff")
+"""Daily water-balance terms written for every member in every run group (closure from the store)."""
+
+MODEL_PREFIX = "model__"
+PERTURBER_PREFIX = "perturber__"
+
+
+def _member_coords(data: SiteData, n_members: int, layer_names: tuple[str, ...]) -> dict[str, tuple]:
+    coords = {
+        "member": ("member", np.arange(n_members), {"standard_name": "realization", "long_name": "ensemble member", "units": "1"}),
+        "site": ("site", data.site_ids, {"long_name": "site identifier", "units": "1", "cf_role": "timeseries_id"}),
+        "lat": ("site", data.sites["lat"].values, {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north"}),
+        "lon": ("site", data.sites["lon"].values, {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east"}),
+    }
+    if layer_names:
+        coords["layer"] = ("layer", np.asarray(layer_names), {"long_name": "land-cover fraction and soil layer", "units": "1"})
+    return coords
+
+
+@attrs.define
+class Experiment:
+    """One assimilation experiment over a network of sites.
+
+    ``operators`` maps a run label (``wcm``, ``svr``) to an unfitted observation operator; each
+    gets a DA run ``da_<label>``.  Dates are inclusive; the spin-up ends the day before
+    ``start``.
+    """
+
+    name: str
+    data: SiteData
+    model: LandModel
+    perturber: Perturber
+    operators: Mapping[str, ObservationOperator]
+    filter: Filter
+    members: int
+    spinup_start: np.datetime64
+    start: np.datetime64
+    end: np.datetime64
+    entropy: int
+    chunk_days: int = 32
+    min_samples: int = 30
+    config_text: str = ""
+    progress: bool = True
+    validator: Callable[..., xr.Dataset] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        times = self.data.times
+        self.spinup_start, self.start, self.end = (np.datetime64(d, "D") for d in (self.spinup_start, self.start, self.end))
+        if not (self.spinup_start <= self.start <= self.end):
+            raise ValueError(f"need spin-up start <= start <= end, got {self.spinup_start}, {self.start}, {self.end}")
+        if times[0] > self.spinup_start or times[-1] < self.end:
+            raise ValueError(
+                f"the data cover {times[0]}..{times[-1]}, the experiment needs {self.spinup_start}..{self.end}"
+            )
+        if self.members < 2:
+            raise ValueError(f"an ensemble needs at least 2 members, got {self.members}")
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def period(self) -> np.ndarray:
+        return np.arange(self.start, self.end + 1)
+
+    def _day_index(self, day: np.datetime64) -> int:
+        """Perturbation day index counted from the first day of the data."""
+        return int((day - self.data.times[0]).astype("int64"))
+
+    def _forcing_day(self, day: np.datetime64) -> dict[str, np.ndarray]:
+        row = self.data.forcing.sel(time=np.datetime64(day, "ns"))
+        return {name: np.asarray(variable.values, dtype="float64") for name, variable in row.data_vars.items()}
+
+    def _layer_names(self) -> tuple[str, ...]:
+        return tuple(getattr(self.model, "layer_names", ()))
+
+    def _checkpoint(self, state: Mapping[str, np.ndarray], perturber_state: Mapping[str, np.ndarray]) -> dict:
+        arrays = {MODEL_PREFIX + key: np.asarray(value) for key, value in state.items()}
+        arrays.update({PERTURBER_PREFIX + key: np.asarray(value) for key, value in perturber_state.items()})
+        return arrays
+
+    @staticmethod
+    def _restore(checkpoint: Mapping[str, np.ndarray]) -> tuple[dict, dict]:
+        state = {key[len(MODEL_PREFIX):]: value for key, value in checkpoint.items() if key.startswith(MODEL_PREFIX)}
+        pert = {key[len(PERTURBER_PREFIX):]: value for key, value in checkpoint.items() if key.startswith(PERTURBER_PREFIX)}
+        return state, pert
+
+    # ------------------------------------------------------------------ stages
+    def open_store(self, path: str | Path, *, overwrite: bool = False) -> EnsembleStore:
+        """Create the store, or reopen an unfinished one written by the same configuration."""
+        path = Path(path)
+        attributes = {
+            "title": f"s1da experiment {self.name}",
+            "Conventions": "CF-1.10",
+            "experiment_name": self.name,
+            "config": self.config_text,
+            "seed_entropy": str(self.entropy),
+            "s1da_version": __version__,
+            "source": self.data.description,
+        }
+        if path.exists() and not overwrite:
+            store = EnsembleStore.open(path)
+            if store.is_complete:
+                raise StoreError(f"{path} holds a finished experiment; pass --overwrite to replace it")
+            previous = store.attributes
+            if previous.get("config") != self.config_text or previous.get("seed_entropy") != str(self.entropy):
+                raise StoreError(
+                    f"{path} holds an unfinished run of a different configuration or seed; "
+                    "pass --overwrite to replace it"
+                )
+            return store
+        return EnsembleStore.create(path, attributes, overwrite=overwrite)
+
+    def run(self, path: str | Path, *, overwrite: bool = False) -> EnsembleStore:
+        """Run (or resume) every stage and return the finished store."""
+        store = self.open_store(path, overwrite=overwrite)
+        self._write_inputs(store)
+        spun_up = self._spinup(store)
+        self._integrate(store, "open_loop", spun_up, operator=None)
+        operators = self._calibrate(store)
+        for label, operator in operators.items():
+            self._integrate(store, f"da_{label}", spun_up, operator=operator)
+        self._validate(store, operators)
+        store.mark_complete()
+        return store
+
+    def _write_inputs(self, store: EnsembleStore) -> None:
+        period = np.asarray(self.period, dtype="datetime64[ns]")
+        site_coords = {"lat": ("site", self.data.sites["lat"].values), "lon": ("site", self.data.sites["lon"].values)}
+        if not store.group_complete("observations"):
+            obs = self.data.observations_on(self.period)
+            lai = self.data.forcing["lai"].sel(time=period)
+            ds = xr.Dataset({name: obs[name] for name in obs.data_vars})
+            ds["lai"] = lai
+            store.write_dataset("observations", _with_site_coords(ds, site_coords))
+        insitu = self.data.insitu_on(self.period)
+        if insitu is not None and not store.group_complete("insitu"):
+            ds = xr.Dataset({"insitu_soil_moisture": insitu})
+            store.write_dataset("insitu", _with_site_coords(ds, site_coords))
+        if self.data.truth is not None and not store.group_complete("truth"):
+            store.write_dataset("truth", _with_site_coords(self.data.truth.sel(time=period), site_coords))
+
+    def _spinup(self, store: EnsembleStore) -> dict[str, np.ndarray]:
+        """Run the perturbed spin-up (not stored day by day) and keep its final state."""
+        if store.group_complete("spinup_state"):
+            return store.read_state("spinup_state")
+        state = self.model.initial_state(self.members)
+        perturber_state = self.perturber.initial_state(self.data.site_ids, self.members)
+        days = np.arange(self.spinup_start, self.start)
+        for day in tqdm(days, desc=f"{self.name}: spin-up", unit="day", disable=not self.progress):
+            forcing, perturber_state = self.perturber.perturb(self._forcing_day(day), self._day_index(day), perturber_state)
+            state, _ = self.model.step(state, forcing)
+        checkpoint = self._checkpoint(state, perturber_state)
+        store.write_state("spinup_state", checkpoint)
+        return checkpoint
+
+    def _integrate(
+        self, store: EnsembleStore, name: str, spun_up: Mapping[str, np.ndarray], operator: ObservationOperator | None
+    ) -> None:
+        """Integrate one run group (open loop when ``operator`` is None) block by block."""
+        if store.group_complete(name):
+            return
+        period = self.period
+        layer_names = self._layer_names()
+        per_member = {key: ("time", "member", "site") for key in FLUXES + ("surface_soil_moisture",)}
+        if layer_names:
+            per_member["layer_soil_moisture"] = ("time", "member", "site", "layer")
+        if operator is not None:
+            for key in ("analysis_increment", "clipped_water", "predicted_backscatter", "forecast_surface_soil_moisture", "analysis_surface_soil_moisture"):
+                per_member[key] = ("time", "member", "site")
+            for key in ("innovation", "normalised_innovation", "observation_error_variance", "analysis_increment_surface"):
+                per_member[key] = ("time", "site")
+        store.create_run(
+            name,
+            times=period,
+            coords=_member_coords(self.data, self.members, layer_names),
+            variables=per_member,
+            chunk_days=self.chunk_days,
+            attributes={"run": name, "operator": "none" if operator is None else type(operator).__name__},
+        )
+        done, checkpoint = store.load_progress(name)
+        state, perturber_state = self._restore(checkpoint if checkpoint is not None else spun_up)
+        observations = self.data.observations_on(period)["backscatter"].values  # (time, site)
+        lai = self.data.forcing["lai"].sel(time=np.asarray(period, dtype="datetime64[ns]")).values
+        bar = tqdm(total=len(period), initial=done, desc=f"{self.name}: {name}", unit="day", disable=not self.progress)
+        for block_start in range(done, len(period), self.chunk_days):
+            block_end = min(block_start + self.chunk_days, len(period))
+            buffers = {
+                key: np.full((block_end - block_start, *self._shape(dims, layer_names)), np.nan)
+                for key, dims in per_member.items()
+            }
+            for offset, t in enumerate(range(block_start, block_end)):
+                day = period[t]
+                forcing, perturber_state = self.perturber.perturb(self._forcing_day(day), self._day_index(day), perturber_state)
+                state, fluxes = self.model.step(state, forcing)
+                if operator is not None and np.isfinite(observations[t]).any():
+                    state, diagnostics = self._analyse(state, operator, observations[t], lai[t])
+                    for key, values in diagnostics.items():
+                        buffers[key][offset] = values
+                    # the increment enters the storage at the end of the day
+                    fluxes = dict(fluxes, total_water_storage=fluxes["total_water_storage"] + diagnostics["analysis_increment"])
+                for key in FLUXES:
+                    buffers[key][offset] = fluxes[key]
+                buffers["surface_soil_moisture"][offset] = self.model.surface_soil_moisture(state)
+                if layer_names:
+                    buffers["layer_soil_moisture"][offset] = self.model.layer_soil_moisture(state)
+                bar.update(1)
+            store.write_block(name, block_start, buffers)
+            store.save_progress(name, block_end, self._checkpoint(state, perturber_state))
+        bar.close()
+        store.finish_run(name)
+
+    def _shape(self, dims: tuple[str, ...], layer_names: tuple[str, ...]) -> tuple[int, ...]:
+        sizes = {"member": self.members, "site": len(self.data.site_ids), "layer": len(layer_names)}
+        return tuple(sizes[dim] for dim in dims[1:])
+
+    def _analyse(
+        self, state: dict, operator: ObservationOperator, observed: np.ndarray, lai: np.ndarray
+    ) -> tuple[dict, dict[str, np.ndarray]]:
+        """One analysis at the end of the model day (MODEL_SPEC c)."""
+        forecast_sm = self.model.surface_soil_moisture(state)  # (member, site)
+        predicted = operator.predict(forecast_sm, np.broadcast_to(lai, forecast_sm.shape))  # (member, site)
+        states = self.model.analysis_variables(state)  # (site, member, n_state)
+        error_variance = np.asarray(operator.error_variance, dtype="float64")
+        analysed = self.filter.analyse(
+            states, predicted.T[..., None], observed[:, None], error_variance[:, None]
+        )
+        new_state, changes = self.model.set_analysis_variables(state, analysed)
+        analysis_sm = self.model.surface_soil_moisture(new_state)
+        innovation = observed - predicted.mean(axis=0)
+        spread = predicted.var(axis=0, ddof=1)
+        has_obs = np.isfinite(observed)
+        diagnostics = {
+            "analysis_increment": np.where(has_obs, changes["analysis_increment"], np.nan),
+            "clipped_water": np.where(has_obs, changes["clipped_water"], np.nan),
+            "predicted_backscatter": np.where(has_obs, predicted, np.nan),
+            "forecast_surface_soil_moisture": np.where(has_obs, forecast_sm, np.nan),
+            "analysis_surface_soil_moisture": np.where(has_obs, analysis_sm, np.nan),
+            "innovation": innovation,
+            "normalised_innovation": innovation / np.sqrt(spread + error_variance),
+            "observation_error_variance": np.where(has_obs, error_variance, np.nan),
+            "analysis_increment_surface": np.where(has_obs, analysis_sm.mean(axis=0) - forecast_sm.mean(axis=0), np.nan),
+        }
+        # sites without observation: the increment is exactly zero, recorded as missing
+        diagnostics["analysis_increment"] = np.where(has_obs, diagnostics["analysis_increment"], np.nan)
+        return new_state, diagnostics
+
+    def _calibrate(self, store: EnsembleStore) -> dict[str, ObservationOperator]:
+        """Fit each operator per site on open-loop ensemble-mean SM and LAI against S1."""
+        open_loop = store.read("open_loop")
+        mean_sm = open_loop["surface_soil_moisture"].mean("member").transpose("site", "time").values
+        obs = store.read("observations")
+        backscatter = obs["backscatter"].transpose("site", "time").values
+        lai = obs["lai"].transpose("site", "time").values
+        valid = np.isfinite(backscatter)
+        fitted = {}
+        pieces = []
+        for label, operator in self.operators.items():
+            operator = copy.deepcopy(operator)
+            fitted[label] = operator.fit(mean_sm, lai, np.where(valid, backscatter, 0.0), valid=valid)
+            if not store.group_complete("calibration"):
+                parameters = fitted[label].to_dataset()
+                parameters = parameters.rename({name: f"{label}_{name}" for name in parameters.data_vars})
+                simulated = fitted[label].predict(mean_sm.T, lai.T)  # (time, site)
+                parameters[f"{label}_simulated_backscatter"] = xr.DataArray(
+                    simulated,
+                    dims=("time", "site"),
+                    coords={"time": open_loop["time"].values, "site": self.data.site_ids},
+                    attrs={"units": "dB", "long_name": f"{label} backscatter simulated from open-loop mean soil moisture"},
+                )
+                pieces.append(parameters)
+        if not store.group_complete("calibration") and pieces:
+            store.write_dataset("calibration", xr.merge(pieces, combine_attrs="drop_conflicts"))
+        return fitted
+
+    def _validate(self, store: EnsembleStore, operators: Mapping[str, ObservationOperator]) -> None:
+        if store.group_complete("validation") or self.validator is None:
+            return
+        store.write_dataset("validation", self.validator(store, list(operators), min_samples=self.min_samples))
+
+
+def _with_site_coords(ds: xr.Dataset, coords: Mapping[str, tuple[str, np.ndarray]]) -> xr.Dataset:
+    ds = ds.assign_coords({name: (dim, values) for name, (dim, values) in coords.items()})
+    ds["lat"].attrs = {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north"}
+    ds["lon"].attrs = {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east"}
+    ds["site"].attrs = {"long_name": "site identifier", "units": "1"}
+    ds["time"].attrs = {"standard_name": "time", "long_name": "time"}
+    return ds
+

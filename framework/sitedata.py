@@ -1,0 +1,119 @@
+"""What a data source hands to an experiment, checked once at the door.
+
+A source (the synthetic twin, or readers of real files) delivers one :class:`SiteData`: the
+site table, daily forcing for the whole period (spin-up included), the Sentinel-1 observations,
+and optionally in-situ soil moisture and (twin mode) the truth.  Everything downstream can then
+assume sorted, unique, gap-free daily times and finite, physically signed forcing.
+"""
+
+from __future__ import annotations
+
+import attrs
+import numpy as np
+import xarray as xr
+
+REQUIRED_FORCING = ("precipitation", "air_temperature", "net_radiation")
+NON_NEGATIVE = ("precipitation", "lai", "vod", "swe")
+
+
+class DataError(ValueError):
+    """Input data that cannot be used as it is; the message names the variable and site."""
+
+
+def check_daily_time(times: np.ndarray, what: str) -> None:
+    """Times must be sorted, unique and one day apart."""
+    days = np.asarray(times, dtype="datetime64[D]")
+    if days.size == 0:
+        raise DataError(f"{what}: no time steps")
+    steps = np.diff(days).astype("int64")
+    if np.any(steps == 0):
+        first = days[1:][steps == 0][0]
+        raise DataError(f"{what}: duplicate time {first}")
+    if np.any(steps < 0):
+        first = days[1:][steps < 0][0]
+        raise DataError(f"{what}: times are not sorted (at {first})")
+    if np.any(steps > 1):
+        first = days[:-1][steps > 1][0]
+        raise DataError(f"{what}: gap in the daily time axis after {first}")
+
+
+def _first_bad_site(sites: xr.DataArray, bad: np.ndarray) -> str:
+    site_index = int(np.argwhere(bad)[0][-1])
+    return str(sites.values[site_index])
+
+
+@attrs.frozen
+class SiteData:
+    """Everything an experiment needs from its source.
+
+    * ``sites``: Dataset with dimension ``site`` (integer ids), coordinates ``lat`` and ``lon``
+      and whatever static parameters the land model reads.
+    * ``forcing``: Dataset ``(time, site)`` with ``precipitation`` (mm d-1),
+      ``air_temperature`` (degC), ``net_radiation`` (W m-2), ``lai`` (m2 m-2) and optionally
+      ``vod`` and ``swe``: the unperturbed forcing the model run receives.
+    * ``observations``: Dataset ``(time, site)`` with ``backscatter`` (dB, NaN where there is no
+      usable observation after masking).
+    * ``insitu``: DataArray ``(time, site)`` of in-situ soil moisture (m3 m-3), NaN for gaps.
+    * ``truth``: optional Dataset ``(time, site)`` with the twin's true ``surface_soil_moisture``.
+    """
+
+    sites: xr.Dataset
+    forcing: xr.Dataset
+    observations: xr.Dataset
+    insitu: xr.DataArray | None = None
+    truth: xr.Dataset | None = None
+    description: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if "site" not in self.sites.dims:
+            raise DataError("sites: no 'site' dimension")
+        for coord in ("lat", "lon"):
+            if coord not in self.sites.coords and coord not in self.sites:
+                raise DataError(f"sites: missing coordinate {coord!r}")
+        check_daily_time(self.forcing["time"].values, "forcing")
+        for name in REQUIRED_FORCING + ("lai",):
+            if name not in self.forcing:
+                raise DataError(f"forcing: missing variable {name!r}")
+        for name, variable in self.forcing.data_vars.items():
+            if variable.dims != ("time", "site"):
+                raise DataError(f"forcing: {name} has dims {variable.dims}, expected ('time', 'site')")
+            values = variable.values
+            finite = np.isfinite(values)
+            if not finite.all():
+                bad_time = self.forcing["time"].values[np.argwhere(~finite)[0][0]]
+                raise DataError(
+                    f"forcing: {name} is not finite at site {_first_bad_site(self.sites['site'], ~finite)} "
+                    f"on {np.datetime64(bad_time, 'D')} (fill gaps explicitly in the reader)"
+                )
+            if name in NON_NEGATIVE and (values < 0).any():
+                raise DataError(f"forcing: {name} is negative at site {_first_bad_site(self.sites['site'], values < 0)}")
+        for label, data in (("observations", self.observations), ("insitu", self.insitu), ("truth", self.truth)):
+            if data is None:
+                continue
+            if not np.array_equal(data["site"].values, self.sites["site"].values):
+                raise DataError(f"{label}: site ids differ from the site table")
+            if not np.isin(data["time"].values, self.forcing["time"].values).all():
+                raise DataError(f"{label}: times outside the forcing period")
+        if "backscatter" not in self.observations:
+            raise DataError("observations: missing variable 'backscatter' (dB)")
+        values = self.observations["backscatter"].values
+        finite = values[np.isfinite(values)]
+        if finite.size and (finite > 0).all() and (finite < 1).all():
+            raise DataError("observations: backscatter looks linear (all values in (0, 1)); convert to dB")
+
+    @property
+    def site_ids(self) -> np.ndarray:
+        return self.sites["site"].values.astype("int64")
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.forcing["time"].values.astype("datetime64[D]")
+
+    def observations_on(self, times: np.ndarray) -> xr.Dataset:
+        """Observations reindexed onto ``times`` (NaN where none)."""
+        return self.observations.reindex(time=np.asarray(times, dtype="datetime64[ns]"))
+
+    def insitu_on(self, times: np.ndarray) -> xr.DataArray | None:
+        if self.insitu is None:
+            return None
+        return self.insitu.reindex(time=np.asarray(times, dtype="datetime64[ns]"))
