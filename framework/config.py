@@ -106,13 +106,28 @@ class Section:
         return resolved
 
 
+def _nested_class(field: attrs.Attribute) -> type | None:
+    """The attrs class of a field whose default is built by that class (a nested parameter group)."""
+    default = field.default
+    if isinstance(default, attrs.Factory) and isinstance(default.factory, type) and attrs.has(default.factory):
+        return default.factory
+    if default is not attrs.NOTHING and attrs.has(type(default)):
+        return type(default)
+    return None
+
+
 def build_parameters(cls: type, data: Any, prefix: str, file: str | Path | None) -> Any:
-    """Instantiate the attrs parameter class ``cls`` from a config mapping, naming bad keys."""
+    """Instantiate the attrs parameter class ``cls`` from a config mapping, naming bad keys.
+
+    Nested parameter groups (fields whose default is another attrs class) are built from nested
+    mappings the same way, so that ``model.soil.drainage_rate`` is checked as strictly as
+    ``model.kernel``.
+    """
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError(f"expected a mapping, got {type(data).__name__}", key=prefix, file=file)
-    fields = {field.alias if hasattr(field, "alias") and field.alias else field.name: field for field in attrs.fields(cls)}
+    fields = {(field.alias or field.name): field for field in attrs.fields(cls) if field.init}
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ConfigError(
@@ -123,30 +138,20 @@ def build_parameters(cls: type, data: Any, prefix: str, file: str | Path | None)
         raise ConfigError("required key is missing", key=f"{prefix}.{missing[0]}", file=file)
     values = {}
     for name, value in data.items():
-        if isinstance(value, list):  # YAML sequences become tuples: parameter classes are frozen
-            value = tuple(value)
+        nested = _nested_class(fields[name])
+        if nested is not None and isinstance(value, Mapping):
+            value = build_parameters(nested, value, f"{prefix}.{name}", file)
+        elif isinstance(value, list):  # YAML sequences become tuples: parameter classes are frozen
+            value = tuple(tuple(item) if isinstance(item, list) else item for item in value)
         values[name] = value
     try:
         return cls(**values)
     except (TypeError, ValueError) as error:
         # attrs validators name the attribute in their message; find which key it was.
         message = str(error)
-        culprit = next((name for name in values if f"'{name}'" in message or f" {name} " in message), None)
+        culprit = next((name for name in values if f"'{name}'" in message or f"{name} " in message), None)
         key = f"{prefix}.{culprit}" if culprit else prefix
         raise ConfigError(message, key=key, file=file) from error
-
-
-def parameter_values(instance: Any) -> dict[str, Any]:
-    """The resolved parameters of an attrs instance as plain YAML-friendly values."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, tuple):
-            return [plain(item) for item in value]
-        if isinstance(value, (_dt.date, Path)):
-            return str(value)
-        return value
-
-    return {name: plain(value) for name, value in attrs.asdict(instance, recurse=False).items()}
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:

@@ -1,0 +1,133 @@
+"""What an experiment YAML may say, checked before anything is built.
+
+Top-level sections: ``experiment`` (plain fields below), and the component sections ``source``,
+``model``, ``perturbation``, ``filter`` and ``operators`` (a mapping of run label to operator).
+Each component section names its ``kind``; the rest of the section is checked against the
+attrs parameter class of that kind (unknown keys, missing keys and rejected values are errors
+naming the key and the file).  ``resolve`` returns plain values for the containers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from s1da.components.filters import DEnKF, ETKF, StochasticEnKF
+from s1da.components.operators import SupportVectorOperator, WaterCloudModel
+from s1da.components.perturbers import ForcingPerturbationParameters
+from s1da.containers.options import GleamOptions, TwinSourceOptions
+from s1da.framework.config import (
+    ConfigError,
+    Field,
+    Section,
+    build_parameters,
+    load_yaml,
+    parse_date,
+    positive,
+)
+from s1da.framework.randomness import new_entropy
+
+EXPERIMENT = Section(
+    {
+        "name": Field(str, doc="label of the experiment"),
+        "seed": Field((int, type(None)), default=None, doc="entropy of the SeedSequence; drawn and recorded if absent"),
+        "members": Field(int, default=32, check=positive, doc="ensemble size"),
+        "spinup_start": Field((str, dt.date), doc="first day of the perturbed spin-up"),
+        "start": Field((str, dt.date), doc="first day of the open loop and DA runs"),
+        "end": Field((str, dt.date), doc="last day (inclusive)"),
+        "chunk_days": Field(int, default=32, check=positive, doc="days per store chunk and checkpoint"),
+        "min_samples": Field(int, default=30, check=positive, doc="matched days a site needs to be scored (DD-25)"),
+    }
+)
+
+KINDS: dict[str, dict[str, type]] = {
+    "source": {"twin": TwinSourceOptions},
+    "model": {"gleam": GleamOptions},
+    "perturbation": {"forcing": ForcingPerturbationParameters},
+    "filter": {"denkf": DEnKF, "enkf": StochasticEnKF, "etkf": ETKF},
+    "operator": {"wcm": WaterCloudModel, "svr": SupportVectorOperator},
+}
+SECTIONS = ("experiment", "source", "model", "perturbation", "filter", "operators")
+
+
+def _component(section: Any, family: str, prefix: str, file: str | Path) -> dict[str, Any]:
+    if not isinstance(section, Mapping):
+        raise ConfigError("expected a mapping with a 'kind'", key=prefix, file=file)
+    kinds = KINDS[family]
+    kind = section.get("kind")
+    if kind is None:
+        raise ConfigError(f"required key is missing (one of {', '.join(sorted(kinds))})", key=f"{prefix}.kind", file=file)
+    if kind not in kinds:
+        raise ConfigError(f"unknown kind {kind!r} (allowed: {', '.join(sorted(kinds))})", key=f"{prefix}.kind", file=file)
+    options = {key: value for key, value in section.items() if key != "kind"}
+    built = build_parameters(kinds[kind], options, prefix, file)
+    return {"kind": kind, "parameters": built}
+
+
+def resolve(data: Mapping[str, Any], file: str | Path) -> dict[str, Any]:
+    """Check a loaded YAML mapping; return the resolved configuration."""
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"unknown section (allowed: {', '.join(SECTIONS)})", key=unknown[0], file=file)
+    for required in ("experiment", "source", "model", "perturbation", "filter"):
+        if required not in data:
+            raise ConfigError("required section is missing", key=required, file=file)
+    experiment = EXPERIMENT.resolve(data["experiment"], "experiment", file)
+    for key in ("spinup_start", "start", "end"):
+        experiment[key] = parse_date(experiment[key], f"experiment.{key}", file)
+    if not experiment["spinup_start"] <= experiment["start"] <= experiment["end"]:
+        raise ConfigError("need spinup_start <= start <= end", key="experiment.start", file=file)
+    if experiment["seed"] is None:
+        experiment["seed"] = new_entropy()
+    operators = data.get("operators") or {}
+    if not isinstance(operators, Mapping):
+        raise ConfigError("expected a mapping of run label to operator", key="operators", file=file)
+    resolved_operators = {}
+    for label, section in operators.items():
+        if not isinstance(label, str) or not label.isidentifier():
+            raise ConfigError("run labels must be identifiers (they name store groups da_<label>)", key=f"operators.{label}", file=file)
+        resolved_operators[label] = _component(section, "operator", f"operators.{label}", file)
+    return {
+        "experiment": experiment,
+        "source": _component(data["source"], "source", "source", file),
+        "model": _component(data["model"], "model", "model", file),
+        "perturbation": _component(data["perturbation"], "perturbation", "perturbation", file),
+        "filter": _component(data["filter"], "filter", "filter", file),
+        "operators": resolved_operators,
+    }
+
+
+def load(path: str | Path, *, seed: int | None = None) -> dict[str, Any]:
+    """Load and resolve an experiment YAML; ``seed`` replaces a missing seed (resuming)."""
+    data = load_yaml(path)
+    if seed is not None and isinstance(data.get("experiment"), Mapping) and data["experiment"].get("seed") is None:
+        data["experiment"] = {**data["experiment"], "seed": int(seed)}
+    return resolve(data, path)
+
+
+def as_text(resolved: Mapping[str, Any]) -> str:
+    """The resolved configuration as YAML (stored at the store's root)."""
+
+    def plain(value: Any) -> Any:
+        if attrs.has(type(value)):
+            return {
+                (field.alias or field.name): plain(getattr(value, field.name))
+                for field in attrs.fields(type(value))
+                if field.init
+            }
+        if isinstance(value, Mapping):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(item) for item in value]
+        if isinstance(value, (dt.date, Path)):
+            return str(value)
+        if hasattr(value, "tolist"):
+            return value.tolist()
+        return value
+
+    return yaml.safe_dump(plain(resolved), sort_keys=False)
