@@ -81,7 +81,9 @@ class StochasticEnKF(Filter):
         """Analysed states (..., member, n_state)."""
         predicted_array = np.asarray(predicted)
         if predicted_array.ndim < 2:
-            raise ValueError(f"predicted must be shaped (..., member, n_obs), got {predicted_array.shape}")
+            raise ValueError(
+                f"predicted must have at least 2 dimensions (..., member, n_obs), got shape {predicted_array.shape}"
+            )
         standard_normal = _draw_standard_normal(rng, predicted_array.shape)
         self.diagnostics = stochastic_enkf_analysis(
             states,
@@ -113,6 +115,7 @@ def _draw_standard_normal(rng, shape: tuple[int, ...]) -> np.ndarray:
     flat_draws = draws.reshape((-1,) + shape[-2:])
     for index, generator in enumerate(generators.reshape(-1)):  # draws only; the update is batched
         if not isinstance(generator, np.random.Generator):
-            raise TypeError(f"rng[{np.unravel_index(index, batch)}] is {type(generator).__name__}, not a Generator")
+            position = tuple(int(i) for i in np.unravel_index(index, batch))
+            raise TypeError(f"rng[{position}] is {type(generator).__name__}, not a Generator")
         flat_draws[index] = generator.standard_normal(shape[-2:])
     return draws
