@@ -1,0 +1,10 @@
+"""Forcing perturbers (MODEL_SPEC d): member forcing from site forcing."""
+
+from s1da.components.perturbers.forcing import (
+    LDAS_CORRELATION,
+    PERTURBABLE_VARIABLES,
+    ForcingPerturbationParameters,
+    ForcingPerturber,
+)
+
+__all__ = ["LDAS_CORRELATION", "PERTURBABLE_VARIABLES", "ForcingPerturbationParameters", "ForcingPerturber"]

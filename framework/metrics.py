@@ -1,0 +1,256 @@
+"""Validation metrics (MODEL_SPEC e), vectorised over sites.
+
+Conventions:
+
+* ``x`` is the simulation (open loop, DA, forward-operator prediction) and ``y`` the reference
+  (in situ, observed backscatter); ``bias = mean(x - y)``.
+* NaN (or any non-finite value) means missing.  A pair enters a score only where both members
+  are finite.  A site with fewer than ``min_samples`` matched samples scores NaN (DD-25: 30 days).
+* Time is ``axis`` (default 0); every other axis is kept (sites, runs, ...).
+* To score open loop and DA on identical days (MODEL_SPEC e), mask both with
+  :func:`matched_mask` first (or use :func:`score_table`, which does it for you).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+DEFAULT_MIN_SAMPLES = 30
+"""DD-25: minimum number of matched days per site."""
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _check_min_samples(min_samples: int) -> int:
+    if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)) or min_samples < 1:
+        raise ValueError(f"min_samples must be an integer >= 1, got {min_samples!r}")
+    return int(min_samples)
+
+
+def _pair(x, y, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Float arrays with time moved to axis 0, the validity mask and the matched counts."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(f"simulation and reference shapes differ: {x.shape} vs {y.shape}")
+    if x.ndim == 0:
+        raise ValueError("metrics need at least one (time) axis, got scalars")
+    try:
+        x = np.moveaxis(x, axis, 0)
+        y = np.moveaxis(y, axis, 0)
+    except np.exceptions.AxisError:
+        raise ValueError(f"axis {axis} is out of range for arrays with {x.ndim} dimension(s)") from None
+    valid = np.isfinite(x) & np.isfinite(y)
+    return np.where(valid, x, 0.0), np.where(valid, y, 0.0), valid, valid.sum(axis=0)
+
+
+def _masked_mean(values: np.ndarray, valid: np.ndarray, count: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(valid, values, 0.0).sum(axis=0) / count
+
+
+def _varies(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """True where the valid samples are not all equal (exact test; rounding-proof)."""
+    high = np.where(valid, values, -np.inf).max(axis=0, initial=-np.inf)
+    low = np.where(valid, values, np.inf).min(axis=0, initial=np.inf)
+    return high > low
+
+
+def _apply_min_samples(result: np.ndarray, count: np.ndarray, min_samples: int):
+    result = np.where(count >= _check_min_samples(min_samples), result, np.nan)
+    return result[()] if result.ndim == 0 else result
+
+
+# --- masks ----------------------------------------------------------------------------------------
+def matched_mask(*arrays) -> np.ndarray:
+    """True where every array is finite (the common valid days; arrays must share one shape)."""
+    if not arrays:
+        raise ValueError("matched_mask needs at least one array")
+    arrays = [np.asarray(a, dtype=float) for a in arrays]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"matched_mask: arrays have different shapes {[a.shape for a in arrays]}")
+    mask = np.ones(arrays[0].shape, dtype=bool)
+    for array in arrays:
+        mask &= np.isfinite(array)
+    return mask
+
+
+def matched_count(x, y, axis: int = 0) -> np.ndarray:
+    """Number of samples where both ``x`` and ``y`` are finite."""
+    return _pair(x, y, axis)[3]
+
+
+# --- scores ---------------------------------------------------------------------------------------
+def pearson_r(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
+    """Temporal Pearson correlation over matched samples (MODEL_SPEC e).
+
+    NaN where fewer than ``min_samples`` pairs match or either series is constant there.
+    """
+    x, y, valid, count = _pair(x, y, axis)
+    # Two-pass (centre first) for accuracy with large offsets such as dB backscatter.
+    x_anomaly = np.where(valid, x - _masked_mean(x, valid, count), 0.0)
+    y_anomaly = np.where(valid, y - _masked_mean(y, valid, count), 0.0)
+    covariance = (x_anomaly * y_anomaly).sum(axis=0)
+    x_ss = (x_anomaly**2).sum(axis=0)
+    y_ss = (y_anomaly**2).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = covariance / np.sqrt(x_ss * y_ss)
+    varies = _varies(x, valid) & _varies(y, valid)
+    r = np.where(varies & (x_ss > 0) & (y_ss > 0), np.clip(r, -1.0, 1.0), np.nan)
+    return _apply_min_samples(r, count, min_samples)
+
+
+def rmsd(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
+    """Root-mean-square difference sqrt(mean((x - y)^2)) over matched samples (MODEL_SPEC e)."""
+    x, y, valid, count = _pair(x, y, axis)
+    return _apply_min_samples(np.sqrt(_masked_mean((x - y) ** 2, valid, count)), count, min_samples)
+
+
+def bias(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
+    """Mean difference mean(x - y) over matched samples (simulation minus reference)."""
+    x, y, valid, count = _pair(x, y, axis)
+    return _apply_min_samples(_masked_mean(x - y, valid, count), count, min_samples)
+
+
+def ubrmsd(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
+    """Unbiased RMSD sqrt(RMSD^2 - bias^2) (MODEL_SPEC e).
+
+    Computed as the population SD of the differences, which equals sqrt(RMSD^2 - bias^2)
+    exactly in real arithmetic and cannot go negative under rounding.
+    """
+    x, y, valid, count = _pair(x, y, axis)
+    difference = x - y
+    centred = np.where(valid, difference - _masked_mean(difference, valid, count), 0.0)
+    return _apply_min_samples(np.sqrt(_masked_mean(centred**2, valid, count)), count, min_samples)
+
+
+def variance_ratio(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
+    """var(x) / var(y) over matched samples (simulation over reference); NaN if var(y) = 0."""
+    x, y, valid, count = _pair(x, y, axis)
+    x_anomaly = np.where(valid, x - _masked_mean(x, valid, count), 0.0)
+    y_anomaly = np.where(valid, y - _masked_mean(y, valid, count), 0.0)
+    x_ss = (x_anomaly**2).sum(axis=0)
+    y_ss = (y_anomaly**2).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(_varies(y, valid) & (y_ss > 0), np.where(_varies(x, valid), x_ss / y_ss, 0.0), np.nan)
+    return _apply_min_samples(ratio, count, min_samples)
+
+
+# --- network summaries ----------------------------------------------------------------------------
+def delta_r(r_da, r_ol) -> np.ndarray:
+    """Delta R = R_DA - R_OL per site (MODEL_SPEC e); NaN where either is NaN."""
+    r_da = np.asarray(r_da, dtype=float)
+    r_ol = np.asarray(r_ol, dtype=float)
+    if r_da.shape != r_ol.shape:
+        raise ValueError(f"delta_r: R_DA and R_OL shapes differ: {r_da.shape} vs {r_ol.shape}")
+    return r_da - r_ol
+
+
+def percent_improved(delta, axis: int | None = None) -> np.ndarray | float:
+    """100 * #{sites: delta R > 0} / #sites with a finite delta R; NaN if there is none."""
+    delta = np.asarray(delta, dtype=float)
+    finite = np.isfinite(delta)
+    count = finite.sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result = 100.0 * (finite & (delta > 0)).sum(axis=axis) / count
+    result = np.where(count > 0, result, np.nan)
+    return float(result) if result.ndim == 0 else result
+
+
+def network_mean(values, axis: int | None = None) -> np.ndarray | float:
+    """Arithmetic mean over finite values (e.g. the network Delta R); NaN if there is none."""
+    values = np.asarray(values, dtype=float)
+    finite = np.isfinite(values)
+    count = finite.sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result = np.where(finite, values, 0.0).sum(axis=axis) / count
+    result = np.where(count > 0, result, np.nan)
+    return float(result) if result.ndim == 0 else result
+
+
+def mean_absolute_increment(increments, axis: int | None = None) -> np.ndarray | float:
+    """Mean |x_a - x_f| over analysis days (NaN = no analysis) and sites (MODEL_SPEC e), m3 m-3."""
+    return network_mean(np.abs(np.asarray(increments, dtype=float)), axis=axis)
+
+
+def mean_signed_increment(increments, axis: int | None = None) -> np.ndarray | float:
+    """Mean signed increment x_a - x_f over analysis days and sites (MODEL_SPEC e), m3 m-3."""
+    return network_mean(increments, axis=axis)
+
+
+# --- xarray level ---------------------------------------------------------------------------------
+def score_table(
+    simulations: Mapping[str, "xarray.DataArray"],  # noqa: F821
+    reference: "xarray.DataArray",  # noqa: F821
+    min_samples: int = DEFAULT_MIN_SAMPLES,
+    *,
+    time_dim: str = "time",
+    site_dim: str = "site",
+) -> "xarray.Dataset":  # noqa: F821
+    """R, RMSD, bias and ubRMSD of every run against one reference, dims ``(run, site)``.
+
+    All runs are scored on the same days: the matched mask is the intersection of the days where
+    the reference and *every* simulation are finite (MODEL_SPEC e: identical sets for OL and DA).
+    Time coordinates are intersected; site coordinates must be identical.  ``n_samples`` holds
+    the number of matched days per site.
+    """
+    import xarray as xr
+
+    _check_min_samples(min_samples)
+    if not simulations:
+        raise ValueError("score_table needs at least one simulation")
+    names = list(simulations)
+    for name, array in [("reference", reference), *simulations.items()]:
+        if not isinstance(array, xr.DataArray):
+            raise TypeError(f"score_table: {name} must be an xarray.DataArray, got {type(array).__name__}")
+        if set(array.dims) != {time_dim, site_dim}:
+            raise ValueError(f"score_table: {name} has dims {array.dims}, expected ({time_dim!r}, {site_dim!r})")
+    units = reference.attrs.get("units")
+    for name, array in simulations.items():
+        sim_units = array.attrs.get("units")
+        if units is not None and sim_units is not None and sim_units != units:
+            raise ValueError(f"score_table: run {name!r} is in {sim_units!r} but the reference is in {units!r}")
+        units = units if units is not None else sim_units
+    if units is None:
+        raise ValueError("score_table: neither the reference nor the simulations carry a 'units' attribute")
+    if site_dim in reference.coords:
+        for name, array in simulations.items():
+            if site_dim not in array.coords or not np.array_equal(array[site_dim].values, reference[site_dim].values):
+                raise ValueError(f"score_table: run {name!r} does not have the reference's {site_dim!r} coordinate")
+    aligned = xr.align(reference, *[simulations[n] for n in names], join="inner", exclude=[site_dim])
+    if aligned[0].sizes[time_dim] == 0:
+        raise ValueError(f"score_table: the runs and the reference share no {time_dim!r} values")
+    reference_values = aligned[0].transpose(time_dim, site_dim).values.astype(float)
+    run_values = [a.transpose(time_dim, site_dim).values.astype(float) for a in aligned[1:]]
+    common = matched_mask(reference_values, *run_values)
+    reference_values = np.where(common, reference_values, np.nan)
+
+    rows: dict[str, list[np.ndarray]] = {"r": [], "rmsd": [], "bias": [], "ubrmsd": []}
+    for values in run_values:
+        values = np.where(common, values, np.nan)
+        rows["r"].append(pearson_r(values, reference_values, min_samples=min_samples))
+        rows["rmsd"].append(rmsd(values, reference_values, min_samples=min_samples))
+        rows["bias"].append(bias(values, reference_values, min_samples=min_samples))
+        rows["ubrmsd"].append(ubrmsd(values, reference_values, min_samples=min_samples))
+
+    what = reference.attrs.get("long_name", reference.name or "reference")
+    metadata = {
+        "r": {"units": "1", "long_name": f"temporal Pearson correlation with {what}"},
+        "rmsd": {"units": units, "long_name": f"root-mean-square difference from {what}"},
+        "bias": {"units": units, "long_name": f"mean difference (run minus {what})"},
+        "ubrmsd": {"units": units, "long_name": f"unbiased root-mean-square difference from {what}"},
+    }
+    coords = {"run": ("run", np.array(names, dtype=str))}
+    if site_dim in reference.coords:
+        coords[site_dim] = reference[site_dim].values
+    data_vars = {
+        key: (("run", site_dim), np.stack(value), metadata[key]) for key, value in rows.items()
+    }
+    data_vars["n_samples"] = (
+        (site_dim,),
+        common.sum(axis=0),
+        {"units": "1", "long_name": "number of matched days (reference and every run valid)"},
+    )
+    return xr.Dataset(data_vars, coords=coords, attrs={"min_samples": min_samples})
