@@ -90,7 +90,7 @@ class SiteStatics:
         return self.site_id.size
 
     def describe_site(self, index: int) -> str:
-        return f"site index {index} (site_id {self.site_id[index]!r})"
+        return f"site index {index} (site_id {self.site_id[index].item()!r})"
 
     def _fail(self, mask: np.ndarray, message: str):
         index = int(np.flatnonzero(mask)[0])
@@ -111,9 +111,12 @@ class SiteStatics:
             "fraction_water": self.fraction_water,
         }
         for name, value in fractions.items():
-            bad = (value < 0.0) | (value > 1.0)
+            bad = (value < -FRACTION_TOLERANCE) | (value > 1.0 + FRACTION_TOLERANCE)
             if bad.any():
                 self._fail(bad, f"{name} = {value[bad][0]} outside [0, 1]")
+            # round-off such as 1 - (f_T + f_H + f_B) = -2e-16 is snapped to the interval
+            fractions[name] = np.clip(value, 0.0, 1.0)
+            object.__setattr__(self, name, fractions[name])
         total = sum(fractions.values())
         bad = np.abs(total - 1.0) > FRACTION_TOLERANCE
         if bad.any():
@@ -163,7 +166,7 @@ class SiteStatics:
             key = str(name).strip().lower().replace("_", " ")
             if key not in SOIL_TEXTURES:
                 raise ValueError(
-                    f"SiteStatics: site index {index} (site_id {ids[index]!r}): unknown soil texture "
+                    f"SiteStatics: site index {index} (site_id {ids[index].item()!r}): unknown soil texture "
                     f"{name!r}; known: {sorted(SOIL_TEXTURES)}"
                 )
             rows.append(SOIL_TEXTURES[key])
