@@ -1,0 +1,290 @@
+"""GleamModel: the GLEAM v3 land model behind ``s1da.framework.interfaces.LandModel``.
+
+A thin wrapper: it validates input, broadcasts forcing to ``(member, site)``, calls the numpy
+kernel (``kernel.py``) or the optional numba kernel (``kernel_numba.py``) and handles the
+analysis state vector (MODEL_SPEC c, "State vector and propagation to depth").
+
+State (arrays ``(member, site, ...)``):
+
+* ``soil_moisture`` (member, site, 6), m3 m-3, layers :data:`LAYER_NAMES`
+  = T1, T2, T3, H1, H2, B1 (MODEL_SPEC a.1).  Layers of fractions absent at a site are carried
+  but carry no weight anywhere and are never changed by an analysis.
+* ``snowpack`` (member, site), mm per unit land area (D_m, MODEL_SPEC a.5).
+* ``previous_swe`` (member, site), mm: yesterday's SWE forcing for the GLEAM snow mode.
+* ``open_water_storage`` (member, site), mm per pixel: running balance f_W (P - E_W) of the
+  open-water fraction (see ``kernel.py``); zero where f_W = 0.
+
+There is no canopy storage: the daily Gash model evaporates the intercepted water the same day.
+The initial state is field capacity in every layer, no snow, zero open-water balance
+(a spin-up of at least a year is expected, DD-23).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from s1da.framework import variables
+from s1da.framework.interfaces import LandModel
+
+from . import kernel as numpy_kernel
+from .kernel import LAYER_NAMES, LAYER_THICKNESS, TOP_LAYERS, DEPTH_INDEX, LAYER_FRACTION
+from .nudging import NudgingParameters, nudge
+from .parameters import GleamParameters
+from .statics import SiteStatics
+
+STATE_VECTORS = ("top", "top_aggregated", "augmented")
+KERNELS = ("numpy", "numba")
+
+REQUIRED_FORCING = ("precipitation", "air_temperature", "net_radiation")
+OPTIONAL_FORCING = ("vod", "lai", "swe", "convective_fraction")
+# plausible ranges: catch wrong units (kelvin for degC, J for W) and impossible values
+FORCING_RANGES = {
+    "precipitation": (0.0, 2000.0, "mm d-1"),
+    "air_temperature": (-90.0, 65.0, "degC"),
+    "net_radiation": (-500.0, 1000.0, "W m-2 (daily mean)"),
+    "vod": (0.0, 10.0, "1"),
+    "lai": (0.0, 20.0, "m2 m-2"),
+    "swe": (0.0, 1.0e5, "mm"),
+    "convective_fraction": (0.0, 1.0, "1"),
+}
+
+for _name, _units, _long in (
+    ("open_water_storage", "mm", "running water balance f_W (P - E_W) of the open-water fraction"),
+    ("interception_loss", "mm d-1", "rainfall interception loss (pixel)"),
+    ("transpiration", "mm d-1", "transpiration f_T E_T + f_H E_H (pixel)"),
+    ("soil_evaporation", "mm d-1", "bare-soil evaporation f_B E_B (pixel)"),
+    ("open_water_evaporation", "mm d-1", "open-water evaporation f_W E_W (pixel)"),
+    ("sublimation", "mm d-1", "snow sublimation (1 - f_W) E_s (pixel)"),
+    ("snowfall", "mm d-1", "snowfall per unit land area"),
+    ("snowmelt", "mm d-1", "snowmelt per unit land area"),
+    ("snow_sublimation", "mm d-1", "snow sublimation per unit land area"),
+):
+    variables.register(_name, _units, _long)
+
+
+class ForcingError(ValueError):
+    """Bad forcing: names the variable, the site and the member."""
+
+
+class GleamModel(LandModel):
+    """GLEAM v3 (MODEL_SPEC a), vectorised over members and sites.
+
+    ``state_vector``: "top" (x = [w_T1, w_H1, w_B1]), "top_aggregated" (x = [w1]) or
+    "augmented" (all six layers; optional Schur ``taper`` = (rho_1, rho_2, rho_3) by layer depth
+    index, DD-18), MODEL_SPEC (c).  ``kernel``: "numpy" or "numba" (optional dependency).
+    ``check_forcing`` validates every day's forcing (on by default; costs a few % of the step).
+    """
+
+    layer_names: tuple[str, ...] = LAYER_NAMES
+    layer_thickness = LAYER_THICKNESS
+
+    def __init__(
+        self,
+        statics: SiteStatics,
+        parameters: GleamParameters = GleamParameters(),
+        state_vector: str = "top",
+        kernel: str = "numpy",
+        taper: tuple[float, float, float] = (1.0, 1.0, 1.0),
+        nudging: NudgingParameters | None = None,
+        check_forcing: bool = True,
+    ):
+        if not isinstance(statics, SiteStatics):
+            raise TypeError("GleamModel: statics must be a SiteStatics")
+        if state_vector not in STATE_VECTORS:
+            raise ValueError(f"GleamModel: state_vector must be one of {STATE_VECTORS}, got {state_vector!r}")
+        if kernel not in KERNELS:
+            raise ValueError(f"GleamModel: kernel must be one of {KERNELS}, got {kernel!r}")
+        taper = np.asarray(taper, dtype=float)
+        if taper.shape != (3,) or np.any(taper < 0.0) or np.any(taper > 1.0):
+            raise ValueError(f"GleamModel: taper must be three values in [0, 1], got {taper}")
+        self.statics = statics
+        self.parameters = parameters
+        self.state_vector = state_vector
+        self.kernel = kernel
+        self.taper = taper
+        self.nudging = nudging
+        self.check_forcing = check_forcing
+        if kernel == "numba":
+            from . import kernel_numba  # lazy: numba is optional
+
+            self._numba = kernel_numba.NumbaKernel(statics, parameters)
+        weights = numpy_kernel.fraction_weights(statics)
+        self._present = weights > 0.0  # (site, 3)
+        self._layer_weight_mm = weights[:, LAYER_FRACTION] * LAYER_THICKNESS  # (site, 6)
+        self._lower = numpy_kernel.lower_bounds(statics)  # (site, 6)
+        self._upper = np.repeat(statics.saturation[:, None], 6, axis=1)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def n_site(self) -> int:
+        return self.statics.n_site
+
+    @property
+    def n_state(self) -> int:
+        return {"top": 3, "top_aggregated": 1, "augmented": 6}[self.state_vector]
+
+    def initial_state(self, n_members: int) -> dict[str, np.ndarray]:
+        """Field capacity in every layer, no snow, zero open-water balance."""
+        if int(n_members) < 1:
+            raise ValueError(f"GleamModel.initial_state: n_members must be >= 1, got {n_members}")
+        shape = (int(n_members), self.n_site)
+        soil = np.broadcast_to(self.statics.field_capacity[None, :, None], shape + (6,)).copy()
+        return {
+            "soil_moisture": soil,
+            "snowpack": np.zeros(shape),
+            "previous_swe": np.zeros(shape),
+            "open_water_storage": np.zeros(shape),
+        }
+
+    def layer_soil_moisture(self, state) -> np.ndarray:
+        """(member, site, 6) m3 m-3 in the order :attr:`layer_names`."""
+        return state["soil_moisture"]
+
+    def surface_soil_moisture(self, state) -> np.ndarray:
+        return numpy_kernel.surface_soil_moisture(state["soil_moisture"], self.statics)
+
+    def root_zone_soil_moisture(self, state) -> np.ndarray:
+        return numpy_kernel.root_zone_soil_moisture(state["soil_moisture"], self.statics)
+
+    def total_water_storage(self, state) -> np.ndarray:
+        return numpy_kernel.total_water_storage(
+            state["soil_moisture"], state["snowpack"], state["open_water_storage"], self.statics
+        )
+
+    # ------------------------------------------------------------------ forcing
+    def _site_error(self, name: str, bad: np.ndarray, values: np.ndarray, why: str):
+        member, site = np.unravel_index(int(np.flatnonzero(bad)[0]), bad.shape)
+        raise ForcingError(
+            f"forcing {name!r}: {self.statics.describe_site(int(site))}, member {int(member)}: "
+            f"value {values[member, site]!r} {why}"
+        )
+
+    def prepare_forcing(self, forcing: Mapping[str, np.ndarray], n_members: int) -> dict[str, np.ndarray]:
+        """Validate and broadcast one day of forcing to (member, site) float arrays."""
+        unknown = set(forcing) - set(REQUIRED_FORCING) - set(OPTIONAL_FORCING)
+        if unknown:
+            raise ForcingError(f"unknown forcing variables {sorted(unknown)}; known: {REQUIRED_FORCING + OPTIONAL_FORCING}")
+        for name in REQUIRED_FORCING:
+            if name not in forcing:
+                raise ForcingError(f"forcing {name!r} is missing")
+        if "vod" not in forcing and "lai" not in forcing:
+            raise ForcingError("forcing needs 'vod' or 'lai' (DD-1 LAI fallback) for the evaporative stress")
+        if self.parameters.snow_mode == "swe" and "swe" not in forcing:
+            raise ForcingError("forcing 'swe' is missing and snow_mode='swe'")
+        shape = (n_members, self.n_site)
+        out = {}
+        for name, value in forcing.items():
+            array = np.asarray(value, dtype=float)
+            if array.shape not in (shape, shape[1:]):
+                raise ForcingError(f"forcing {name!r}: shape {array.shape}, expected {shape} or {shape[1:]}")
+            array = np.broadcast_to(array, shape)
+            if self.check_forcing:
+                finite = np.isfinite(array)
+                if not finite.all():
+                    self._site_error(name, ~finite, array, "is not finite (gaps must be filled explicitly, see the forcing reader)")
+                lo, hi, units = FORCING_RANGES[name]
+                bad = (array < lo) | (array > hi)
+                if bad.any():
+                    self._site_error(name, bad, array, f"outside the plausible range [{lo}, {hi}] {units}")
+            out[name] = array
+        return out
+
+    # ------------------------------------------------------------------ step
+    def step(self, state, forcing):
+        soil = state["soil_moisture"]
+        n_members = soil.shape[0]
+        if soil.shape != (n_members, self.n_site, 6):
+            raise ValueError(f"state soil_moisture shape {soil.shape}, expected (member, {self.n_site}, 6)")
+        f = self.prepare_forcing(forcing, n_members)
+        if "vod" in f:
+            veg, p01, p99 = f["vod"], self.statics.vod_p01, self.statics.vod_p99
+        else:
+            veg, p01, p99 = f["lai"], self.statics.lai_p01, self.statics.lai_p99
+        swe = f.get("swe") if self.parameters.snow_mode != "temperature_index" else None
+        convective = f.get("convective_fraction", 0.0)
+        if self.kernel == "numba":
+            return self._numba.step(state, f["precipitation"], f["air_temperature"], f["net_radiation"], veg, p01, p99, swe, convective)
+        return numpy_kernel.daily_step(
+            soil,
+            state["snowpack"],
+            state["previous_swe"],
+            state["open_water_storage"],
+            f["precipitation"],
+            f["air_temperature"],
+            f["net_radiation"],
+            veg,
+            swe,
+            convective,
+            self.statics,
+            self.parameters,
+            p01,
+            p99,
+        )
+
+    # ------------------------------------------------------------------ analysis
+    def analysis_variables(self, state) -> np.ndarray:
+        soil = state["soil_moisture"]
+        if self.state_vector == "top":
+            x = soil[..., TOP_LAYERS]
+        elif self.state_vector == "top_aggregated":
+            x = self.surface_soil_moisture(state)[..., None]
+        else:
+            x = soil
+        return np.ascontiguousarray(np.swapaxes(x, 0, 1))
+
+    def _finish_update(self, state, requested):
+        """Clip to [w_min, w_sat] (DD-19) and report the water added and clipped (pixel mm)."""
+        old = state["soil_moisture"]
+        clipped = np.clip(requested, self._lower, self._upper)
+        # layers of absent fractions are never changed
+        absent = ~self._present[:, LAYER_FRACTION]
+        clipped = np.where(absent, old, clipped)
+        requested = np.where(absent, old, requested)
+        increment = ((clipped - old) * self._layer_weight_mm).sum(axis=-1)
+        clip_water = ((clipped - requested) * self._layer_weight_mm).sum(axis=-1)
+        new_state = dict(state)
+        new_state["soil_moisture"] = clipped
+        return new_state, {"analysis_increment": increment, "clipped_water": clip_water}
+
+    def set_analysis_variables(self, state, values):
+        """Put the analysed vector back (MODEL_SPEC c); see :meth:`LandModel.set_analysis_variables`.
+
+        ``clipped_water`` is signed: water added (+) or removed (-) by the clipping, so that
+        ``analysis_increment - clipped_water`` is the increment the filter asked for.
+        """
+        soil = state["soil_moisture"]
+        n_members = soil.shape[0]
+        values = np.asarray(values, dtype=float)
+        expected = (self.n_site, n_members, self.n_state)
+        if values.shape != expected:
+            raise ValueError(f"set_analysis_variables: values shape {values.shape}, expected {expected}")
+        if not np.isfinite(values).all():
+            site = int(np.argwhere(~np.isfinite(values))[0][0])
+            raise ValueError(f"set_analysis_variables: non-finite analysed value at {self.statics.describe_site(site)}")
+        x = np.swapaxes(values, 0, 1)  # (member, site, n)
+        requested = soil.copy()
+        if self.state_vector == "top":
+            requested[..., TOP_LAYERS] = x
+        elif self.state_vector == "top_aggregated":
+            delta = x[..., 0] - self.surface_soil_moisture(state)
+            requested[..., TOP_LAYERS] += delta[..., None]
+        else:
+            requested = soil + self.taper[DEPTH_INDEX] * (x - soil)
+        return self._finish_update(state, requested)
+
+    def nudge(self, state, rescaled_observation):
+        """GLEAM-native nudging of layer 1 (MODEL_SPEC a.12, DD-12); only if enabled.
+
+        ``rescaled_observation`` (site,) or (member, site), m3 m-3, already rescaled to the model
+        climatology; NaN = no observation.  The aggregated increment K (theta* - w1) is added to
+        every present fraction's layer 1, then clipped like an analysis.
+        """
+        if self.nudging is None:
+            raise RuntimeError("GleamModel.nudge: nudging is disabled (pass nudging=NudgingParameters())")
+        w1 = self.surface_soil_moisture(state)
+        delta = nudge(w1, np.broadcast_to(rescaled_observation, w1.shape), self.nudging.gain) - w1
+        requested = state["soil_moisture"].copy()
+        requested[..., TOP_LAYERS] += delta[..., None]
+        return self._finish_update(state, requested)

@@ -1,0 +1,71 @@
+"""Thermodynamic properties of air, water and ice (MODEL_SPEC a.3).
+
+Pure functions of temperature, vectorised over any array shape.  Temperatures in kelvin unless
+the argument name says ``_celsius``.
+"""
+
+from __future__ import annotations
+
+import attrs
+import numpy as np
+from attrs import validators as v
+
+KELVIN = 273.15
+"""0 degC in kelvin."""
+
+SECONDS_PER_DAY = 86400.0
+
+
+@attrs.frozen
+class ThermodynamicParameters:
+    """Constants of the psychrometric relation (MODEL_SPEC a.3)."""
+
+    specific_heat_air: float = attrs.field(
+        default=1013.0, validator=v.and_(v.gt(900.0), v.lt(1100.0)), metadata={"units": "J kg-1 K-1"}
+    )
+    air_pressure: float = attrs.field(
+        default=101.3, validator=v.and_(v.gt(30.0), v.lt(110.0)), metadata={"units": "kPa"}
+    )
+    vapour_to_dry_air_molar_mass_ratio: float = attrs.field(
+        default=0.622, validator=v.and_(v.gt(0.6), v.lt(0.65)), metadata={"units": "1"}
+    )
+
+
+def latent_heat_of_vaporisation(temperature_kelvin):
+    """Henderson-Sellers (1984) latent heat, J kg-1 (MODEL_SPEC a.3, G1 ``lambdax``)."""
+    return 1.91846e6 * (temperature_kelvin / (temperature_kelvin - 33.91)) ** 2
+
+
+def saturation_vapour_pressure(temperature_celsius):
+    """Saturation vapour pressure over water, kPa (Tetens form, MODEL_SPEC a.3)."""
+    return 0.6108 * np.exp(17.27 * temperature_celsius / (temperature_celsius + 237.3))
+
+
+def saturation_vapour_pressure_slope(temperature_celsius):
+    """Slope Delta of the saturation vapour pressure curve over water, kPa K-1 (MODEL_SPEC a.3)."""
+    es = saturation_vapour_pressure(temperature_celsius)
+    return 4098.0 * es / (temperature_celsius + 237.3) ** 2
+
+
+def psychrometric_constant(latent_heat, parameters: ThermodynamicParameters = ThermodynamicParameters()):
+    """gamma = c_p P_a / (epsilon lambda), kPa K-1 (MODEL_SPEC a.3); pass L_s for ice."""
+    p = parameters
+    return p.specific_heat_air * p.air_pressure / (p.vapour_to_dry_air_molar_mass_ratio * latent_heat)
+
+
+def ice_saturation_vapour_pressure(temperature_kelvin):
+    """Murphy & Koop (2005) saturation vapour pressure over ice, Pa (MODEL_SPEC a.3)."""
+    t = temperature_kelvin
+    return np.exp(9.550426 - 5723.265 / t + 3.53068 * np.log(t) - 0.00728332 * t)
+
+
+def ice_saturation_vapour_pressure_slope(temperature_kelvin):
+    """d e_si / dT over ice, kPa K-1 (MODEL_SPEC a.3; analytic derivative of Murphy & Koop)."""
+    t = temperature_kelvin
+    return ice_saturation_vapour_pressure(t) * (5723.265 / t**2 + 3.53068 / t - 0.00728332) / 1000.0
+
+
+def latent_heat_of_sublimation(temperature_kelvin):
+    """Murphy & Koop (2005) latent heat of sublimation, J kg-1 (MODEL_SPEC a.3)."""
+    t = temperature_kelvin
+    return (46782.5 + 35.8925 * t - 0.07414 * t**2 + 541.5 * np.exp(-((t / 123.75) ** 2))) / 0.018015
