@@ -27,3 +27,7 @@ __all__ = [
 from s1da.components.operators.svr import SupportVectorOperator  # noqa: E402
 
 __all__ += ["SupportVectorOperator"]
+
+from s1da.components.operators.diagnostics import diagnose  # noqa: E402
+
+__all__ += ["diagnose"]

@@ -48,8 +48,16 @@ def site_stream_key(site_id) -> int:
     return zlib.crc32(str(site_id).encode())
 
 
+def text_coordinate(values) -> np.ndarray:
+    """Strings as object arrays: zarr v3 stores those as variable-length UTF-8 (specified)."""
+    values = np.asarray(values)
+    return values.astype(object) if values.dtype.kind in "UST" else values
+
+
 def site_label(site_ids: np.ndarray, index: int) -> str:
-    return f"site {site_ids[index]!r} (index {index})"
+    site_id = site_ids[index]
+    site_id = site_id.item() if isinstance(site_id, np.generic) else site_id
+    return f"site {site_id!r} (index {index})"
 
 
 def prepare_calibration(

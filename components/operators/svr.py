@@ -42,6 +42,7 @@ from s1da.components.operators.inputs import (
     prepare_calibration,
     rmsd,
     site_stream_key,
+    text_coordinate,
 )
 from s1da.framework.interfaces import ObservationOperator
 from s1da.framework.randomness import Purpose, stream
@@ -324,8 +325,8 @@ class SupportVectorOperator(ObservationOperator):
                 "n_samples": ("site", m["n_samples"], {"units": "1", "long_name": "number of calibration samples"}),
             },
             coords={
-                "site": ("site", m["site_ids"], {"long_name": "site identifier", "units": "1"}),
-                "feature": ("feature", list(FEATURES), {"long_name": "SVR input", "units": "1"}),
+                "site": ("site", text_coordinate(m["site_ids"]), {"long_name": "site identifier", "units": "1"}),
+                "feature": ("feature", text_coordinate(FEATURES), {"long_name": "SVR input", "units": "1"}),
                 "c_grid": ("c_grid", list(self.c_grid), {"long_name": "grid of C values", "units": "dB-1"}),
                 "gamma_grid": ("gamma_grid", list(self.gamma_grid), {"long_name": "grid of gamma values", "units": "1"}),
             },

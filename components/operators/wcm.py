@@ -40,6 +40,7 @@ from s1da.components.operators.inputs import (
     prepare_calibration,
     rmsd,
     site_label,
+    text_coordinate,
     site_stream_key,
 )
 from s1da.framework.interfaces import ObservationOperator
@@ -375,9 +376,9 @@ class WaterCloudModel(ObservationOperator):
         return xr.Dataset(
             data_vars,
             coords={
-                "site": ("site", self._site_ids, {"long_name": "site identifier", "units": "1"}),
-                "parameter": ("parameter", list(PARAMETER_NAMES), {"long_name": "WCM parameter", "units": "1"}),
-                "parameter_other": ("parameter_other", list(PARAMETER_NAMES), {"long_name": "WCM parameter", "units": "1"}),
+                "site": ("site", text_coordinate(self._site_ids), {"long_name": "site identifier", "units": "1"}),
+                "parameter": ("parameter", text_coordinate(PARAMETER_NAMES), {"long_name": "WCM parameter", "units": "1"}),
+                "parameter_other": ("parameter_other", text_coordinate(PARAMETER_NAMES), {"long_name": "WCM parameter", "units": "1"}),
             },
             attrs={
                 "operator": "water_cloud_model",
