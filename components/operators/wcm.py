@@ -289,7 +289,7 @@ class WaterCloudModel(ObservationOperator):
             names = [PARAMETER_NAMES[i] for i in np.flatnonzero(table["parameter_on_bound"][index])]
             warnings.warn(
                 f"WCM {site_label(self._site_ids, index)}: parameter(s) {', '.join(names)} on their bounds "
-                f"({dict(zip(PARAMETER_NAMES, np.round(self._parameters[index], 4)))})",
+                f"({', '.join(f'{n}={v:.4g}' for n, v in zip(PARAMETER_NAMES, self._parameters[index]))})",
                 WcmCalibrationWarning,
                 stacklevel=3,
             )
