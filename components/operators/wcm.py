@@ -325,11 +325,22 @@ class WaterCloudModel(ObservationOperator):
 
     def predict(self, soil_moisture, lai) -> np.ndarray:
         """sigma0 dB; broadcasts over leading axes, the last axis is site (any shape if one site)."""
+        self._check_site_axis(soil_moisture, lai)
         a, b, c, d = self._site_parameters()
         return water_cloud_backscatter(soil_moisture, lai, a, b, c, d, self.incidence_angle_deg, self.units)
 
+    def _check_site_axis(self, soil_moisture, lai):
+        self._require_fitted()
+        if self._single_site:
+            return
+        shape = np.broadcast_shapes(np.shape(soil_moisture), np.shape(lai))
+        n_sites = self._parameters.shape[0]
+        if len(shape) == 0 or shape[-1] != n_sites:
+            raise ValueError(f"last axis must be site ({n_sites}), got shape {shape}")
+
     def sensitivity(self, soil_moisture, lai) -> np.ndarray:
         """d sigma0 / d SM (dB per m3 m-3), analytic; broadcasts like ``predict``."""
+        self._check_site_axis(soil_moisture, lai)
         a, b, c, d = self._site_parameters()
         return water_cloud_sensitivity(soil_moisture, lai, a, b, c, d, self.incidence_angle_deg, self.units)
 
