@@ -43,6 +43,10 @@ UNKNOWN_ORBIT = -1
 """Group key used for acquisitions without a relative orbit (and ``orbit`` of mixed-orbit days)."""
 
 
+OUTLIER_TOLERANCE = 1e-9
+"""dB; deviations within n_sd * SD + this are not outliers (guards against rounding in means)."""
+
+
 class ForcingCoverageError(ValueError):
     """The masking forcing does not cover an acquisition (names site and day)."""
 
@@ -221,7 +225,8 @@ def remove_outliers(table: pd.DataFrame, n_sd: float = 5.0, min_group: int = 3) 
     mean = groups.transform("mean")
     sd = groups.transform("std")  # sample SD (ddof=1), see module docstring
     size = groups.transform("size")
-    outlier = ((out["backscatter"] - mean).abs() > n_sd * sd) & (size >= min_group)
+    # OUTLIER_TOLERANCE keeps constant groups (SD 0, mean off by rounding) from flagging everything
+    outlier = ((out["backscatter"] - mean).abs() > n_sd * sd + OUTLIER_TOLERANCE) & (size >= min_group)
     result = out.loc[~outlier.to_numpy()].reset_index(drop=True)
     result.attrs = out.attrs
     return _record(result, "outliers", int(outlier.sum()), n_sd=n_sd)
