@@ -101,7 +101,7 @@ def outage_mask(
     edges = np.zeros((n_time + 1, len(site_ids)), dtype=np.int64)
     for year_index, year in enumerate(years):
         year_start = np.datetime64(f"{year}-01-01", "D")
-        days_in_year = 366 if pd.Timestamp(f"{year}-12-31").dayofyear == 366 else 365
+        days_in_year = pd.Timestamp(f"{year}-12-31").day_of_year
         offset = int((year_start - period_start) / np.timedelta64(1, "D"))
         for k in range(MAX_OUTAGES_PER_YEAR):
             active = counts[year_index] > k

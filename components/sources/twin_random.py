@@ -97,7 +97,7 @@ def yearly_draws(
     else:
         raise ValueError(f"unknown draw kind {kind!r}; expected 'uniform' or 'normal'")
     years = np.asarray(times.year)
-    day_index = np.asarray(times.dayofyear) - 1
+    day_index = np.asarray(times.day_of_year) - 1
     out = np.empty((len(times), len(site_ids)))
     for year in np.unique(years):
         in_year = years == year

@@ -85,7 +85,7 @@ def simulate_lai(sites: xr.Dataset, times: pd.DatetimeIndex, entropy: int) -> np
     site_ids = sites["site"].values
     lat = sites["lat"].values[None, :]
     m = sites["mediterranean_index"].values[None, :]
-    doy = np.asarray(times.dayofyear, dtype=float)[:, None]
+    doy = np.asarray(times.day_of_year, dtype=float)[:, None]
     years = np.asarray(times.year)
     unique_years, year_index = np.unique(years, return_inverse=True)
     yearly = normal_from_uniform(

@@ -106,7 +106,7 @@ def simulate_weather(
     m = sites["mediterranean_index"].values[None, :]
     n = sites["northness"].values[None, :]
     k = sites["continentality"].values[None, :]
-    doy = np.asarray(times.dayofyear)
+    doy = np.asarray(times.day_of_year)
     n_time, n_site = len(times), len(site_ids)
     winterness = 0.5 * (1.0 + _seasonal(doy, 15.0))
 
