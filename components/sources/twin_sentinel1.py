@@ -17,8 +17,9 @@ Truth forward model (deliberately NOT either operator of MODEL_SPEC b)
     (-0.18..-0.08 dB deg-1), S a constant structural term (trunks, buildings), o_orbit the
     orbit offset, r_t an AR(1) "roughness/structure" drift (SD 0.3 dB, coefficient 0.95,
     unmodelled by the operators), and e_t speckle N(0, sd_s), sd_s ~ U(0.5, 1.0) dB per site.
-    A, B, S depend on land cover (log-normal jitter 0.2); C ~ U(-21, -15) dB,
-    D ~ U(18, 32) dB per m3 m-3.
+    A, B, S depend on land cover (log-normal jitter 0.2); C ~ U(-24, -18) dB,
+    D ~ U(15, 30) dB per m3 m-3.  Typical values: -18 dB (dry bare soil) to -6 dB (wet soil,
+    urban), forests around -8 dB.
 """
 
 from __future__ import annotations
@@ -48,11 +49,11 @@ PLATFORM_FLAGS = {"none": 0, "S1A": 1, "S1B": 2}
 
 # per land-cover class: vegetation scattering A (linear), attenuation B, structural term S (linear)
 RADAR_CLASS_PARAMETERS: dict[str, tuple[float, float, float]] = {
-    "cropland": (0.12, 0.30, 0.000),
-    "tree_cover": (0.20, 0.15, 0.030),
-    "herbaceous": (0.10, 0.25, 0.005),
-    "grassland": (0.08, 0.25, 0.000),
-    "urban": (0.10, 0.25, 0.080),
+    "cropland": (0.030, 0.15, 0.000),
+    "tree_cover": (0.060, 0.12, 0.030),
+    "herbaceous": (0.040, 0.15, 0.005),
+    "grassland": (0.030, 0.15, 0.000),
+    "urban": (0.050, 0.15, 0.080),
 }
 
 
@@ -139,8 +140,8 @@ def draw_radar_parameters(entropy: int, site_ids: np.ndarray, land_cover: np.nda
         "radar_A": (table[:, 0] * np.exp(0.2 * normals[:, 0]), "1", "truth vegetation scattering coefficient A (linear)"),
         "radar_B": (table[:, 1] * np.exp(0.2 * normals[:, 1]), "m2 m-2", "truth vegetation attenuation coefficient B per unit LAI"),
         "radar_structure": (table[:, 2] * np.exp(0.2 * normals[:, 2]), "1", "truth constant structural backscatter (linear)"),
-        "radar_C": (-21.0 + 6.0 * u[:, 3], "dB", "truth bare-soil backscatter at zero soil moisture"),
-        "radar_D": (18.0 + 14.0 * u[:, 4], "dB m3 m-3", "truth soil-moisture sensitivity (dB per m3 m-3)"),
+        "radar_C": (-24.0 + 6.0 * u[:, 3], "dB", "truth bare-soil backscatter at zero soil moisture"),
+        "radar_D": (15.0 + 15.0 * u[:, 4], "dB m3 m-3", "truth soil-moisture sensitivity (dB per m3 m-3)"),
         "radar_incidence_slope": (-0.18 + 0.10 * u[:, 5], "dB degree-1", "truth incidence-angle slope of the soil term"),
         "speckle_sd": (0.5 + 0.5 * u[:, 6], "dB", "standard deviation of speckle and instrument noise"),
     }
