@@ -1,0 +1,256 @@
+"""Sentinel-1-like acquisitions and the truth backscatter of the twin network.
+
+Acquisition calendar
+    Each site is seen from 2-5 relative orbits (more overlap further north), alternating
+    ascending/descending, each with its own incidence angle (30-45 deg, IW swath) and a per-orbit
+    dB offset N(0, 0.7) (the orbit bias that MODEL_SPEC e step 4 removes).  Sentinel-1A repeats
+    an orbit every 12 days from 2014-10-03; Sentinel-1B flies the same orbits 6 days later from
+    2016-09-26 to 2021-12-23 (its failure), giving a 6-day repeat per orbit in that era and 12
+    days outside it.  Orbit phases are distinct modulo 6 days, so a site has at most one
+    acquisition per day (real overlapping ascending/descending passes on one day are averaged by
+    the preprocessing anyway, MODEL_SPEC e step 5).
+Truth forward model (deliberately NOT either operator of MODEL_SPEC b)
+    ``sigma0_lin = A L cos(theta)(1 - t2) + t2 10^((C + D theta_5 + s (theta - 40)) / 10) + S``,
+    ``t2 = exp(-2 B L / cos(theta))``, ``sigma0 = 10 log10(sigma0_lin) + o_orbit + r_t + e_t`` dB,
+    with L the LAI, theta_5 the 0-5 cm proxy of :mod:`twin_surface_layer` (not the model's
+    0-10 cm), theta the orbit's incidence angle, s an incidence slope of the soil term
+    (-0.18..-0.08 dB deg-1), S a constant structural term (trunks, buildings), o_orbit the
+    orbit offset, r_t an AR(1) "roughness/structure" drift (SD 0.3 dB, coefficient 0.95,
+    unmodelled by the operators), and e_t speckle N(0, sd_s), sd_s ~ U(0.5, 1.0) dB per site.
+    A, B, S depend on land cover (log-normal jitter 0.2); C ~ U(-24, -18) dB,
+    D ~ U(15, 30) dB per m3 m-3.  Typical values: -18 dB (dry bare soil) to -6 dB (wet soil,
+    urban), forests around -8 dB.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from s1da.framework.randomness import Purpose
+
+from .twin_random import Substream, normal_from_uniform, static_draws, yearly_draws
+from .twin_surface_layer import SurfaceLayerParameters, shallow_soil_moisture
+
+if TYPE_CHECKING:
+    from .twin import TwinNetwork
+
+MAX_ORBITS = 5
+S1A_START = pd.Timestamp("2014-10-03")
+S1B_START = pd.Timestamp("2016-09-26")
+S1B_END = pd.Timestamp("2021-12-23")
+REPEAT_DAYS = 12
+N_RELATIVE_ORBITS = 175
+PLATFORM_FLAGS = {"none": 0, "S1A": 1, "S1B": 2}
+
+# per land-cover class: vegetation scattering A (linear), attenuation B, structural term S (linear)
+RADAR_CLASS_PARAMETERS: dict[str, tuple[float, float, float]] = {
+    "cropland": (0.030, 0.15, 0.000),
+    "tree_cover": (0.060, 0.12, 0.030),
+    "herbaceous": (0.040, 0.15, 0.005),
+    "grassland": (0.030, 0.15, 0.000),
+    "urban": (0.050, 0.15, 0.080),
+}
+
+
+def draw_orbits(entropy: int, site_ids: np.ndarray, lat: np.ndarray) -> xr.Dataset:
+    """Relative orbits seen by each site, ``(site, orbit_slot)``; unused slots hold 0 / NaN."""
+    u = static_draws(entropy, site_ids, Purpose.TWIN_CALENDAR, Substream.ORBITS, 1 + 6 + MAX_ORBITS * 4 + 2)
+    n_orbits = np.clip(2 + np.floor((lat - 36.0) / 12.0 + 1.5 * u[:, 0]), 2, MAX_ORBITS).astype(int)
+    phase6 = np.argsort(u[:, 1:7], axis=1)[:, :MAX_ORBITS]  # distinct modulo 6
+    cursor = 7
+    half = (u[:, cursor : cursor + MAX_ORBITS] < 0.5).astype(int)
+    cursor += MAX_ORBITS
+    phase = phase6 + 6 * half
+    incidence = 30.0 + 15.0 * u[:, cursor : cursor + MAX_ORBITS]
+    cursor += MAX_ORBITS
+    offset = 0.7 * normal_from_uniform(u[:, cursor : cursor + MAX_ORBITS])
+    cursor += MAX_ORBITS
+    slot = np.arange(MAX_ORBITS)[None, :]
+    first = np.floor(u[:, cursor] * N_RELATIVE_ORBITS).astype(int)[:, None]
+    relative_orbit = (first + 73 * slot) % N_RELATIVE_ORBITS + 1  # distinct for 5 slots
+    ascending_first = (u[:, cursor + 1] < 0.5)[:, None]
+    ascending = (slot % 2 == 0) == ascending_first
+    used = slot < n_orbits[:, None]
+    direction = np.where(used, np.where(ascending, "ascending", "descending"), "")
+    dims = ("site", "orbit_slot")
+    return xr.Dataset(
+        {
+            "n_orbits": ("site", n_orbits, {"units": "1", "long_name": "number of relative orbits seeing the site"}),
+            "relative_orbit": (dims, np.where(used, relative_orbit, 0).astype(np.int16), {"units": "1", "long_name": "Sentinel-1 relative orbit number (0: unused slot)"}),
+            "orbit_direction": (dims, direction, {"units": "1", "long_name": "orbit pass direction"}),
+            "orbit_phase": (dims, np.where(used, phase, -1), {"units": "d", "long_name": "day of the 12-day cycle of the Sentinel-1A pass, counted from 2014-10-03"}),
+            "orbit_incidence_angle": (dims, np.where(used, incidence, np.nan), {"units": "degree", "long_name": "local incidence angle of the orbit"}),
+            "orbit_offset": (dims, np.where(used, offset, np.nan), {"units": "dB", "long_name": "per-orbit backscatter offset of the truth"}),
+        },
+        coords={"site": site_ids, "orbit_slot": np.arange(MAX_ORBITS)},
+    )
+
+
+def acquisition_calendar(orbits: xr.Dataset, times: pd.DatetimeIndex) -> xr.Dataset:
+    """Daily acquisition grid ``(time, site)`` from the orbit table."""
+    day_number = np.asarray((times - S1A_START).days)[:, None, None]
+    phase = orbits["orbit_phase"].values[None, :, :]
+    used = phase >= 0
+    date = np.asarray(times)[:, None, None]
+    s1a = used & (day_number >= 0) & ((day_number - phase) % REPEAT_DAYS == 0)
+    s1b_era = (date >= np.datetime64(S1B_START)) & (date <= np.datetime64(S1B_END))
+    s1b = used & s1b_era & ((day_number - phase - 6) % REPEAT_DAYS == 0)
+    passes = s1a | s1b
+    if (passes.sum(axis=2) > 1).any():  # guaranteed by distinct phases modulo 6
+        raise AssertionError("two orbits of one site on the same day")
+    acquired = passes.any(axis=2)
+    slot = np.argmax(passes, axis=2)
+    take = lambda table: np.take_along_axis(np.broadcast_to(table[None], passes.shape), slot[..., None], axis=2)[..., 0]  # noqa: E731
+    relative_orbit = np.where(acquired, take(orbits["relative_orbit"].values), 0).astype(np.int16)
+    incidence = np.where(acquired, take(orbits["orbit_incidence_angle"].values), np.nan)
+    platform = np.where(s1a.any(axis=2), PLATFORM_FLAGS["S1A"], np.where(s1b.any(axis=2), PLATFORM_FLAGS["S1B"], 0))
+    dims = ("time", "site")
+    return xr.Dataset(
+        {
+            "acquired": (dims, acquired, {"units": "1", "long_name": "Sentinel-1 acquisition on this day"}),
+            "relative_orbit": (dims, relative_orbit, {"units": "1", "long_name": "relative orbit of the acquisition (0: none)"}),
+            "orbit_slot": (dims, np.where(acquired, slot, -1), {"units": "1", "long_name": "index into the site's orbit table (-1: none)"}),
+            "incidence_angle": (dims, incidence, {"units": "degree", "long_name": "incidence angle of the acquisition"}),
+            "platform": (
+                dims,
+                platform.astype(np.int8),
+                {
+                    "units": "1",
+                    "long_name": "acquiring satellite",
+                    "flag_values": np.array(list(PLATFORM_FLAGS.values()), dtype=np.int8),
+                    "flag_meanings": " ".join(PLATFORM_FLAGS),
+                },
+            ),
+        },
+        coords={"time": times, "site": orbits["site"].values},
+    )
+
+
+def draw_radar_parameters(entropy: int, site_ids: np.ndarray, land_cover: np.ndarray) -> xr.Dataset:
+    """Per-site parameters of the truth forward model (module docstring)."""
+    u = static_draws(entropy, site_ids, Purpose.TWIN_STATIC, Substream.RADAR_STATIC, 7)
+    normals = normal_from_uniform(u[:, :3])
+    table = np.array([RADAR_CLASS_PARAMETERS[c] for c in np.asarray(land_cover).tolist()]).reshape(-1, 3)
+    values = {
+        "radar_A": (table[:, 0] * np.exp(0.2 * normals[:, 0]), "1", "truth vegetation scattering coefficient A (linear)"),
+        "radar_B": (table[:, 1] * np.exp(0.2 * normals[:, 1]), "m2 m-2", "truth vegetation attenuation coefficient B per unit LAI"),
+        "radar_structure": (table[:, 2] * np.exp(0.2 * normals[:, 2]), "1", "truth constant structural backscatter (linear)"),
+        "radar_C": (-24.0 + 6.0 * u[:, 3], "dB", "truth bare-soil backscatter at zero soil moisture"),
+        "radar_D": (15.0 + 15.0 * u[:, 4], "dB m3 m-3", "truth soil-moisture sensitivity (dB per m3 m-3)"),
+        "radar_incidence_slope": (-0.18 + 0.10 * u[:, 5], "dB degree-1", "truth incidence-angle slope of the soil term"),
+        "speckle_sd": (0.5 + 0.5 * u[:, 6], "dB", "standard deviation of speckle and instrument noise"),
+    }
+    return xr.Dataset({name: ("site", v, {"units": units, "long_name": ln}) for name, (v, units, ln) in values.items()})
+
+
+@attrs.frozen
+class TruthBackscatterParameters:
+    """Noise settings of :func:`simulate_backscatter`; structural parameters live in ``network.sites``."""
+
+    speckle_scale: float = attrs.field(default=1.0, metadata={"units": "1"})
+    structure_noise_sd: float = attrs.field(default=0.3, metadata={"units": "dB"})
+    structure_noise_autocorrelation: float = attrs.field(default=0.95, metadata={"units": "1"})
+    surface_layer: SurfaceLayerParameters = attrs.field(factory=SurfaceLayerParameters)
+
+    @speckle_scale.validator
+    @structure_noise_sd.validator
+    def _non_negative(self, attribute, value):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{attribute.name} must be finite and non-negative, got {value}")
+
+    @structure_noise_autocorrelation.validator
+    def _unit_interval(self, attribute, value):
+        if not 0 <= value < 1:
+            raise ValueError(f"{attribute.name} must be in [0, 1), got {value}")
+
+
+def truth_backscatter_db(
+    shallow_soil_moisture: np.ndarray,
+    lai: np.ndarray,
+    incidence_angle: np.ndarray,
+    sites: xr.Dataset,
+) -> np.ndarray:
+    """Noise-free truth backscatter in dB (no orbit offset), ``(time, site)`` (module docstring)."""
+    cos_theta = np.cos(np.deg2rad(incidence_angle))
+    A, B, C, D = (sites[f"radar_{x}"].values[None, :] for x in "ABCD")
+    slope = sites["radar_incidence_slope"].values[None, :]
+    structure = sites["radar_structure"].values[None, :]
+    t2 = np.exp(-2.0 * B * lai / cos_theta)
+    soil = 10.0 ** ((C + D * shallow_soil_moisture + slope * (incidence_angle - 40.0)) / 10.0)
+    vegetation = A * lai * cos_theta * (1.0 - t2)
+    return 10.0 * np.log10(vegetation + t2 * soil + structure)
+
+
+def simulate_backscatter(
+    network: TwinNetwork,
+    truth_surface_soil_moisture,
+    parameters: TruthBackscatterParameters = TruthBackscatterParameters(),
+    *,
+    apply_masks: bool = True,
+) -> xr.Dataset:
+    """Truth Sentinel-1 VV backscatter ``(time, site)`` in dB.
+
+    ``truth_surface_soil_moisture`` is the truth run's 0-10 cm soil moisture (m3 m-3), an array
+    or DataArray shaped ``(time, site)`` like the network.  The result holds ``backscatter``
+    (NaN where no acquisition or masked), ``orbit`` (relative orbit, 0 where none),
+    ``incidence_angle``, the unmasked values, the masks and the 0-5 cm proxy.
+    """
+    truth = network.check_site_array(truth_surface_soil_moisture, "truth_surface_soil_moisture")
+    sites = network.sites
+    site_ids = sites["site"].values
+    times = network.times
+    shallow = shallow_soil_moisture(
+        truth,
+        network.true_forcing["precipitation"].values,
+        sites["truth_w_r"].values,
+        sites["truth_w_sat"].values,
+        parameters.surface_layer,
+    )
+    calendar = network.calendar
+    incidence = calendar["incidence_angle"].values
+    clean = truth_backscatter_db(shallow, network.lai.values, incidence, sites)
+
+    slot = calendar["orbit_slot"].values
+    offsets = np.take_along_axis(
+        np.nan_to_num(network.orbits["orbit_offset"].values)[None].repeat(len(times), 0), np.maximum(slot, 0)[..., None], axis=2
+    )[..., 0]
+    speckle = parameters.speckle_scale * sites["speckle_sd"].values[None, :] * yearly_draws(
+        network.entropy, site_ids, Purpose.TWIN_OBSERVATION_NOISE, Substream.SPECKLE, times, "normal"
+    )
+    innovations = yearly_draws(network.entropy, site_ids, Purpose.TWIN_OBSERVATION_NOISE, Substream.STRUCTURE_NOISE, times, "normal")
+    phi = parameters.structure_noise_autocorrelation
+    drift = np.empty_like(innovations)
+    drift[0] = parameters.structure_noise_sd * innovations[0]
+    scale = parameters.structure_noise_sd * np.sqrt(1.0 - phi**2)
+    for t in range(1, len(times)):
+        drift[t] = phi * drift[t - 1] + scale * innovations[t]
+
+    acquired = calendar["acquired"].values
+    unmasked = np.where(acquired, clean + offsets + drift + speckle, np.nan)
+    masks = network.masks()
+    masked = acquired & masks["any"].values
+    backscatter = np.where(masked, np.nan, unmasked) if apply_masks else unmasked
+
+    dims = ("time", "site")
+    return xr.Dataset(
+        {
+            "backscatter": (dims, backscatter, {"units": "dB", "long_name": "Sentinel-1 VV backscatter (truth, masked)" if apply_masks else "Sentinel-1 VV backscatter (truth)"}),
+            "orbit": (dims, calendar["relative_orbit"].values, {"units": "1", "long_name": "relative orbit of the acquisition (0: none)"}),
+            "incidence_angle": (dims, incidence, {"units": "degree", "long_name": "incidence angle of the acquisition"}),
+            "backscatter_unmasked": (dims, unmasked, {"units": "dB", "long_name": "Sentinel-1 VV backscatter before masking"}),
+            "backscatter_noise_free": (
+                dims,
+                np.where(acquired, clean, np.nan),
+                {"units": "dB", "long_name": "truth backscatter without orbit offset, drift and speckle"},
+            ),
+            "masked": (dims, masked, {"units": "1", "long_name": "acquisition discarded by the frozen/snow/heavy-rain masks"}),
+            "surface_layer_soil_moisture": (dims, shallow, {"units": "m3 m-3", "long_name": "truth 0-5 cm soil moisture proxy"}),
+        },
+        coords=network.site_coords(),
+        attrs={"entropy": str(network.entropy)},
+    )
