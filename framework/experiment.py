@@ -9,6 +9,7 @@ does not grow with the number of years, and every stage resumes where a killed r
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 import attrs
@@ -84,8 +85,8 @@ class Experiment:
         return np.arange(self.start, self.end + 1)
 
     def _day_index(self, day: np.datetime64) -> int:
-        """Perturbation day index counted from the first day of the data."""
-        return int((day - self.data.times[0]).astype("int64"))
+        """Perturbation day index, counted from the first day of the spin-up."""
+        return int((day - self.spinup_start).astype("int64"))
 
     def _forcing_day(self, day: np.datetime64) -> dict[str, np.ndarray]:
         row = self.data.forcing.sel(time=np.datetime64(day, "ns"))
@@ -277,9 +278,19 @@ class Experiment:
         pieces = []
         for label, operator in self.operators.items():
             operator = copy.deepcopy(operator)
-            fitted[label] = operator.fit(mean_sm, lai, np.where(valid, backscatter, 0.0), valid=valid)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fitted[label] = operator.fit(mean_sm, lai, np.where(valid, backscatter, 0.0), valid=valid)
+            site_warnings = sorted({str(item.message) for item in caught})
+            if site_warnings:  # one summary instead of a warning per site; all kept in the store
+                warnings.warn(
+                    f"{label}: {len(site_warnings)} calibration warnings (see the calibration group's "
+                    f"'{label}_warnings' attribute); first: {site_warnings[0]}",
+                    stacklevel=2,
+                )
             if not store.group_complete("calibration"):
                 parameters = fitted[label].to_dataset()
+                parameters.attrs = {f"{label}_warnings": site_warnings}
                 parameters = parameters.rename({name: f"{label}_{name}" for name in parameters.data_vars})
                 simulated = fitted[label].predict(mean_sm.T, lai.T)  # (time, site)
                 parameters[f"{label}_simulated_backscatter"] = xr.DataArray(

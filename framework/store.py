@@ -177,6 +177,8 @@ class EnsembleStore:
         group.create_array("time", data=days, dimension_names=["time"], attributes=time_attrs)
         for coord_name, (dim, values, attrs) in coords.items():
             values = np.asarray(values)
+            if values.dtype.kind == "U":  # zarr v3 specifies variable-length strings only
+                values = values.astype(np.dtypes.StringDType())
             group.create_array(coord_name, data=values, dimension_names=[dim], attributes=_json_safe(dict(attrs)))
         auxiliary = {coord_name: dim for coord_name, (dim, _, _) in coords.items() if coord_name != dim}
         for var_name, dims in variables.items():
@@ -307,6 +309,9 @@ class EnsembleStore:
                 raise StoreError(f"{self.path}/{name} is already complete")
             del self._root()[name]
         dataset = dataset.copy()
+        for var_name in list(dataset.variables):
+            if dataset[var_name].dtype.kind == "U":  # zarr v3 specifies variable-length strings only
+                dataset[var_name] = dataset[var_name].astype(np.dtypes.StringDType())
         dataset.attrs = _json_safe({**dataset.attrs, "group_kind": "static", "complete": False})
         dataset.to_zarr(str(self.path), group=name, mode="w", consolidated=False, zarr_format=3)
         self._group(name).attrs["complete"] = True
@@ -334,6 +339,9 @@ class EnsembleStore:
         for name, status in self.groups().items():
             state = "complete" if status["complete"] else "INCOMPLETE"
             detail = f" ({status['progress']}/{status['length']} days)" if status["kind"] == "run" else ""
+            if status["kind"] == "state":
+                lines.append(f"    {name}: {state} (model and perturber state to restart from)")
+                continue
             try:
                 ds = self.read(name, allow_incomplete=True)
                 variables = ", ".join(sorted(ds.data_vars))

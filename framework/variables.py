@@ -35,6 +35,10 @@ VARIABLES: dict[str, dict[str, str]] = {
     "predicted_backscatter": {"units": "dB", "long_name": "backscatter predicted by the observation operator per member"},
     "forecast_surface_soil_moisture": {"units": "m3 m-3", "long_name": "surface soil moisture before the analysis"},
     "analysis_surface_soil_moisture": {"units": "m3 m-3", "long_name": "surface soil moisture after the analysis"},
+    "analysis_increment_surface": {
+        "units": "m3 m-3",
+        "long_name": "analysis minus forecast ensemble-mean surface soil moisture",
+    },
     "innovation": {"units": "dB", "long_name": "observation minus ensemble-mean prediction"},
     "normalised_innovation": {"units": "1", "long_name": "innovation divided by its expected standard deviation"},
     "observation_error_variance": {"units": "dB2", "long_name": "observation error variance R"},

@@ -1,0 +1,39 @@
+"""Configuration shapes of the kinds that are not a component's own parameter class.
+
+Filters, operators and the forcing perturber are configured by their own attrs classes; the
+GLEAM model needs its sites from the data source first, and the twin source needs the period
+and seed of the experiment, so their YAML options are collected here.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from s1da.components.gleam import GleamParameters
+from s1da.components.sources.twin import ForcingErrorParameters, InsituParameters, TruthBackscatterParameters, WeatherParameters
+
+
+def _one_of(*allowed: str):
+    return attrs.validators.in_(allowed)
+
+
+@attrs.frozen
+class GleamOptions:
+    """``model: {kind: gleam, ...}``."""
+
+    state_vector: str = attrs.field(default="top", validator=_one_of("top", "top_aggregated", "augmented"))
+    kernel: str = attrs.field(default="numpy", validator=_one_of("numpy", "numba"))
+    taper: tuple = attrs.field(default=(1.0, 1.0, 1.0), converter=tuple, metadata={"units": "1"})
+    parameters: GleamParameters = attrs.field(factory=GleamParameters)
+
+
+@attrs.frozen
+class TwinSourceOptions:
+    """``source: {kind: twin, ...}``: the synthetic network of DESIGN.md ("Twin experiments")."""
+
+    n_sites: int = attrs.field(default=12, validator=[attrs.validators.instance_of(int), attrs.validators.gt(0)])
+    truth_spinup_years: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+    weather: WeatherParameters = attrs.field(factory=WeatherParameters)
+    forcing_error: ForcingErrorParameters = attrs.field(factory=ForcingErrorParameters)
+    backscatter: TruthBackscatterParameters = attrs.field(factory=TruthBackscatterParameters)
+    insitu: InsituParameters = attrs.field(factory=InsituParameters)
