@@ -18,6 +18,7 @@ def _run(args: argparse.Namespace) -> int:
     from s1da.framework.store import EnsembleStore
 
     output = Path(args.output)
+    seed = None
     if output.exists() and not args.overwrite:
         try:
             existing = EnsembleStore.open(output)
@@ -28,7 +29,9 @@ def _run(args: argparse.Namespace) -> int:
             print(f"s1da: {output} holds a finished experiment; pass --overwrite to replace it", file=sys.stderr)
             return 2
         print(f"s1da: resuming the unfinished store {output}", file=sys.stderr)
-    experiment = build_experiment(args.config, progress=not args.no_progress)
+        # a config without a seed resumes with the entropy the interrupted run drew and recorded
+        seed = int(existing.attributes.get("seed_entropy", 0)) or None
+    experiment = build_experiment(args.config, seed=seed, progress=not args.no_progress)
     store = experiment.run(output, overwrite=args.overwrite)
     print(store.describe())
     if args.report:

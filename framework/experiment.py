@@ -216,10 +216,11 @@ class Experiment:
                 state, fluxes = self.model.step(state, forcing)
                 if operator is not None and np.isfinite(observations[t]).any():
                     state, diagnostics = self._analyse(state, operator, observations[t], lai[t])
+                    changes_mm = np.nan_to_num(diagnostics["analysis_increment"])  # NaN: no observation
                     for key, values in diagnostics.items():
                         buffers[key][offset] = values
                     # the increment enters the storage at the end of the day
-                    fluxes = dict(fluxes, total_water_storage=fluxes["total_water_storage"] + diagnostics["analysis_increment"])
+                    fluxes = dict(fluxes, total_water_storage=fluxes["total_water_storage"] + changes_mm)
                 for key in FLUXES:
                     buffers[key][offset] = fluxes[key]
                 buffers["surface_soil_moisture"][offset] = self.model.surface_soil_moisture(state)
@@ -262,12 +263,20 @@ class Experiment:
             "observation_error_variance": np.where(has_obs, error_variance, np.nan),
             "analysis_increment_surface": np.where(has_obs, analysis_sm.mean(axis=0) - forecast_sm.mean(axis=0), np.nan),
         }
-        # sites without observation: the increment is exactly zero, recorded as missing
-        diagnostics["analysis_increment"] = np.where(has_obs, diagnostics["analysis_increment"], np.nan)
         return new_state, diagnostics
 
     def _calibrate(self, store: EnsembleStore) -> dict[str, ObservationOperator]:
-        """Fit each operator per site on open-loop ensemble-mean SM and LAI against S1."""
+        """Fit each operator per site on open-loop ensemble-mean SM and LAI against S1.
+
+        A finished calibration group is reused as it is (operators rebuilt from their stored
+        parameters, no refit), so a resumed run predicts with exactly the stored operators.
+        """
+        if store.group_complete("calibration"):
+            calibration = store.read("calibration").load()
+            return {
+                label: type(operator).from_dataset(operator_dataset(calibration, label))
+                for label, operator in self.operators.items()
+            }
         open_loop = store.read("open_loop")
         mean_sm = open_loop["surface_soil_moisture"].mean("member").transpose("site", "time").values
         obs = store.read("observations")
@@ -288,26 +297,37 @@ class Experiment:
                     f"'{label}_warnings' attribute); first: {site_warnings[0]}",
                     stacklevel=2,
                 )
-            if not store.group_complete("calibration"):
-                parameters = fitted[label].to_dataset()
-                parameters.attrs = {f"{label}_warnings": site_warnings}
-                parameters = parameters.rename({name: f"{label}_{name}" for name in parameters.data_vars})
-                simulated = fitted[label].predict(mean_sm.T, lai.T)  # (time, site)
-                parameters[f"{label}_simulated_backscatter"] = xr.DataArray(
-                    simulated,
-                    dims=("time", "site"),
-                    coords={"time": open_loop["time"].values, "site": self.data.site_ids},
-                    attrs={"units": "dB", "long_name": f"{label} backscatter simulated from open-loop mean soil moisture"},
-                )
-                pieces.append(parameters)
-        if not store.group_complete("calibration") and pieces:
-            store.write_dataset("calibration", xr.merge(pieces, combine_attrs="drop_conflicts"))
+            parameters = fitted[label].to_dataset()
+            attributes = {f"{label}_operator_attributes": dict(parameters.attrs), f"{label}_warnings": site_warnings}
+            parameters = parameters.rename({name: f"{label}_{name}" for name in parameters.data_vars})
+            parameters.attrs = attributes
+            simulated = fitted[label].predict(mean_sm.T, lai.T)  # (time, site)
+            parameters[f"{label}_simulated_backscatter"] = xr.DataArray(
+                simulated,
+                dims=("time", "site"),
+                coords={"time": open_loop["time"].values, "site": self.data.site_ids},
+                attrs={"units": "dB", "long_name": f"{label} backscatter simulated from open-loop mean soil moisture"},
+            )
+            pieces.append(parameters)
+        if pieces:
+            store.write_dataset("calibration", xr.merge(pieces, combine_attrs="no_conflicts"))
         return fitted
 
     def _validate(self, store: EnsembleStore, operators: Mapping[str, ObservationOperator]) -> None:
         if store.group_complete("validation") or self.validator is None:
             return
         store.write_dataset("validation", self.validator(store, list(operators), min_samples=self.min_samples))
+
+
+def operator_dataset(calibration: xr.Dataset, label: str) -> xr.Dataset:
+    """One operator's parameters from the merged ``calibration`` group, as its ``to_dataset`` wrote them."""
+    prefix = f"{label}_"
+    names = [name for name in calibration.data_vars if name.startswith(prefix) and name != f"{label}_simulated_backscatter"]
+    if not names:
+        raise StoreError(f"the calibration group holds no parameters of operator {label!r}")
+    dataset = calibration[names].rename({name: name[len(prefix):] for name in names})
+    dataset.attrs = dict(calibration.attrs.get(f"{label}_operator_attributes", {}))
+    return dataset
 
 
 def _with_site_coords(ds: xr.Dataset, coords: Mapping[str, tuple[str, np.ndarray]]) -> xr.Dataset:

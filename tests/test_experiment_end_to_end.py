@@ -1,0 +1,96 @@
+"""End to end on a tiny twin network: structure, CF metadata, closure, DA effect, reproducibility."""
+
+import numpy as np
+import pytest
+import zarr
+from tiny_experiment import write_tiny_config
+
+from s1da.components.operators import WaterCloudModel
+from s1da.containers.assembly import build_experiment
+from s1da.framework.experiment import operator_dataset
+from s1da.framework.store import EnsembleStore
+
+GROUPS = ("open_loop", "da_wcm", "da_svr", "calibration", "validation", "observations", "insitu", "truth")
+
+
+@pytest.fixture(scope="module")
+def tiny_store(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("tiny")
+    experiment = build_experiment(write_tiny_config(directory), progress=False)
+    return experiment.run(directory / "tiny.zarr")
+
+
+def test_store_structure_and_cf_attributes(tiny_store):
+    assert tiny_store.is_complete
+    status = tiny_store.groups()
+    for group in GROUPS:
+        assert status[group]["complete"], group
+    root = tiny_store.attributes
+    assert root["seed_entropy"] == "7" and root["s1da_version"] and "kind: gleam" in root["config"]
+    for group in GROUPS:
+        ds = tiny_store.read(group)
+        for name, variable in {**ds.data_vars, **ds.coords}.items():
+            if name in ds.dims and name != "time":
+                continue
+            if name == "time":
+                assert variable.attrs.get("standard_name") == "time" or "units" in variable.encoding
+                continue
+            assert variable.attrs.get("units") is not None, (group, name)
+            assert variable.attrs.get("long_name"), (group, name)
+    open_loop = tiny_store.read("open_loop")
+    assert open_loop["surface_soil_moisture"].dims == ("time", "member", "site")
+    assert open_loop["member"].attrs["standard_name"] == "realization"
+    assert {"lat", "lon"} <= set(open_loop.coords)
+
+
+@pytest.mark.parametrize("run", ["open_loop", "da_wcm", "da_svr"])
+def test_water_balance_closes_from_the_store(tiny_store, run):
+    ds = tiny_store.read(run).load()
+    storage = ds["total_water_storage"].values
+    net = (ds["precipitation"] - ds["total_evaporation"] - ds["deep_drainage"] - ds["surface_runoff"]).values
+    if "analysis_increment" in ds:
+        net = net + np.nan_to_num(ds["analysis_increment"].values)
+    residual = np.diff(storage, axis=0) - net[1:]
+    assert np.abs(residual).max() < 1e-9
+
+
+def test_da_runs_analyse_and_stay_within_bounds(tiny_store):
+    for run in ("da_wcm", "da_svr"):
+        ds = tiny_store.read(run)
+        analysed = np.isfinite(ds["analysis_increment_surface"].values)
+        assert analysed.sum() > 10
+        sm = ds["layer_soil_moisture"].values
+        assert np.isfinite(sm).all() and (sm >= 0).all() and (sm <= 0.6).all()
+
+
+def test_analysis_moves_toward_the_observations(tiny_store):
+    """Innovation variance decreases from forecast to analysis (WCM re-predicted from the store)."""
+    operator = WaterCloudModel.from_dataset(operator_dataset(tiny_store.read("calibration").load(), "wcm"))
+    da = tiny_store.read("da_wcm").load()
+    obs = tiny_store.read("observations")["backscatter"].values
+    lai = tiny_store.read("observations")["lai"].values
+    forecast = da["forecast_surface_soil_moisture"].mean("member").values
+    analysis = da["analysis_surface_soil_moisture"].mean("member").values
+    days = np.isfinite(forecast) & np.isfinite(obs)
+    forecast_innovation = (obs - operator.predict(np.nan_to_num(forecast), lai))[days]
+    analysis_innovation = (obs - operator.predict(np.nan_to_num(analysis), lai))[days]
+    assert np.mean(analysis_innovation**2) < np.mean(forecast_innovation**2)
+
+
+def test_same_seed_gives_a_bit_identical_store(tiny_store, tmp_path):
+    again = build_experiment(write_tiny_config(tmp_path), progress=False).run(tmp_path / "again.zarr")
+    assert_stores_identical(tiny_store, again)
+
+
+def assert_stores_identical(first: EnsembleStore, second: EnsembleStore) -> None:
+    a = zarr.open_group(str(first.path), mode="r")
+    b = zarr.open_group(str(second.path), mode="r")
+    assert dict(a.attrs) == dict(b.attrs)
+    arrays_a = dict(a.arrays())
+    for name, group in a.groups():
+        other = b[name]
+        assert dict(group.attrs) == dict(other.attrs), name
+        assert sorted(k for k, _ in group.arrays()) == sorted(k for k, _ in other.arrays()), name
+        for key, array in group.arrays():
+            np.testing.assert_array_equal(array[...], other[key][...], err_msg=f"{name}/{key}")
+    assert not arrays_a
