@@ -168,20 +168,23 @@ def _validate(states, predicted, observed, error_variance):
 
 @attrs.frozen(eq=False)
 class _Prepared:
-    """Forecast quantities shared by the three analyses.
+    """Forecast quantities shared by the three analyses, in the column convention of MODEL_SPEC (c).
 
-    Only small (..., N, p) and (..., n) arrays are inflated; the (..., N, n) state anomalies are
-    kept raw and the inflation enters the update through ``_inflated_base`` and a scalar factor
-    on the cross covariance.  That keeps the number of passes over the big state array low
-    (benchmarks/filters.md).
+    The (..., member, n) input is transposed once into ``ensemble`` E (..., n, N) so that every
+    reduction and broadcast over members runs along the contiguous last axis (several times
+    faster than over the middle axis of a (site, 32, 3) array; benchmarks/filters.md).  Only the
+    small predicted anomalies Y (..., p, N) are inflated; the big state anomalies stay raw and the
+    inflation λ enters through ``_add_inflated_base`` and a scalar factor on the cross covariance.
     """
 
-    states: np.ndarray  # E^T, input, (..., N, n)
-    forecast_mean: np.ndarray  # (..., n)
-    anomalies: np.ndarray  # raw (uninflated) A^T, (..., N, n)
-    predicted_anomalies: np.ndarray  # inflated, masked Y^T, (..., N, p)
-    innovation: np.ndarray  # d - ybar, 0 where dropped, (..., p)
-    raw_innovation: np.ndarray  # d - ybar, NaN where dropped
+    states: np.ndarray  # input, (..., N, n)
+    ensemble: np.ndarray  # E, (..., n, N)
+    forecast_mean: np.ndarray  # x̄, (..., n)
+    anomalies: np.ndarray  # raw (uninflated) A, (..., n, N); _finish reuses it as scratch
+    forecast_spread: np.ndarray  # (..., n)
+    predicted_anomalies: np.ndarray  # inflated, masked Y, (..., p, N)
+    innovation: np.ndarray  # d - ȳ, 0 where dropped, (..., p)
+    raw_innovation: np.ndarray  # d - ȳ, NaN where dropped
     error_variance: np.ndarray  # R, 1 where dropped, (..., p)
     valid: np.ndarray  # (..., p)
     updated: np.ndarray  # (...)
@@ -189,34 +192,31 @@ class _Prepared:
     n_members: int
 
 
-def _member_mean(x: np.ndarray) -> np.ndarray:
-    """Mean over the member axis (-2).  A matmul with a ones vector: several times faster than
-    ``x.mean(axis=-2)`` for the (site, member, small n) layout."""
-    return (np.ones(x.shape[-2]) @ x) / x.shape[-2]
-
-
 def _member_std(anomalies: np.ndarray) -> np.ndarray:
-    """Standard deviation (ddof = 1) over members from centred anomalies (..., N, n)."""
-    return np.sqrt((np.ones(anomalies.shape[-2]) @ (anomalies * anomalies)) / (anomalies.shape[-2] - 1))
+    """Standard deviation (ddof = 1) over members (last axis) from centred anomalies."""
+    return np.sqrt(np.einsum("...i,...i->...", anomalies, anomalies) / (anomalies.shape[-1] - 1))
 
 
 def _prepare(states, predicted, observed, error_variance, inflation) -> _Prepared:
     inflation = _check_inflation(inflation)
     states, predicted, observed, error_variance, valid = _validate(states, predicted, observed, error_variance)
     n_members = states.shape[-2]
-    forecast_mean = _member_mean(states)
-    anomalies = states - forecast_mean[..., None, :]
+    ensemble = np.ascontiguousarray(np.swapaxes(states, -1, -2))
+    forecast_mean = ensemble.mean(axis=-1)
+    anomalies = ensemble - forecast_mean[..., None]
     # Predictions for a dropped observation may be NaN: zero them before the mean.
-    predicted = np.where(valid[..., None, :], predicted, 0.0)
-    predicted_mean = predicted.mean(axis=-2)
-    predicted_anomalies = predicted - predicted_mean[..., None, :]
+    predicted = np.ascontiguousarray(np.swapaxes(np.where(valid[..., None, :], predicted, 0.0), -1, -2))
+    predicted_mean = predicted.mean(axis=-1)
+    predicted_anomalies = predicted - predicted_mean[..., None]
     if inflation != 1.0:
-        predicted_anomalies = predicted_anomalies * inflation
+        predicted_anomalies *= inflation
     raw_innovation = observed - predicted_mean  # NaN where the observation is missing
     return _Prepared(
         states=states,
+        ensemble=ensemble,
         forecast_mean=forecast_mean,
         anomalies=anomalies,
+        forecast_spread=_member_std(anomalies),
         predicted_anomalies=predicted_anomalies,
         innovation=np.where(valid, raw_innovation, 0.0),
         raw_innovation=raw_innovation,
@@ -228,57 +228,88 @@ def _prepare(states, predicted, observed, error_variance, inflation) -> _Prepare
     )
 
 
-def _inflated_base(prep: _Prepared) -> np.ndarray:
-    """x̄ + λ A (members as rows), i.e. the inflated forecast ensemble."""
-    if prep.inflation == 1.0:
-        return prep.states
-    return prep.states + (prep.inflation - 1.0) * prep.anomalies
+def _add_inflated_base(prep: _Prepared, update: np.ndarray) -> np.ndarray:
+    """``update + x̄1ᵀ + λA`` (the inflated forecast ensemble), in place in the fresh ``update``.
+
+    In-place arithmetic on the (..., n, N) arrays avoids fresh multi-megabyte temporaries, whose
+    first-touch page faults dominated the batched run time (benchmarks/filters.md).
+    """
+    update += prep.ensemble
+    if prep.inflation != 1.0:
+        update += (prep.inflation - 1.0) * prep.anomalies
+    return update
 
 
-def _gain_transposed(prep: _Prepared) -> np.ndarray:
-    """Kᵀ for the ensemble gain K = A Yᵀ (Y Yᵀ + (N-1) R)^-1, MODEL_SPEC (c); shape (..., p, n).
+def _project(anomalies: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """A vᵀ for anomalies (..., n, N) and vectors (..., p, N) -> (..., n, p)."""
+    if vectors.shape[-2] == 1:
+        return np.einsum("...kj,...j->...k", anomalies, vectors[..., 0, :])[..., None]
+    return anomalies @ np.swapaxes(vectors, -1, -2)
 
-    With inflation λ both A and Y are inflated, so the cross covariance Yᵀ A carries λ².
+
+def _gain(prep: _Prepared) -> np.ndarray:
+    """Ensemble gain K = A Yᵀ (Y Yᵀ + (N-1) R)^-1, MODEL_SPEC (c); shape (..., n, p).
+
+    With inflation λ both A and Y are inflated; Y already is, so A Yᵀ gets one more factor λ.
     """
     y_anom, r = prep.predicted_anomalies, prep.error_variance
     n_members = prep.n_members
-    cross = np.swapaxes(y_anom, -1, -2) @ prep.anomalies  # (λY)ᵀ A, (..., p, n)
+    cross = _project(prep.anomalies, y_anom)  # A (λY)ᵀ, (..., n, p)
     if prep.inflation != 1.0:
         cross = cross * prep.inflation
-    if y_anom.shape[-1] == 1:
+    if y_anom.shape[-2] == 1:
         # p = 1: K = sum_i a_i (y_i - ybar) / (sum_i (y_i - ybar)^2 + (N-1) R)  (MODEL_SPEC c)
-        y = y_anom[..., 0]
+        y = y_anom[..., 0, :]
         innovation_covariance = np.einsum("...i,...i->...", y, y) + (n_members - 1) * r[..., 0]
         return cross / innovation_covariance[..., None, None]
-    innovation_covariance = np.swapaxes(y_anom, -1, -2) @ y_anom  # (..., p, p)
-    diagonal = np.arange(y_anom.shape[-1])
+    innovation_covariance = y_anom @ np.swapaxes(y_anom, -1, -2)  # (..., p, p)
+    diagonal = np.arange(y_anom.shape[-2])
     innovation_covariance[..., diagonal, diagonal] += (n_members - 1) * r
-    # C is symmetric, so Kᵀ = C^-1 (Yᵀ A)
-    return np.linalg.solve(innovation_covariance, cross)
+    # C is symmetric, so K = (C^-1 (A Yᵀ)ᵀ)ᵀ
+    return np.swapaxes(np.linalg.solve(innovation_covariance, np.swapaxes(cross, -1, -2)), -1, -2)
 
 
-def _finish(prep: _Prepared, analysed: np.ndarray, gain_transposed: np.ndarray) -> AnalysisResult:
-    """Restore the batches without observations (bit-identical) and collect the diagnostics."""
+def _apply(gain: np.ndarray, member_innovations: np.ndarray) -> np.ndarray:
+    """K M for K (..., n, p) and M (..., p, N) -> (..., n, N) (an outer product when p = 1)."""
+    if gain.shape[-1] == 1:
+        return gain * member_innovations
+    return gain @ member_innovations
+
+
+def _finish(prep: _Prepared, analysed: np.ndarray, gain: np.ndarray) -> AnalysisResult:
+    """Transpose back, restore batches without observations (bit-identical), collect diagnostics.
+
+    ``analysed`` is the analysis ensemble in columns (..., n, N).
+    """
     updated = prep.updated
+    analysis_mean = analysed.mean(axis=-1)
+    # the forecast anomalies are no longer needed: reuse their memory for the analysis anomalies
+    analysis_spread = _member_std(np.subtract(analysed, analysis_mean[..., None], out=prep.anomalies))
+    states = np.ascontiguousarray(np.swapaxes(analysed, -1, -2))
     if updated.ndim == 0:
         if not updated:
-            analysed = prep.states.copy()
+            states = prep.states.copy()
     elif not updated.all():
-        analysed[~updated] = prep.states[~updated]
-    analysis_mean = _member_mean(analysed)
-    predicted_variance = (prep.predicted_anomalies**2).sum(axis=-2) / (prep.n_members - 1)
+        states[~updated] = prep.states[~updated]
+    forecast_spread = prep.forecast_spread
+    if not updated.all():
+        analysis_mean = np.where(updated[..., None], analysis_mean, prep.forecast_mean)
+        analysis_spread = np.where(updated[..., None], analysis_spread, forecast_spread)
+    predicted_variance = np.einsum("...i,...i->...", prep.predicted_anomalies, prep.predicted_anomalies) / (
+        prep.n_members - 1
+    )
     with np.errstate(invalid="ignore"):
         normalised = prep.raw_innovation / np.sqrt(predicted_variance + prep.error_variance)
     return AnalysisResult(
-        states=analysed,
+        states=states,
         forecast_mean=prep.forecast_mean,
         analysis_mean=analysis_mean,
         increment=np.where(updated[..., None], analysis_mean - prep.forecast_mean, 0.0),
         innovation=prep.raw_innovation,
         normalised_innovation=np.where(prep.valid, normalised, np.nan),
-        gain=np.swapaxes(gain_transposed, -1, -2),
-        forecast_spread=_member_std(prep.anomalies),
-        analysis_spread=_member_std(analysed - analysis_mean[..., None, :]),
+        gain=gain,
+        forecast_spread=forecast_spread,
+        analysis_spread=analysis_spread,
         valid_observation=prep.valid,
         updated=updated,
     )
@@ -297,13 +328,13 @@ def denkf_analysis(
     ``x̄ᵃ = x̄ + K (d - ȳ)`` with the full gain and ``Aᵃ = A - ½ K Y`` with half the gain; no
     perturbed observations.  Shapes: see the module docstring and :class:`AnalysisResult`.
 
-    Both updates are done in one product: member i gets ``K m_i`` with
-    ``m_i = (d - ȳ) - ½ (y_i - ȳ)``, whose member mean is ``d - ȳ`` because Y is centred.
+    Both updates are one product: ``Eᵃ = x̄1ᵀ + λA + K M`` with ``M = (d - ȳ)1ᵀ - ½ Y``, whose
+    member mean is ``d - ȳ`` because Y is centred.
     """
     prep = _prepare(states, predicted, observed, error_variance, inflation)
-    gain_t = _gain_transposed(prep)
-    member_innovations = prep.innovation[..., None, :] - 0.5 * prep.predicted_anomalies
-    return _finish(prep, _inflated_base(prep) + member_innovations @ gain_t, gain_t)
+    gain = _gain(prep)
+    member_innovations = prep.innovation[..., :, None] - 0.5 * prep.predicted_anomalies
+    return _finish(prep, _add_inflated_base(prep, _apply(gain, member_innovations)), gain)
 
 
 def stochastic_enkf_analysis(
@@ -324,21 +355,21 @@ def stochastic_enkf_analysis(
     """
     prep = _prepare(states, predicted, observed, error_variance, inflation)
     z = np.asarray(standard_normal, dtype=np.float64)
-    if z.shape != prep.predicted_anomalies.shape:
-        raise ValueError(
-            f"standard_normal has shape {z.shape}, expected {prep.predicted_anomalies.shape} (like predicted)"
-        )
+    expected = prep.states.shape[:-1] + prep.predicted_anomalies.shape[-2:-1]
+    if z.shape != expected:
+        raise ValueError(f"standard_normal has shape {z.shape}, expected {expected} (like predicted)")
     if not np.isfinite(z).all():
         raise ValueError(f"standard_normal contains non-finite values, first at index {_first_bad(~np.isfinite(z))}")
-    perturbations = (z - z.mean(axis=-2, keepdims=True)) * np.sqrt(prep.error_variance)[..., None, :]
-    gain_t = _gain_transposed(prep)
+    z = np.swapaxes(z, -1, -2)  # (..., p, N)
+    perturbations = (z - z.mean(axis=-1, keepdims=True)) * np.sqrt(prep.error_variance)[..., None]
+    gain = _gain(prep)
     # d + ε_i - y_i = (d - ȳ) + ε_i - Y_i, zero for a dropped observation
     member_innovations = np.where(
-        prep.valid[..., None, :],
-        prep.innovation[..., None, :] + perturbations - prep.predicted_anomalies,
+        prep.valid[..., None],
+        prep.innovation[..., None] + perturbations - prep.predicted_anomalies,
         0.0,
     )
-    return _finish(prep, _inflated_base(prep) + member_innovations @ gain_t, gain_t)
+    return _finish(prep, _add_inflated_base(prep, _apply(gain, member_innovations)), gain)
 
 
 def etkf_analysis(
@@ -346,49 +377,49 @@ def etkf_analysis(
 ) -> AnalysisResult:
     """Ensemble transform Kalman filter, symmetric square root (Bishop et al. 2001), MODEL_SPEC (c).
 
-    In ensemble space with ``S = R^-½ Y`` (N x p per batch)::
+    In ensemble space with ``S = R^-½ Y`` (p x N per batch)::
 
-        Π = ((N-1) I + S Sᵀ)^-1,   w̄ = Π S R^-½ (d - ȳ),   T = √(N-1) Π^½,
-        x̄ᵃ = x̄ + Aᵀ w̄,            Aᵃ = T A
+        Π = ((N-1) I + Sᵀ S)^-1,   w̄ = Π Sᵀ R^-½ (d - ȳ),   T = √(N-1) Π^½,
+        x̄ᵃ = x̄ + A w̄,             Aᵃ = A T
 
-    The general path uses a batched N x N ``eigh``.  For one observation (p = 1) ``S Sᵀ = s sᵀ`` is
+    The general path uses a batched N x N ``eigh``.  For one observation (p = 1) ``SᵀS = s sᵀ`` is
     rank one and ``T = I + c s sᵀ`` with ``c = ((1 + |s|²/(N-1))^-½ - 1) / |s|²``, written without
     the cancellation as ``c = -1 / ((N-1) q (1 + q))``, ``q = √(1 + |s|²/(N-1))``; and
-    ``w̄ = s δ / ((N-1) + |s|²)``.  Then every member moves along ``sᵀA``:
-    ``x_iᵃ = x_i + (δ / ((N-1) + |s|²) + c s_i) sᵀA``.  ``closed_form=None`` picks it when p = 1;
+    ``w̄ = s δ / ((N-1) + |s|²)``.  Then every member moves along ``A s``:
+    ``x_iᵃ = x_i + (δ / ((N-1) + |s|²) + c s_i) A s``.  ``closed_form=None`` picks it when p = 1;
     both paths agree to rounding (tested).
     """
     prep = _prepare(states, predicted, observed, error_variance, inflation)
-    gain_t = _gain_transposed(prep)
+    gain = _gain(prep)
     n_members = prep.n_members
     a = float(n_members - 1)
     inv_sqrt_r = 1.0 / np.sqrt(prep.error_variance)
-    scaled_y = prep.predicted_anomalies * inv_sqrt_r[..., None, :]  # S (inflated), (..., N, p)
-    scaled_innovation = prep.innovation * inv_sqrt_r  # (..., p)
+    scaled_y = prep.predicted_anomalies * inv_sqrt_r[..., None]  # S (inflated), (..., p, N)
+    scaled_innovation = prep.innovation * inv_sqrt_r  # δ, (..., p)
     if closed_form is None:
-        closed_form = scaled_y.shape[-1] == 1
+        closed_form = scaled_y.shape[-2] == 1
     if closed_form:
-        if scaled_y.shape[-1] != 1:
-            raise ValueError(f"the closed-form ETKF needs exactly one observation, got n_obs={scaled_y.shape[-1]}")
-        s = scaled_y[..., 0]
+        if scaled_y.shape[-2] != 1:
+            raise ValueError(f"the closed-form ETKF needs exactly one observation, got n_obs={scaled_y.shape[-2]}")
+        s = scaled_y[..., 0, :]
         s_norm2 = np.einsum("...i,...i->...", s, s)
         q = np.sqrt(1.0 + s_norm2 / a)
         c = -1.0 / (a * q * (1.0 + q))
-        # sᵀ(λA): (..., 1, n)
-        s_dot_anomalies = np.swapaxes(scaled_y, -1, -2) @ prep.anomalies
+        anomalies_s = _project(prep.anomalies, scaled_y)  # A s, (..., n, 1)
         if prep.inflation != 1.0:
-            s_dot_anomalies = s_dot_anomalies * prep.inflation
+            anomalies_s = anomalies_s * prep.inflation  # (λA) s
         coefficients = (scaled_innovation[..., 0] / (a + s_norm2))[..., None] + c[..., None] * s  # (..., N)
-        analysed = _inflated_base(prep) + coefficients[..., :, None] @ s_dot_anomalies
+        analysed = _add_inflated_base(prep, anomalies_s * coefficients[..., None, :])
     else:
-        matrix = scaled_y @ np.swapaxes(scaled_y, -1, -2)  # S Sᵀ, (..., N, N)
+        matrix = np.swapaxes(scaled_y, -1, -2) @ scaled_y  # SᵀS, (..., N, N)
         diagonal = np.arange(n_members)
         matrix[..., diagonal, diagonal] += a
         eigenvalues, eigenvectors = np.linalg.eigh(matrix)
         vt = np.swapaxes(eigenvectors, -1, -2)
-        weights = eigenvectors @ ((vt @ (scaled_y @ scaled_innovation[..., None])) / eigenvalues[..., None])
+        s_delta = np.swapaxes(scaled_y, -1, -2) @ scaled_innovation[..., None]  # Sᵀ δ, (..., N, 1)
+        weights = eigenvectors @ ((vt @ s_delta) / eigenvalues[..., None])  # w̄, (..., N, 1)
         transform = np.sqrt(a) * (eigenvectors * (1.0 / np.sqrt(eigenvalues))[..., None, :]) @ vt
-        # x_iᵃ = x̄ + Σ_j (w̄_j + T_ij) λ a_j   (T symmetric)
+        # Eᵃ = x̄1ᵀ + λA (w̄1ᵀ + T)
         inflated_anomalies = prep.anomalies * prep.inflation if prep.inflation != 1.0 else prep.anomalies
-        analysed = prep.forecast_mean[..., None, :] + (transform + np.swapaxes(weights, -1, -2)) @ inflated_anomalies
-    return _finish(prep, analysed, gain_t)
+        analysed = prep.forecast_mean[..., None] + inflated_anomalies @ (transform + weights)
+    return _finish(prep, analysed, gain)
