@@ -444,8 +444,12 @@ def test_bad_forcing_names_variable_and_site(variable, value, message):
 
 
 def test_missing_allowed_pass_through_may_hold_nan():
+    assert ForcingPerturbationParameters().missing_allowed == ("vod", "swe")
     params = ForcingPerturbationParameters(missing_allowed=("vod",))
     perturber = ForcingPerturber(params, entropy=ENTROPY)
+    day = {k: v[0] for k, v in constant_forcing(1, 2).items()} | {"swe": np.array([0.0, np.nan])}
+    with pytest.raises(ValueError, match="'swe' is not finite"):
+        perturber.perturb(day, 0, perturber.initial_state(np.arange(2), 3))
     day = {k: v[0] for k, v in constant_forcing(1, 2).items()} | {"vod": np.array([0.4, np.nan])}
     out, _ = perturber.perturb(day, 0, perturber.initial_state(np.arange(2), 3))
     assert np.isnan(out["vod"][:, 1]).all() and (out["vod"][:, 0] == 0.4).all()

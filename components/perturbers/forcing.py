@@ -167,9 +167,14 @@ class ForcingPerturbationParameters:
         metadata={"units": "d", "doc": "days of noise drawn per site in one generator call"},
     )
     missing_allowed: tuple[str, ...] = attrs.field(
-        default=(),
+        default=("vod", "swe"),
         converter=tuple,
-        metadata={"units": "", "doc": "pass-through variables that may hold NaN (e.g. 'vod', 'swe')"},
+        metadata={
+            "units": "",
+            "doc": "pass-through variables that may hold NaN: the optional forcing of MODEL_SPEC a.1 "
+            "(no VOD at a site -> LAI is used, DD-1; no SWE -> fallback snow mode, DD-5); the land "
+            "model decides what NaN means there",
+        },
     )
 
     def __attrs_post_init__(self) -> None:
