@@ -41,20 +41,28 @@ def _pair(x, y, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
         y = np.moveaxis(y, axis, 0)
     except np.exceptions.AxisError:
         raise ValueError(f"axis {axis} is out of range for arrays with {x.ndim} dimension(s)") from None
-    valid = np.isfinite(x) & np.isfinite(y)
+    valid = np.isfinite(x)
+    valid &= np.isfinite(y)
     return np.where(valid, x, 0.0), np.where(valid, y, 0.0), valid, valid.sum(axis=0)
 
 
-def _masked_mean(values: np.ndarray, valid: np.ndarray, count: np.ndarray) -> np.ndarray:
+def _anomalies(zeroed: np.ndarray, valid: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Deviations from the matched-sample mean (0 where invalid) and their sum of squares.
+
+    ``zeroed`` holds 0 where invalid (as returned by :func:`_pair`).  Two-pass (centre first) for
+    accuracy with large offsets such as dB backscatter.
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(valid, values, 0.0).sum(axis=0) / count
-
-
-def _varies(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """True where the valid samples are not all equal (exact test; rounding-proof)."""
-    high = np.where(valid, values, -np.inf).max(axis=0, initial=-np.inf)
-    low = np.where(valid, values, np.inf).min(axis=0, initial=np.inf)
-    return high > low
+        mean = zeroed.sum(axis=0) / count
+    anomaly = zeroed - mean
+    anomaly *= valid
+    sum_of_squares = np.einsum("i...,i...->...", anomaly, anomaly)
+    # A constant series leaves anomalies of rounding size (|mean - value| <= ~count * eps * |mean|);
+    # treat it, and anything numerically indistinguishable from it, as constant.
+    with np.errstate(invalid="ignore"):
+        rounding = count * (count * np.finfo(float).eps * np.abs(mean)) ** 2
+        varies = sum_of_squares > rounding
+    return anomaly, np.where(varies, sum_of_squares, 0.0)
 
 
 def _apply_min_samples(result: np.ndarray, count: np.ndarray, min_samples: int):
@@ -89,29 +97,30 @@ def pearson_r(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np
     NaN where fewer than ``min_samples`` pairs match or either series is constant there.
     """
     x, y, valid, count = _pair(x, y, axis)
-    # Two-pass (centre first) for accuracy with large offsets such as dB backscatter.
-    x_anomaly = np.where(valid, x - _masked_mean(x, valid, count), 0.0)
-    y_anomaly = np.where(valid, y - _masked_mean(y, valid, count), 0.0)
-    covariance = (x_anomaly * y_anomaly).sum(axis=0)
-    x_ss = (x_anomaly**2).sum(axis=0)
-    y_ss = (y_anomaly**2).sum(axis=0)
+    x_anomaly, x_ss = _anomalies(x, valid, count)
+    y_anomaly, y_ss = _anomalies(y, valid, count)
+    covariance = np.einsum("i...,i...->...", x_anomaly, y_anomaly)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = covariance / np.sqrt(x_ss * y_ss)
-    varies = _varies(x, valid) & _varies(y, valid)
-    r = np.where(varies & (x_ss > 0) & (y_ss > 0), np.clip(r, -1.0, 1.0), np.nan)
+    r = np.where((x_ss > 0) & (y_ss > 0), np.clip(r, -1.0, 1.0), np.nan)
     return _apply_min_samples(r, count, min_samples)
 
 
 def rmsd(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
     """Root-mean-square difference sqrt(mean((x - y)^2)) over matched samples (MODEL_SPEC e)."""
     x, y, valid, count = _pair(x, y, axis)
-    return _apply_min_samples(np.sqrt(_masked_mean((x - y) ** 2, valid, count)), count, min_samples)
+    difference = x - y  # 0 where invalid
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_square = np.einsum("i...,i...->...", difference, difference) / count
+    return _apply_min_samples(np.sqrt(mean_square), count, min_samples)
 
 
 def bias(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
     """Mean difference mean(x - y) over matched samples (simulation minus reference)."""
     x, y, valid, count = _pair(x, y, axis)
-    return _apply_min_samples(_masked_mean(x - y, valid, count), count, min_samples)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (x - y).sum(axis=0) / count
+    return _apply_min_samples(mean, count, min_samples)
 
 
 def ubrmsd(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
@@ -121,20 +130,19 @@ def ubrmsd(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.nd
     exactly in real arithmetic and cannot go negative under rounding.
     """
     x, y, valid, count = _pair(x, y, axis)
-    difference = x - y
-    centred = np.where(valid, difference - _masked_mean(difference, valid, count), 0.0)
-    return _apply_min_samples(np.sqrt(_masked_mean(centred**2, valid, count)), count, min_samples)
+    centred, _ = _anomalies(x - y, valid, count)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variance = np.einsum("i...,i...->...", centred, centred) / count
+    return _apply_min_samples(np.sqrt(variance), count, min_samples)
 
 
 def variance_ratio(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
     """var(x) / var(y) over matched samples (simulation over reference); NaN if var(y) = 0."""
     x, y, valid, count = _pair(x, y, axis)
-    x_anomaly = np.where(valid, x - _masked_mean(x, valid, count), 0.0)
-    y_anomaly = np.where(valid, y - _masked_mean(y, valid, count), 0.0)
-    x_ss = (x_anomaly**2).sum(axis=0)
-    y_ss = (y_anomaly**2).sum(axis=0)
+    _, x_ss = _anomalies(x, valid, count)
+    _, y_ss = _anomalies(y, valid, count)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(_varies(y, valid) & (y_ss > 0), np.where(_varies(x, valid), x_ss / y_ss, 0.0), np.nan)
+        ratio = np.where(y_ss > 0, x_ss / y_ss, np.nan)
     return _apply_min_samples(ratio, count, min_samples)
 
 

@@ -172,15 +172,18 @@ def network_summary(content: StoreContent, validation: xr.Dataset) -> list[tuple
             sites = content.groups[group].sizes["site"]
             break
     add("sites", sites)
-    if "r_insitu" in validation:
+    for reference, label in (("insitu", "in situ"), ("truth", "truth")):
+        if f"r_{reference}" not in validation:
+            continue
         for run in validation["run"].values:
             name = RUN_LABELS.get(str(run), str(run))
-            add(f"mean R vs in situ, {name}", metrics.network_mean(validation["r_insitu"].sel(run=run).values), "1")
+            add(f"mean R vs {label}, {name}", metrics.network_mean(validation[f"r_{reference}"].sel(run=run).values), "1")
             for score in ("rmsd", "ubrmsd"):
-                if f"{score}_insitu" in validation:
-                    units = validation[f"{score}_insitu"].attrs.get("units", "m3 m-3")
-                    add(f"mean {'ubRMSD' if score == 'ubrmsd' else 'RMSD'} vs in situ, {name}", metrics.network_mean(validation[f"{score}_insitu"].sel(run=run).values), units, 4)
-            add(f"sites scored, {name}", int(np.isfinite(validation["r_insitu"].sel(run=run).values).sum()))
+                if f"{score}_{reference}" in validation:
+                    units = validation[f"{score}_{reference}"].attrs.get("units", "m3 m-3")
+                    values = validation[f"{score}_{reference}"].sel(run=run).values
+                    add(f"mean {'ubRMSD' if score == 'ubrmsd' else 'RMSD'} vs {label}, {name}", metrics.network_mean(values), units, 4)
+            add(f"sites scored vs {label}, {name}", int(np.isfinite(validation[f"r_{reference}"].sel(run=run).values).sum()))
     for op in OPERATORS:
         key = f"delta_r_{op}"
         if key in validation:
@@ -443,7 +446,11 @@ def write_report(store_path: str | Path, output_dir: str | Path) -> Path:
         figure_assimilation(content, validation, sites, temporary / FIGURES[2][0])
         rows = network_summary(content, validation)
         notes = _notes(content)
-        validation_attrs = dict(content.groups["validation"].attrs) if "validation" in content.groups else {}
+        validation_attrs = {
+            key: value
+            for key, value in (content.groups["validation"].attrs if "validation" in content.groups else {}).items()
+            if key not in ("complete", "group_kind")  # store bookkeeping, not results
+        }
         (temporary / "summary.md").write_text(_summary_markdown(content, rows, notes, validation_attrs))
         (temporary / "index.html").write_text(_index_html(content, rows, notes))
         temporary.chmod(0o755)  # mkdtemp creates 0700

@@ -9,6 +9,7 @@ import pytest
 import xarray as xr
 
 pytest.importorskip("matplotlib")
+pytestmark = pytest.mark.filterwarnings("ignore:The data type .* does not have a Zarr V3 specification")
 
 from s1da.framework import metrics, report  # noqa: E402
 
@@ -158,3 +159,19 @@ def test_not_a_store_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a Zarr v3 store"):
         report.write_report(tmp_path / "missing.zarr", tmp_path / "r")
     assert not (tmp_path / "r").exists()
+
+
+def test_truth_scores_are_summarised(tmp_path):
+    validation = xr.Dataset(
+        {
+            "r_insitu": (("run", "site"), np.full((1, 3), 0.5), {"units": "1", "long_name": "R"}),
+            "r_truth": (("run", "site"), np.array([[0.9, 0.8, np.nan]]), {"units": "1", "long_name": "R"}),
+        },
+        coords={"run": ["open_loop"], "site": SITES},
+        attrs={"complete": True, "group_kind": "static", "n_sites": 3},
+    )
+    store = write_store(tmp_path / "exp.zarr", groups=("observations", "insitu", "open_loop"), validation=validation)
+    summary = (report.write_report(store, tmp_path / "r").parent / "summary.md").read_text()
+    assert "| mean R vs truth, open loop | 0.850 | 1 |" in summary
+    assert "| sites scored vs truth, open loop | 2 |  |" in summary
+    assert "`n_sites`: 3" in summary and "`group_kind`" not in summary

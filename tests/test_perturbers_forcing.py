@@ -328,23 +328,63 @@ def test_results_do_not_depend_on_site_chunking(correlation):
             np.testing.assert_array_equal(part[name], full[name][:, :, subset], err_msg=f"{name} {subset}")
 
 
-@pytest.mark.parametrize("drop_cache", [False, True])
-def test_checkpoint_and_resume_is_bit_identical(drop_cache):
+@pytest.mark.parametrize("fresh_perturber", [False, True])
+def test_checkpoint_and_resume_is_bit_identical(fresh_perturber):
     params = ForcingPerturbationParameters(correlation="ldas", block_days=32)
     perturber = ForcingPerturber(params, entropy=ENTROPY)
     site_ids = np.array([11, 5, 42])
     forcing = varied_forcing(100, site_ids)
-    straight, _ = perturber.perturb_period(forcing, site_ids, 16)
+    straight, _ = ForcingPerturber(params, entropy=ENTROPY).perturb_period(forcing, site_ids, 16)
 
     first_half, state = perturber.perturb_period({k: v[:50] for k, v in forcing.items()}, site_ids, 16)
     checkpoint = copy.deepcopy(state)
-    if drop_cache:
-        checkpoint = {k: v for k, v in checkpoint.items() if k not in ("noise", "noise_block")}
-    # a brand-new perturber object (as after a restart) continues from the checkpoint
-    resumed = ForcingPerturber(params, entropy=ENTROPY)
+    # the state is small: AR memory and bookkeeping only (the noise cache is not in it)
+    assert set(checkpoint) == {"site_ids", "n_members", "day_index", "started", "start_fixed", "ar_state"}
+    # as after a restart: a brand-new perturber object (empty cache) continues from the checkpoint
+    resumed = ForcingPerturber(params, entropy=ENTROPY) if fresh_perturber else perturber
     second_half, _ = resumed.perturb_period({k: v[50:] for k, v in forcing.items()}, site_ids, 16, state=checkpoint)
     for name in straight:
         np.testing.assert_array_equal(np.concatenate([first_half[name], second_half[name]]), straight[name])
+
+
+def test_shared_perturber_with_evicting_cache_and_threads():
+    """Chunks interleaved on one perturber (cache of 1, threads) give the unchunked numbers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    params = ForcingPerturbationParameters(block_days=4)
+    site_ids = np.arange(6)
+    forcing = varied_forcing(20, site_ids)
+    full, _ = ForcingPerturber(params, entropy=ENTROPY).perturb_period(forcing, site_ids, 8)
+    shared = ForcingPerturber(params, entropy=ENTROPY)
+    shared.cache_size = 1
+    chunks = [np.array([0, 1, 2]), np.array([3, 4]), np.array([5])]
+    states = [shared.initial_state(chunk, 8) for chunk in chunks]
+    for t in range(20):  # interleaved: every call evicts the other chunks' blocks
+        for i, chunk in enumerate(chunks):
+            out, states[i] = shared.perturb({k: v[t, chunk] for k, v in forcing.items()}, t, states[i])
+            np.testing.assert_array_equal(out["precipitation"], full["precipitation"][t][:, chunk])
+
+    def run(chunk):
+        return shared.perturb_period({k: v[:, chunk] for k, v in forcing.items()}, chunk, 8)[0]
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(run, chunks))
+    for chunk, result in zip(chunks, results):
+        np.testing.assert_array_equal(result["net_radiation"], full["net_radiation"][:, :, chunk])
+
+
+def test_first_day_is_free_unless_start_day_is_given():
+    perturber = ForcingPerturber(entropy=ENTROPY)
+    day = {k: v[0] for k, v in constant_forcing(1, 2).items()}
+    state = perturber.initial_state(np.arange(2), 4)
+    _, state = perturber.perturb(day, 17, state)
+    with pytest.raises(ValueError, match="needs the perturber state of day 18, but the state is at day 17"):
+        perturber.perturb(day, 17 + 1 + 1, state)
+    _, state = perturber.perturb(day, 18, state)
+    with pytest.raises(ValueError, match="day_index must be >= 0"):
+        perturber.perturb(day, -1, perturber.initial_state(np.arange(2), 4))
+    with pytest.raises(ValueError, match="start_day"):
+        perturber.initial_state(np.arange(2), 4, start_day=-2)
 
 
 def test_perturb_does_not_modify_its_input_state():
@@ -372,7 +412,7 @@ def test_start_day_keys_the_noise_by_absolute_day():
 def test_day_index_must_follow_the_state():
     perturber = ForcingPerturber(entropy=ENTROPY)
     day = {k: v[0] for k, v in constant_forcing(1, 2).items()}
-    state = perturber.initial_state(np.arange(2), 4)
+    state = perturber.initial_state(np.arange(2), 4, start_day=0)
     with pytest.raises(ValueError, match="state of day 0, but the state is at day -1"):
         perturber.perturb(day, 1, state)
     _, state = perturber.perturb(day, 0, state)
@@ -404,8 +444,12 @@ def test_bad_forcing_names_variable_and_site(variable, value, message):
 
 
 def test_missing_allowed_pass_through_may_hold_nan():
+    assert ForcingPerturbationParameters().missing_allowed == ("vod", "swe")
     params = ForcingPerturbationParameters(missing_allowed=("vod",))
     perturber = ForcingPerturber(params, entropy=ENTROPY)
+    day = {k: v[0] for k, v in constant_forcing(1, 2).items()} | {"swe": np.array([0.0, np.nan])}
+    with pytest.raises(ValueError, match="'swe' is not finite"):
+        perturber.perturb(day, 0, perturber.initial_state(np.arange(2), 3))
     day = {k: v[0] for k, v in constant_forcing(1, 2).items()} | {"vod": np.array([0.4, np.nan])}
     out, _ = perturber.perturb(day, 0, perturber.initial_state(np.arange(2), 3))
     assert np.isnan(out["vod"][:, 1]).all() and (out["vod"][:, 0] == 0.4).all()

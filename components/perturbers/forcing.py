@@ -36,6 +36,8 @@ chunking of the sites.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 import attrs
@@ -165,9 +167,14 @@ class ForcingPerturbationParameters:
         metadata={"units": "d", "doc": "days of noise drawn per site in one generator call"},
     )
     missing_allowed: tuple[str, ...] = attrs.field(
-        default=(),
+        default=("vod", "swe"),
         converter=tuple,
-        metadata={"units": "", "doc": "pass-through variables that may hold NaN (e.g. 'vod', 'swe')"},
+        metadata={
+            "units": "",
+            "doc": "pass-through variables that may hold NaN: the optional forcing of MODEL_SPEC a.1 "
+            "(no VOD at a site -> LAI is used, DD-1; no SWE -> fallback snow mode, DD-5); the land "
+            "model decides what NaN means there",
+        },
     )
 
     def __attrs_post_init__(self) -> None:
@@ -243,20 +250,26 @@ class ForcingPerturber(Perturber):
     """Member forcing from site forcing, one day at a time (MODEL_SPEC d).
 
     ``perturb`` takes arrays shaped ``(site,)`` and returns arrays shaped ``(member, site)``.
-    The perturber object itself holds no mutable state: everything that evolves (AR(1) memory,
-    day index, the cached block of noise) lives in the state dict, which is a plain mapping of
-    numpy arrays that can be checkpointed and restored.
-
-    State keys:
+    Everything that evolves (AR(1) memory, day index) lives in the state dict, a small plain
+    mapping of numpy arrays that can be checkpointed and restored.  State keys:
 
     * ``site_ids`` ``(site,)`` int64 and ``n_members`` () int64 -- identity of the run;
-    * ``day_index`` () int64 -- last perturbed day (-1 before day 0 when starting at 0);
+    * ``day_index`` () int64 -- last perturbed day (``start_day - 1``; -1 if not fixed);
     * ``started`` () bool -- False until the first day (which sets ``z_0 = xi_0``);
+    * ``start_fixed`` () bool -- whether the next day must be ``day_index + 1`` (always after
+      the first day; before it only when ``initial_state(start_day=...)`` was given);
     * ``ar_state`` ``(site, variable, member)`` -- the centred AR(1) state z (variables in the
-      order of ``parameters.variables``);
-    * ``noise_block`` () int64 and ``noise`` ``(site, block_days, 3, member)`` -- cache of the
-      current block of xi; optional (redrawn when absent), so a checkpoint may drop them.
+      order of ``parameters.variables``).
+
+    The current block of noise ``xi`` (``(site, block_days, 3, member)``, drawn lazily) is cached
+    on the perturber, not in the state: it is a pure function of (entropy, site ids, members,
+    block), so a cache miss (e.g. after a restart) redraws identical numbers, and checkpoints
+    stay small.  The cache is a small thread-safe LRU keyed by the site set, so several site
+    chunks can share one perturber.
     """
+
+    cache_size = 8
+    """Blocks of noise kept (one per concurrently processed site chunk is enough)."""
 
     def __init__(self, parameters: ForcingPerturbationParameters | None = None, *, entropy: int) -> None:
         if isinstance(entropy, bool) or not isinstance(entropy, (int, np.integer)) or entropy < 0:
@@ -267,10 +280,19 @@ class ForcingPerturber(Perturber):
         self._is_identity = bool(np.array_equal(self._square_root, np.eye(len(self._square_root))))
         # Rows of the canonical noise draw (P, T_a, R_n) used by the perturbed variables.
         self._noise_rows = np.array([PERTURBABLE_VARIABLES.index(v) for v in self.parameters.variables])
+        self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     # --- state ---------------------------------------------------------------------------------
-    def initial_state(self, site_ids: np.ndarray, n_members: int, *, start_day: int = 0) -> dict[str, np.ndarray]:
-        """AR(1) memory before ``start_day``: the first ``perturb`` call must be for ``start_day``."""
+    def initial_state(
+        self, site_ids: np.ndarray, n_members: int, *, start_day: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """AR(1) memory before the first day.
+
+        The first ``perturb`` call may be for any day index (noise is keyed by the absolute day
+        index), unless ``start_day`` is given, which then is required.  Every later call must be
+        for the day after the previous one.
+        """
         site_ids = np.asarray(site_ids)
         if site_ids.ndim != 1 or site_ids.size == 0:
             raise ValueError(f"site_ids must be a non-empty 1-D array, got shape {site_ids.shape}")
@@ -282,26 +304,40 @@ class ForcingPerturber(Perturber):
             raise ValueError("site_ids holds duplicates")
         if isinstance(n_members, bool) or not isinstance(n_members, (int, np.integer)) or n_members < 1:
             raise ValueError(f"n_members must be an integer >= 1, got {n_members!r}")
-        if isinstance(start_day, bool) or not isinstance(start_day, (int, np.integer)) or start_day < 0:
+        if start_day is not None and (
+            isinstance(start_day, bool) or not isinstance(start_day, (int, np.integer)) or start_day < 0
+        ):
             raise ValueError(f"start_day must be an integer >= 0, got {start_day!r}")
         n_variables = len(self.parameters.variables)
         return {
             "site_ids": site_ids.astype(np.int64),
             "n_members": np.asarray(n_members, dtype=np.int64),
-            "day_index": np.asarray(start_day - 1, dtype=np.int64),
+            "day_index": np.asarray(-1 if start_day is None else start_day - 1, dtype=np.int64),
+            "start_fixed": np.asarray(start_day is not None),
             "ar_state": np.zeros((site_ids.size, n_variables, int(n_members))),
             "started": np.asarray(False),
         }
 
     def _noise_for_block(self, site_ids: np.ndarray, n_members: int, block: int) -> np.ndarray:
         """xi for every site of one block: ``(site, block_days, 3, member)``; one draw per site."""
+        key = (site_ids.tobytes(), n_members, block)
+        with self._cache_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
         shape = (self.parameters.block_days, len(PERTURBABLE_VARIABLES), n_members)
-        return np.stack(
+        noise = np.stack(
             [
                 stream(self.entropy, int(site), Purpose.FORCING_PERTURBATION, block).standard_normal(shape)
                 for site in site_ids
             ]
         )
+        noise.flags.writeable = False
+        with self._cache_lock:
+            self._cache[key] = noise
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return noise
 
     # --- one day -------------------------------------------------------------------------------
     def perturb(
@@ -314,7 +350,7 @@ class ForcingPerturber(Perturber):
         previous_day = int(state["day_index"])
         if isinstance(day_index, bool) or not isinstance(day_index, (int, np.integer)):
             raise TypeError(f"day_index must be an integer, got {day_index!r}")
-        if day_index != previous_day + 1:
+        if (bool(state["started"]) or bool(state["start_fixed"])) and day_index != previous_day + 1:
             raise ValueError(
                 f"perturb(day_index={day_index}) needs the perturber state of day {day_index - 1}, "
                 f"but the state is at day {previous_day}"
@@ -324,12 +360,9 @@ class ForcingPerturber(Perturber):
 
         # xi for today from the cached block (drawn lazily, one call per site per block).
         block, offset = divmod(int(day_index), params.block_days)
-        if "noise" in state and int(state.get("noise_block", -1)) == block:
-            noise = state["noise"]
-        else:
-            noise = self._noise_for_block(site_ids, n_members, block)
-            noise.flags.writeable = False
-        xi = noise[:, offset][:, self._noise_rows, :]  # (site, variable, member)
+        if day_index < 0:
+            raise ValueError(f"day_index must be >= 0, got {day_index}")
+        xi = self._noise_for_block(site_ids, n_members, block)[:, offset][:, self._noise_rows, :]  # (site, variable, member)
 
         # MODEL_SPEC d.1: AR(1), z_0 = xi_0 (the first day of the run starts the process).
         c = params.autoregression_coefficient
@@ -374,9 +407,8 @@ class ForcingPerturber(Perturber):
             "n_members": state["n_members"],
             "day_index": np.asarray(day_index, dtype=np.int64),
             "ar_state": z,
+            "start_fixed": np.asarray(True),
             "started": np.asarray(True),
-            "noise_block": np.asarray(block, dtype=np.int64),
-            "noise": noise,
         }
         return result, new_state
 
@@ -387,13 +419,13 @@ class ForcingPerturber(Perturber):
         site_ids: np.ndarray,
         n_members: int,
         *,
-        start_day: int = 0,
+        start_day: int | None = None,
         state: dict[str, np.ndarray] | None = None,
     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Perturb consecutive days: inputs ``(time, site)`` -> outputs ``(time, member, site)``.
 
-        Starts from ``state`` if given (continuing a run), else from a fresh initial state at
-        ``start_day``.  Returns the outputs and the final state.
+        Starts from ``state`` if given (continuing a run), else from a fresh initial state whose
+        first day is ``start_day`` (default 0).  Returns the outputs and the final state.
         """
         arrays = {name: np.asarray(values) for name, values in forcing.items()}
         lengths = {name: values.shape[0] for name, values in arrays.items() if values.ndim >= 1}
@@ -401,7 +433,7 @@ class ForcingPerturber(Perturber):
             raise ValueError(f"forcing arrays must share a leading time axis, got lengths {lengths}")
         n_days = next(iter(lengths.values()))
         if state is None:
-            state = self.initial_state(site_ids, n_members, start_day=start_day)
+            state = self.initial_state(site_ids, n_members, start_day=0 if start_day is None else start_day)
         first = int(state["day_index"]) + 1
         outputs: dict[str, list[np.ndarray]] = {name: [] for name in arrays}
         for t in range(n_days):
@@ -412,7 +444,7 @@ class ForcingPerturber(Perturber):
 
     # --- validation ----------------------------------------------------------------------------
     def _check_state(self, state: Mapping[str, np.ndarray]) -> None:
-        missing = [key for key in ("site_ids", "n_members", "day_index", "ar_state", "started") if key not in state]
+        missing = [key for key in ("site_ids", "n_members", "day_index", "ar_state", "started", "start_fixed") if key not in state]
         if missing:
             raise KeyError(f"perturber state lacks {missing}; build it with initial_state()")
         expected = (state["site_ids"].size, len(self.parameters.variables), int(state["n_members"]))
@@ -421,10 +453,6 @@ class ForcingPerturber(Perturber):
                 f"perturber state ar_state has shape {state['ar_state'].shape}, expected {expected} "
                 "(site, variable, member); was it made by a perturber with other variables?"
             )
-        if "noise" in state:
-            noise_shape = (expected[0], self.parameters.block_days, len(PERTURBABLE_VARIABLES), expected[2])
-            if state["noise"].shape != noise_shape:
-                raise ValueError(f"perturber state noise has shape {state['noise'].shape}, expected {noise_shape}")
 
     def _check_forcing(self, forcing: Forcing, site_ids: np.ndarray) -> dict[str, np.ndarray]:
         n_sites = site_ids.size
