@@ -165,16 +165,15 @@ def _forcing_on_acquisition_days(table: pd.DataFrame, forcing: xr.Dataset, name:
     frame = array.transpose("time", "site").to_pandas()
     frame.index = pd.DatetimeIndex(frame.index).floor("D")
     frame.columns = frame.columns.astype(str)
-    missing_site = ~np.isin(sites, frame.columns.to_numpy())
-    if missing_site.any():
-        raise ForcingCoverageError(f"forcing {name!r} has no site {sites[int(np.argmax(missing_site))]!r}")
+    column = frame.columns.get_indexer(sites)
+    if (column < 0).any():
+        raise ForcingCoverageError(f"forcing {name!r} has no site {sites[int(np.argmax(column < 0))]!r}")
     row = frame.index.get_indexer(pd.DatetimeIndex(days))
     if (row < 0).any():
         i = int(np.argmax(row < 0))
         raise ForcingCoverageError(
             f"forcing {name!r} does not cover the acquisition at site {sites[i]!r} on {pd.Timestamp(days[i]).date()}"
         )
-    column = frame.columns.get_indexer(sites)
     return frame.to_numpy(dtype=float)[row, column]
 
 
