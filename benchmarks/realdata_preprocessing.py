@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xarray as xr
-
 from s1da.components.preprocessing import lai as lai_module
 from s1da.components.preprocessing import sentinel1 as pp
 from s1da.components.sources import ismn

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
 from hypothesis import given
 from hypothesis import strategies as st
-
 from s1da.components.sources import forcing
 
 
@@ -99,11 +100,11 @@ def test_forcing_readers_gaps_error_or_fill(tmp_path):
         forcing.read_forcing_csv(path, VARIABLES)
     nan = forcing.read_forcing_csv(path, VARIABLES, fill="nan")
     assert nan.sizes["time"] == 4 and np.isnan(nan.precipitation[1:3]).all()
-    assert nan.attrs["filled_days"]["precipitation"] == ["2020-01-02", "2020-01-03"]
+    assert json.loads(nan.attrs["filled_days"])["precipitation"] == ["2020-01-02", "2020-01-03"]
     linear = forcing.read_forcing_csv(path, VARIABLES, fill="linear")
     np.testing.assert_allclose(linear.precipitation, [1, 2, 3, 4])
     np.testing.assert_allclose(linear.air_temperature, [0, 2, 4, 6])
-    assert linear.attrs["filled_days"]["air_temperature"] == ["2020-01-03"]
+    assert json.loads(linear.attrs["filled_days"])["air_temperature"] == ["2020-01-03"]
     edge = _write(tmp_path, "time,P [mm],T [degC],Rn [W m-2]\n2020-01-01,,0,10\n2020-01-02,1,2,20\n", "e.csv")
     with pytest.raises(forcing.ForcingError, match="start or end"):
         forcing.read_forcing_csv(edge, VARIABLES, fill="linear")
@@ -130,6 +131,21 @@ def test_forcing_readers_bad_values(tmp_path):
     bad_date = _write(tmp_path, "time,P [mm],T [degC],Rn [W m-2]\nyesterday,1,1,1\n", "d.csv")
     with pytest.raises(forcing.ForcingError, match="row 2: cannot read a date"):
         forcing.read_forcing_csv(bad_date, VARIABLES)
+
+
+@pytest.mark.parametrize(("header", "value", "message"), [
+    ("T [degC]", "285.1", "air_temperature = 285.1 degC"),
+    ("Rn [W m-2]", "8640", "net_radiation = 8640 W m-2"),
+    ("P [m]", "25", "precipitation = 25000 mm d-1"),
+])
+def test_forcing_readers_implausible_values_betray_wrong_unit(tmp_path, header, value, message):
+    columns = {"P": "P [mm]", "T": "T [degC]", "Rn": "Rn [W m-2]"}
+    name = header.split()[0]
+    columns[name] = header
+    row = {"P": "1", "T": "10", "Rn": "100"} | {name: value}
+    path = _write(tmp_path, "time," + ",".join(columns.values()) + "\n2020-01-01," + ",".join(row.values()) + "\n")
+    with pytest.raises(forcing.ForcingError, match=rf"column '{name}' gives {message}.*wrong unit"):
+        forcing.read_forcing_csv(path, VARIABLES)
 
 
 def test_forcing_readers_netcdf(tmp_path):

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from s1da.components.sources import ismn
 
 SAMPLES = "ismn_samples"
@@ -219,7 +218,7 @@ def test_ismn_no_sensor_within_depth(tmp_path):
 
 
 def test_ismn_nothing_survives_screening(tmp_path):
-    times, values, flags = _two_days()
+    times, values, _ = _two_days()
     write_header_values(tmp_path / "st", "ST1", (0.05, 0.05), times, values, ["D03"] * len(values))
     with pytest.raises(ismn.NoSensorError, match="survives"):
         ismn.read_station(tmp_path / "st")

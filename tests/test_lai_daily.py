@@ -8,7 +8,6 @@ import pytest
 import xarray as xr
 from hypothesis import given
 from hypothesis import strategies as st
-
 from s1da.components.preprocessing.lai import LAIError, daily_lai
 
 
@@ -19,7 +18,7 @@ def _ten_daily(n: int = 12, start: str = "2020-03-01") -> pd.DatetimeIndex:
 def test_lai_reproduces_a_cubic_exactly():
     dates = _ten_daily()
     x = (dates - dates[0]).days.to_numpy(float)
-    cubic = lambda t: 0.5 + 0.02 * t + 3e-4 * t**2 - 2e-6 * t**3  # noqa: E731 - positive on [0, 110]
+    cubic = lambda t: 0.5 + 0.02 * t + 3e-4 * t**2 - 2e-6 * t**3  # positive on [0, 110]
     frame = pd.DataFrame({"a": cubic(x), "b": 2 * cubic(x)}, index=dates)
     daily = daily_lai(frame)
     t = np.arange(daily.sizes["time"], dtype=float)

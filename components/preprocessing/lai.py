@@ -24,9 +24,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy.interpolate import CubicSpline
-
 from s1da.framework.variables import attributes
+from scipy.interpolate import CubicSpline
 
 
 class LAIError(ValueError):

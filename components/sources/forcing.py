@@ -25,11 +25,14 @@ values raise :class:`ForcingError` unless ``fill`` is given:
   a total over the gap - use only for short gaps); gaps at the ends of the record are an error.
 
 Unsorted or duplicate dates are always an error.  The days that were filled are listed in
-``dataset.attrs["filled_days"]`` per variable.  Negative precipitation is an error.
+``dataset.attrs["filled_days"]`` (JSON: variable -> list of dates).  Negative precipitation is
+an error, and so is a converted value outside :data:`PLAUSIBLE_RANGE` (e.g. Kelvin labelled
+degC), which names the column.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,7 +41,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import xarray as xr
-
 from s1da.framework.variables import attributes, register
 
 SECONDS_PER_DAY = 86400.0
@@ -76,6 +78,9 @@ _UNITS: dict[str, dict[str, tuple[float, float]]] = {
         "j/cm2/d": (1e4 / SECONDS_PER_DAY, 0.0), "j/cm2": (1e4 / SECONDS_PER_DAY, 0.0),
     },
 }
+
+PLAUSIBLE_RANGE = {"water": (-np.inf, 2000.0), "temperature": (-90.0, 60.0), "radiation": (-300.0, 600.0)}
+"""Converted daily values outside these bounds (mm d-1, degC, W m-2) betray a wrong unit."""
 
 Fill = Literal["nan", "linear"] | None
 
@@ -187,6 +192,14 @@ def to_model_dataset(
                     )
                 values = values.interpolate(method="time")
             filled[variable] = [str(d.date()) for d in values.index[missing.to_numpy()]]
+        low, high = PLAUSIBLE_RANGE[QUANTITY_OF_VARIABLE[variable]]
+        implausible = (values < low) | (values > high)
+        if implausible.any():
+            day = values.index[implausible.to_numpy()][0]
+            raise ForcingError(
+                f"{source}: column {column!r} gives {variable} = {values[day]:.6g} {attributes(variable)['units']} on "
+                f"{day.date()} after conversion from {units[column]!r}, outside {low:g}..{high:g}: wrong unit?"
+            )
         if variable == "precipitation" and (values < 0).any():
             bad = values.index[(values < 0).to_numpy()][0].date()
             raise ForcingError(f"{source}: negative precipitation in column {column!r} on {bad}")
@@ -196,8 +209,8 @@ def to_model_dataset(
         )
     dataset = xr.Dataset(data_vars, coords={"time": full})
     dataset["time"].attrs.update({"long_name": "day (UTC)", "standard_name": "time"})
-    dataset.attrs.update({"source": source, "filled_days": {k: v for k, v in filled.items()} or {},
-                          "fill": str(fill)})
+    # JSON so that the attribute survives NetCDF/Zarr writing
+    dataset.attrs.update({"source": source, "filled_days": json.dumps(filled), "fill": str(fill)})
     return dataset
 
 

@@ -51,7 +51,6 @@ from typing import Any
 import attrs
 import numpy as np
 import pandas as pd
-
 from s1da.framework.variables import attributes
 
 logger = logging.getLogger(__name__)
@@ -584,5 +583,4 @@ def station_folders(root: Any) -> Iterable[Any]:
     """Station folders (``<network>/<station>/``) under an ISMN download root or archive."""
     root = _as_path(root)
     for network in sorted((p for p in root.iterdir() if p.is_dir()), key=lambda q: q.name):
-        for station in sorted((p for p in network.iterdir() if p.is_dir()), key=lambda q: q.name):
-            yield station
+        yield from sorted((p for p in network.iterdir() if p.is_dir()), key=lambda q: q.name)
