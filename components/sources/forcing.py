@@ -152,14 +152,25 @@ def to_model_dataset(
     units: Mapping[str, str],
     source: str,
     fill: Fill = None,
+    period: tuple[Any, Any] | None = None,
 ) -> xr.Dataset:
     """Convert a date-indexed frame of raw columns to model forcing.
 
-    ``variables`` maps model variable -> column; ``units`` maps column -> unit string.
+    ``variables`` maps model variable -> column; ``units`` maps column -> unit string;
+    ``period`` = (first day, last day) selects the days to return (gaps are judged inside it).
     """
     if fill not in (None, "nan", "linear"):
         raise ValueError(f"fill must be None, 'nan' or 'linear', got {fill!r}")
     times = _daily_index(frame.index, source)
+    if period is not None:
+        first, last = pd.Timestamp(period[0]), pd.Timestamp(period[1])
+        if not (times[0] <= first <= last <= times[-1]):
+            raise ForcingError(f"{source}: period {first.date()}..{last.date()} is not inside the record "
+                               f"{times[0].date()}..{times[-1].date()}")
+        inside = (times >= first) & (times <= last)
+        frame, times = frame.loc[inside], times[inside]
+        times = times.union(pd.DatetimeIndex([first, last]))  # so that a gap at either end is seen
+        frame = frame.reindex(times)
     full = pd.date_range(times[0], times[-1], freq="D", name="time").as_unit("ns")
     data_vars: dict[str, xr.Variable] = {}
     filled: dict[str, list[str]] = {}
@@ -221,6 +232,7 @@ def read_forcing_csv(
     time_column: str = "time",
     fill: Fill = None,
     replace: Mapping[str, Mapping[float, float]] | None = None,
+    period: tuple[Any, Any] | None = None,
     **read_csv_kwargs: Any,
 ) -> xr.Dataset:
     """Read daily forcing from a delimited text file.
@@ -262,7 +274,7 @@ def read_forcing_csv(
     for column, codes in (replace or {}).items():
         numeric = pd.to_numeric(frame[column], errors="coerce")
         frame[column] = numeric.replace(dict(codes))
-    return to_model_dataset(frame, variables, resolved, source, fill)
+    return to_model_dataset(frame, variables, resolved, source, fill, period)
 
 
 def read_forcing_netcdf(
@@ -270,6 +282,7 @@ def read_forcing_netcdf(
     variables: Mapping[str, str],
     fill: Fill = None,
     site: Any = None,
+    period: tuple[Any, Any] | None = None,
 ) -> xr.Dataset:
     """Read daily forcing from NetCDF (or Zarr) whose variables carry a ``units`` attribute.
 
@@ -295,7 +308,7 @@ def read_forcing_netcdf(
             frame[name] = array.to_numpy().astype(float)
             units[name] = str(array.attrs["units"])
         index = pd.DatetimeIndex(raw["time"].to_numpy())
-    return to_model_dataset(pd.DataFrame(frame, index=index), variables, units, source, fill)
+    return to_model_dataset(pd.DataFrame(frame, index=index), variables, units, source, fill, period)
 
 
 KNMI_COLUMNS = {"precipitation": "RH", "air_temperature": "TG", "air_temperature_min": "TN",
@@ -308,6 +321,7 @@ def read_knmi_daily(
     variables: Mapping[str, str] | None = None,
     trace_precipitation: float = 0.0,
     fill: Fill = None,
+    period: tuple[Any, Any] | None = None,
 ) -> xr.Dataset:
     """KNMI daily station file (``etmgeg_<station>.txt``: comma-separated, header line ``# STN,YYYYMMDD,...``).
 
@@ -345,4 +359,4 @@ def read_knmi_daily(
         precipitation = pd.to_numeric(frame["RH"], errors="coerce")
         # -1 codes "< 0.05 mm": store as the requested amount, expressed in the file's 0.1 mm
         frame["RH"] = precipitation.mask(precipitation == -1, trace_precipitation / 0.1)
-    return to_model_dataset(frame, chosen, KNMI_UNITS, source, fill)
+    return to_model_dataset(frame, chosen, KNMI_UNITS, source, fill, period)
