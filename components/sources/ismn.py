@@ -4,8 +4,9 @@ Why our own parser and not the ``ismn`` PyPI package
 -----------------------------------------------------
 ``ismn`` (TU Wien) is the field's standard reader, but for s1da it is the wrong weight:
 
-* it pulls in ``pygeogrids``, ``repurpose`` (which brings ``pygeobase``/``pynetcf``/netCDF4),
-  ``click``, ``more_itertools``, ``requests`` and ``configparser`` - none of which s1da needs;
+* ``ismn`` 1.5.4 requires ``pygeogrids``, ``repurpose``, ``click``, ``more_itertools``,
+  ``requests``, ``configparser`` and ``tqdm`` (its wheel metadata) - apart from tqdm none of
+  which s1da needs, and ``repurpose``/``pygeogrids`` bring their own geo/netCDF stacks;
 * it is built around a whole-archive ``ISMN_Interface`` that scans every file of a download
   and writes a metadata cache (``python_metadata/``) next to the data, while s1da only needs
   the surface soil-moisture sensors of one station at a time;
