@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
 from hypothesis import given
 from hypothesis import strategies as st
-
 from s1da.components.sources import forcing
 
 
@@ -99,11 +100,11 @@ def test_forcing_readers_gaps_error_or_fill(tmp_path):
         forcing.read_forcing_csv(path, VARIABLES)
     nan = forcing.read_forcing_csv(path, VARIABLES, fill="nan")
     assert nan.sizes["time"] == 4 and np.isnan(nan.precipitation[1:3]).all()
-    assert nan.attrs["filled_days"]["precipitation"] == ["2020-01-02", "2020-01-03"]
+    assert json.loads(nan.attrs["filled_days"])["precipitation"] == ["2020-01-02", "2020-01-03"]
     linear = forcing.read_forcing_csv(path, VARIABLES, fill="linear")
     np.testing.assert_allclose(linear.precipitation, [1, 2, 3, 4])
     np.testing.assert_allclose(linear.air_temperature, [0, 2, 4, 6])
-    assert linear.attrs["filled_days"]["air_temperature"] == ["2020-01-03"]
+    assert json.loads(linear.attrs["filled_days"])["air_temperature"] == ["2020-01-03"]
     edge = _write(tmp_path, "time,P [mm],T [degC],Rn [W m-2]\n2020-01-01,,0,10\n2020-01-02,1,2,20\n", "e.csv")
     with pytest.raises(forcing.ForcingError, match="start or end"):
         forcing.read_forcing_csv(edge, VARIABLES, fill="linear")
@@ -130,6 +131,21 @@ def test_forcing_readers_bad_values(tmp_path):
     bad_date = _write(tmp_path, "time,P [mm],T [degC],Rn [W m-2]\nyesterday,1,1,1\n", "d.csv")
     with pytest.raises(forcing.ForcingError, match="row 2: cannot read a date"):
         forcing.read_forcing_csv(bad_date, VARIABLES)
+
+
+@pytest.mark.parametrize(("header", "value", "message"), [
+    ("T [degC]", "285.1", "air_temperature = 285.1 degC"),
+    ("Rn [W m-2]", "8640", "net_radiation = 8640 W m-2"),
+    ("P [m]", "25", "precipitation = 25000 mm d-1"),
+])
+def test_forcing_readers_implausible_values_betray_wrong_unit(tmp_path, header, value, message):
+    columns = {"P": "P [mm]", "T": "T [degC]", "Rn": "Rn [W m-2]"}
+    name = header.split()[0]
+    columns[name] = header
+    row = {"P": "1", "T": "10", "Rn": "100"} | {name: value}
+    path = _write(tmp_path, "time," + ",".join(columns.values()) + "\n2020-01-01," + ",".join(row.values()) + "\n")
+    with pytest.raises(forcing.ForcingError, match=rf"column '{name}' gives {message}.*wrong unit"):
+        forcing.read_forcing_csv(path, VARIABLES)
 
 
 def test_forcing_readers_netcdf(tmp_path):
@@ -192,3 +208,37 @@ def test_forcing_readers_knmi_debilt(shared_data):
     assert 9 < float(ds.air_temperature.mean()) < 12
     assert (ds.precipitation >= 0).all() and (ds.air_temperature_min <= ds.air_temperature_max).all()
     assert ds.shortwave_radiation.attrs["units"] == "W m-2"
+
+
+def test_forcing_readers_period(tmp_path):
+    path = _write(tmp_path, "time,P [mm],T [degC],Rn [W m-2]\n"
+                            "2020-01-01,,0,10\n2020-01-02,1,2,20\n2020-01-03,2,2,20\n2020-01-05,4,6,40\n")
+    ds = forcing.read_forcing_csv(path, VARIABLES, period=("2020-01-02", "2020-01-03"))
+    assert ds.sizes["time"] == 2 and str(ds.time[0].dt.date.item()) == "2020-01-02"
+    with pytest.raises(forcing.ForcingError, match="missing on 1 day"):
+        forcing.read_forcing_csv(path, VARIABLES, period=("2020-01-02", "2020-01-05"))
+    with pytest.raises(forcing.ForcingError, match="not inside the record"):
+        forcing.read_forcing_csv(path, VARIABLES, period=("2019-12-01", "2020-01-05"))
+
+
+def test_forcing_readers_real_cosmos_uk_spen_farm(shared_data):
+    path = shared_data / "spen_farm_cosmos_uk" / "COSMOS-UK_SPENF_daily_2016-2021_from_pkl.csv"
+    names = {"air_temperature": "TA_LEVEL2_MEAN", "net_radiation": "RN_LEVEL2_TOTAL",
+             "precipitation": "PRECIPITATION_LEVEL2_TOTAL"}
+    units = {"TA_LEVEL2_MEAN": "degC", "RN_LEVEL2_TOTAL": "MJ m-2 d-1", "PRECIPITATION_LEVEL2_TOTAL": "mm"}
+    with pytest.raises(forcing.ForcingError, match=r"is missing on \d+ day\(s\), first 2016-01-01"):
+        forcing.read_forcing_csv(path, names, units, time_column="DATE_TIME")
+    with pytest.raises(forcing.ForcingError, match=r"precipitation \(column 'PRECIPITATION_LEVEL2_TOTAL'\) is missing"):
+        forcing.read_forcing_csv(path, {"precipitation": names["precipitation"]}, units, time_column="DATE_TIME",
+                                 period=("2017-01-01", "2019-12-31"))
+    # temperature and net radiation are complete over 2017 (SOURCES.md); precipitation is read with fill
+    complete = forcing.read_forcing_csv(path, {k: names[k] for k in ("air_temperature", "net_radiation")}, units,
+                                        time_column="DATE_TIME", period=("2017-01-01", "2017-12-31"))
+    assert complete.sizes["time"] == 365
+    assert 8 < float(complete.air_temperature.mean()) < 12  # Yorkshire annual mean
+    assert 30 < float(complete.net_radiation.mean()) < 80  # W m-2, UK annual mean net radiation
+    raw = pd.read_csv(path, index_col="DATE_TIME", parse_dates=True).loc["2017"]
+    np.testing.assert_allclose(complete.net_radiation, raw["RN_LEVEL2_TOTAL"] * 1e6 / 86400)
+    with_gaps = forcing.read_forcing_csv(path, names, units, time_column="DATE_TIME", fill="nan")
+    filled = json.loads(with_gaps.attrs["filled_days"])
+    assert len(filled["precipitation"]) == int(with_gaps.precipitation.isnull().sum()) > 0

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from s1da.components.sources import ismn
 
 SAMPLES = "ismn_samples"
@@ -219,7 +218,7 @@ def test_ismn_no_sensor_within_depth(tmp_path):
 
 
 def test_ismn_nothing_survives_screening(tmp_path):
-    times, values, flags = _two_days()
+    times, values, _ = _two_days()
     write_header_values(tmp_path / "st", "ST1", (0.05, 0.05), times, values, ["D03"] * len(values))
     with pytest.raises(ismn.NoSensorError, match="survives"):
         ismn.read_station(tmp_path / "st")
@@ -277,6 +276,21 @@ def test_ismn_constant_run_mask_matches_definition(values, min_length):
         expected[i:j + 1] = (j - i + 1) >= min_length
         i = j + 1
     np.testing.assert_array_equal(mask, expected)
+
+
+def test_ismn_stations_to_dataset(tmp_path):
+    times, values, flags = _two_days()
+    write_header_values(tmp_path / "a", "A", (0.05, 0.05), times, values, flags, sensor="X")
+    write_header_values(tmp_path / "a", "A", (0.0, 0.05), times, list(np.asarray(values) + 0.02), flags, sensor="Y")
+    later = [t + pd.Timedelta(days=1) for t in times]
+    write_header_values(tmp_path / "b", "B", (0.05, 0.05), later, values, flags)
+    frames = {"A": ismn.read_station(tmp_path / "a"), "B": ismn.read_station(tmp_path / "b")}
+    ds = ismn.stations_to_dataset(frames)
+    assert ds.insitu_soil_moisture.dims == ("time", "site") and ds.sizes["time"] == 3
+    np.testing.assert_allclose(ds.insitu_soil_moisture.sel(site="A")[:2], frames["A"].mean(axis=1))
+    assert np.isnan(ds.insitu_soil_moisture.sel(site="A")[2]) and np.isnan(ds.insitu_soil_moisture.sel(site="B")[0])
+    assert ds.insitu_soil_moisture.attrs["units"] == "m3 m-3" and ds.lat.attrs["units"] == "degrees_north"
+    assert float(ds.lat.sel(site="B")) == pytest.approx(44.5)
 
 
 def test_ismn_select_sites():

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-
 from s1da.components.sources import sentinel1 as s1
 
 
@@ -140,7 +139,8 @@ def test_sentinel1_dataset_errors(tmp_path):
 def test_sentinel1_real_budrio_db_equals_linear(shared_data):
     # unlicensed reference data: read in place from ../shared, never copied
     path = shared_data / "budrio_italy_swb_wcm" / "data_in_Budrio_2017.tsv"
-    common = dict(time_column="DateTime_sat", site="budrio", orbit_column="Orb", angle_column="Angle[°]", sep="\t")
+    common = {"time_column": "DateTime_sat", "site": "budrio", "orbit_column": "Orb", "angle_column": "Angle[°]",
+              "sep": "\t"}
     in_db = s1.read_backscatter_csv(path, value_column="VV[dB]", **common)
     in_linear = s1.read_backscatter_csv(path, value_column="VV[lin]", **common)
     assert len(in_db) == 107

@@ -25,6 +25,7 @@ group per site in steps 3 and 4.
 
 from __future__ import annotations
 
+import json
 import warnings
 from typing import Any
 
@@ -32,7 +33,6 @@ import attrs
 import numpy as np
 import pandas as pd
 import xarray as xr
-
 from s1da.framework.variables import attributes, register
 
 register("relative_orbit", "1", "Sentinel-1 relative orbit of the day's acquisitions (-1: several)")
@@ -124,7 +124,7 @@ def _orbit_key(table: pd.DataFrame) -> pd.Series:
 
 
 def _record(table: pd.DataFrame, step: str, removed: int, **details: Any) -> pd.DataFrame:
-    table.attrs["steps"].append({"step": step, "removed": int(removed), "remaining": int(len(table)), **details})
+    table.attrs["steps"].append({"step": step, "removed": int(removed), "remaining": len(table), **details})
     return table
 
 
@@ -165,16 +165,15 @@ def _forcing_on_acquisition_days(table: pd.DataFrame, forcing: xr.Dataset, name:
     frame = array.transpose("time", "site").to_pandas()
     frame.index = pd.DatetimeIndex(frame.index).floor("D")
     frame.columns = frame.columns.astype(str)
-    missing_site = ~np.isin(sites, frame.columns.to_numpy())
-    if missing_site.any():
-        raise ForcingCoverageError(f"forcing {name!r} has no site {sites[int(np.argmax(missing_site))]!r}")
+    column = frame.columns.get_indexer(sites)
+    if (column < 0).any():
+        raise ForcingCoverageError(f"forcing {name!r} has no site {sites[int(np.argmax(column < 0))]!r}")
     row = frame.index.get_indexer(pd.DatetimeIndex(days))
     if (row < 0).any():
         i = int(np.argmax(row < 0))
         raise ForcingCoverageError(
             f"forcing {name!r} does not cover the acquisition at site {sites[i]!r} on {pd.Timestamp(days[i]).date()}"
         )
-    column = frame.columns.get_indexer(sites)
     return frame.to_numpy(dtype=float)[row, column]
 
 
@@ -308,7 +307,8 @@ def daily_average(table: pd.DataFrame, days: pd.DatetimeIndex | None = None,
     )
     dataset["time"].attrs.update({"long_name": "day of the acquisition(s) (UTC)", "standard_name": "time"})
     dataset["site"].attrs.update({"long_name": "site identifier"})
-    dataset.attrs["preprocessing_steps"] = repr(out.attrs.get("steps", []))
+    # JSON strings so that the attributes survive NetCDF/Zarr writing
+    dataset.attrs["preprocessing_steps"] = json.dumps(out.attrs.get("steps", []))
     return dataset
 
 
@@ -327,5 +327,5 @@ def preprocess(
     if settings.bias_correction:
         step = correct_orbit_bias(step)
     dataset = daily_average(step, days=days, sites=sites)
-    dataset.attrs["settings"] = repr(attrs.asdict(settings))
+    dataset.attrs["settings"] = json.dumps(attrs.asdict(settings))
     return dataset

@@ -25,11 +25,14 @@ values raise :class:`ForcingError` unless ``fill`` is given:
   a total over the gap - use only for short gaps); gaps at the ends of the record are an error.
 
 Unsorted or duplicate dates are always an error.  The days that were filled are listed in
-``dataset.attrs["filled_days"]`` per variable.  Negative precipitation is an error.
+``dataset.attrs["filled_days"]`` (JSON: variable -> list of dates).  Negative precipitation is
+an error, and so is a converted value outside :data:`PLAUSIBLE_RANGE` (e.g. Kelvin labelled
+degC), which names the column.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,7 +41,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import xarray as xr
-
 from s1da.framework.variables import attributes, register
 
 SECONDS_PER_DAY = 86400.0
@@ -76,6 +78,9 @@ _UNITS: dict[str, dict[str, tuple[float, float]]] = {
         "j/cm2/d": (1e4 / SECONDS_PER_DAY, 0.0), "j/cm2": (1e4 / SECONDS_PER_DAY, 0.0),
     },
 }
+
+PLAUSIBLE_RANGE = {"water": (-np.inf, 2000.0), "temperature": (-90.0, 60.0), "radiation": (-300.0, 600.0)}
+"""Converted daily values outside these bounds (mm d-1, degC, W m-2) betray a wrong unit."""
 
 Fill = Literal["nan", "linear"] | None
 
@@ -147,14 +152,25 @@ def to_model_dataset(
     units: Mapping[str, str],
     source: str,
     fill: Fill = None,
+    period: tuple[Any, Any] | None = None,
 ) -> xr.Dataset:
     """Convert a date-indexed frame of raw columns to model forcing.
 
-    ``variables`` maps model variable -> column; ``units`` maps column -> unit string.
+    ``variables`` maps model variable -> column; ``units`` maps column -> unit string;
+    ``period`` = (first day, last day) selects the days to return (gaps are judged inside it).
     """
     if fill not in (None, "nan", "linear"):
         raise ValueError(f"fill must be None, 'nan' or 'linear', got {fill!r}")
     times = _daily_index(frame.index, source)
+    if period is not None:
+        first, last = pd.Timestamp(period[0]), pd.Timestamp(period[1])
+        if not (times[0] <= first <= last <= times[-1]):
+            raise ForcingError(f"{source}: period {first.date()}..{last.date()} is not inside the record "
+                               f"{times[0].date()}..{times[-1].date()}")
+        inside = (times >= first) & (times <= last)
+        frame, times = frame.loc[inside], times[inside]
+        times = times.union(pd.DatetimeIndex([first, last]))  # so that a gap at either end is seen
+        frame = frame.reindex(times)
     full = pd.date_range(times[0], times[-1], freq="D", name="time").as_unit("ns")
     data_vars: dict[str, xr.Variable] = {}
     filled: dict[str, list[str]] = {}
@@ -187,6 +203,14 @@ def to_model_dataset(
                     )
                 values = values.interpolate(method="time")
             filled[variable] = [str(d.date()) for d in values.index[missing.to_numpy()]]
+        low, high = PLAUSIBLE_RANGE[QUANTITY_OF_VARIABLE[variable]]
+        implausible = (values < low) | (values > high)
+        if implausible.any():
+            day = values.index[implausible.to_numpy()][0]
+            raise ForcingError(
+                f"{source}: column {column!r} gives {variable} = {values[day]:.6g} {attributes(variable)['units']} on "
+                f"{day.date()} after conversion from {units[column]!r}, outside {low:g}..{high:g}: wrong unit?"
+            )
         if variable == "precipitation" and (values < 0).any():
             bad = values.index[(values < 0).to_numpy()][0].date()
             raise ForcingError(f"{source}: negative precipitation in column {column!r} on {bad}")
@@ -196,8 +220,8 @@ def to_model_dataset(
         )
     dataset = xr.Dataset(data_vars, coords={"time": full})
     dataset["time"].attrs.update({"long_name": "day (UTC)", "standard_name": "time"})
-    dataset.attrs.update({"source": source, "filled_days": {k: v for k, v in filled.items()} or {},
-                          "fill": str(fill)})
+    # JSON so that the attribute survives NetCDF/Zarr writing
+    dataset.attrs.update({"source": source, "filled_days": json.dumps(filled), "fill": str(fill)})
     return dataset
 
 
@@ -208,6 +232,7 @@ def read_forcing_csv(
     time_column: str = "time",
     fill: Fill = None,
     replace: Mapping[str, Mapping[float, float]] | None = None,
+    period: tuple[Any, Any] | None = None,
     **read_csv_kwargs: Any,
 ) -> xr.Dataset:
     """Read daily forcing from a delimited text file.
@@ -249,7 +274,7 @@ def read_forcing_csv(
     for column, codes in (replace or {}).items():
         numeric = pd.to_numeric(frame[column], errors="coerce")
         frame[column] = numeric.replace(dict(codes))
-    return to_model_dataset(frame, variables, resolved, source, fill)
+    return to_model_dataset(frame, variables, resolved, source, fill, period)
 
 
 def read_forcing_netcdf(
@@ -257,6 +282,7 @@ def read_forcing_netcdf(
     variables: Mapping[str, str],
     fill: Fill = None,
     site: Any = None,
+    period: tuple[Any, Any] | None = None,
 ) -> xr.Dataset:
     """Read daily forcing from NetCDF (or Zarr) whose variables carry a ``units`` attribute.
 
@@ -282,7 +308,7 @@ def read_forcing_netcdf(
             frame[name] = array.to_numpy().astype(float)
             units[name] = str(array.attrs["units"])
         index = pd.DatetimeIndex(raw["time"].to_numpy())
-    return to_model_dataset(pd.DataFrame(frame, index=index), variables, units, source, fill)
+    return to_model_dataset(pd.DataFrame(frame, index=index), variables, units, source, fill, period)
 
 
 KNMI_COLUMNS = {"precipitation": "RH", "air_temperature": "TG", "air_temperature_min": "TN",
@@ -295,6 +321,7 @@ def read_knmi_daily(
     variables: Mapping[str, str] | None = None,
     trace_precipitation: float = 0.0,
     fill: Fill = None,
+    period: tuple[Any, Any] | None = None,
 ) -> xr.Dataset:
     """KNMI daily station file (``etmgeg_<station>.txt``: comma-separated, header line ``# STN,YYYYMMDD,...``).
 
@@ -332,4 +359,4 @@ def read_knmi_daily(
         precipitation = pd.to_numeric(frame["RH"], errors="coerce")
         # -1 codes "< 0.05 mm": store as the requested amount, expressed in the file's 0.1 mm
         frame["RH"] = precipitation.mask(precipitation == -1, trace_precipitation / 0.1)
-    return to_model_dataset(frame, chosen, KNMI_UNITS, source, fill)
+    return to_model_dataset(frame, chosen, KNMI_UNITS, source, fill, period)

@@ -4,8 +4,9 @@ Why our own parser and not the ``ismn`` PyPI package
 -----------------------------------------------------
 ``ismn`` (TU Wien) is the field's standard reader, but for s1da it is the wrong weight:
 
-* it pulls in ``pygeogrids``, ``repurpose`` (which brings ``pygeobase``/``pynetcf``/netCDF4),
-  ``click``, ``more_itertools``, ``requests`` and ``configparser`` - none of which s1da needs;
+* ``ismn`` 1.5.4 requires ``pygeogrids``, ``repurpose``, ``click``, ``more_itertools``,
+  ``requests``, ``configparser`` and ``tqdm`` (its wheel metadata) - apart from tqdm none of
+  which s1da needs, and ``repurpose``/``pygeogrids`` bring their own geo/netCDF stacks;
 * it is built around a whole-archive ``ISMN_Interface`` that scans every file of a download
   and writes a metadata cache (``python_metadata/``) next to the data, while s1da only needs
   the surface soil-moisture sensors of one station at a time;
@@ -51,7 +52,7 @@ from typing import Any
 import attrs
 import numpy as np
 import pandas as pd
-
+import xarray as xr
 from s1da.framework.variables import attributes
 
 logger = logging.getLogger(__name__)
@@ -548,6 +549,39 @@ def read_station(
     return frame
 
 
+def stations_to_dataset(stations: Mapping[str, pd.DataFrame], days: pd.DatetimeIndex | None = None) -> xr.Dataset:
+    """Stack :func:`read_station` frames into ``insitu_soil_moisture (time, site)`` (m3 m-3).
+
+    A station with several sensors within the depth contributes the mean of its sensors on each
+    day (over the sensors with a value that day).  ``days`` fixes the calendar (default: the
+    union of the stations' days); ``lat``/``lon`` coordinates come from the frames' attrs.
+    """
+    if not stations:
+        raise ValueError("no stations given")
+    names = list(stations)
+    series = {name: frame.mean(axis=1, skipna=True) for name, frame in stations.items()}
+    if days is None:
+        days = series[names[0]].index
+        for name in names[1:]:
+            days = days.union(series[name].index)
+        days = pd.date_range(days[0], days[-1], freq="D")
+    days = pd.DatetimeIndex(days, name="time").as_unit("ns")
+    values = np.column_stack([series[name].reindex(days).to_numpy(dtype=float) for name in names])
+    dataset = xr.Dataset(
+        {"insitu_soil_moisture": (("time", "site"), values, attributes("insitu_soil_moisture"))},
+        coords={
+            "time": days,
+            "site": np.asarray(names, dtype=str),
+            "lat": ("site", [float(stations[n].attrs.get("latitude", np.nan)) for n in names],
+                    {"units": "degrees_north", "long_name": "latitude"}),
+            "lon": ("site", [float(stations[n].attrs.get("longitude", np.nan)) for n in names],
+                    {"units": "degrees_east", "long_name": "longitude"}),
+        },
+    )
+    dataset["insitu_soil_moisture"].attrs["cell_methods"] = "time: mean (daily, good-flag records) site: mean of sensors"
+    return dataset
+
+
 # ----------------------------------------------------------------------------------------------
 # site selection
 # ----------------------------------------------------------------------------------------------
@@ -584,5 +618,4 @@ def station_folders(root: Any) -> Iterable[Any]:
     """Station folders (``<network>/<station>/``) under an ISMN download root or archive."""
     root = _as_path(root)
     for network in sorted((p for p in root.iterdir() if p.is_dir()), key=lambda q: q.name):
-        for station in sorted((p for p in network.iterdir() if p.is_dir()), key=lambda q: q.name):
-            yield station
+        yield from sorted((p for p in network.iterdir() if p.is_dir()), key=lambda q: q.name)

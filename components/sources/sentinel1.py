@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-
 from s1da.components.sources.forcing import split_header_unit
 
 DB_UNITS = {"db", "decibel", "decibels"}
