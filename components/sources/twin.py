@@ -13,6 +13,15 @@ Rains et al. (2022) network of 139 European sites:
 * :func:`simulate_backscatter` and :func:`simulate_insitu` turn the truth into observations
   (modules ``twin_sentinel1``, ``twin_surface_layer``, ``twin_insitu``).
 
+Typical use::
+
+    network = build_network(139, "2017-01-01", "2020-01-01", seed=2022)
+    truth = run_truth(network, lambda statics: GleamModel(statics, parameters), spinup_years=1)
+    observations = simulate_backscatter(network, truth["surface_soil_moisture"])
+    insitu = simulate_insitu(network, truth["surface_soil_moisture"])
+    # the model run then uses network.model_forcing (or network.forcing_day(t)) with
+    # network.model_statics(), network.lai, observations["backscatter"] and insitu.
+
 All randomness comes from ``stream(entropy, site_id, Purpose.TWIN_..., block)``
 (:mod:`twin_random`), so a network built for any subset of site ids holds the same numbers for
 those sites.
@@ -28,6 +37,7 @@ import pandas as pd
 import xarray as xr
 
 from s1da.framework.interfaces import LandModel
+from s1da.framework.variables import VARIABLES
 
 from .twin_forcing_error import ForcingErrorParameters, degrade_forcing, draw_forcing_biases
 from .twin_insitu import InsituParameters, draw_insitu_statics, simulate_insitu
@@ -284,7 +294,9 @@ def run_truth(
     ``(1, site)``.
 
     Returns a Dataset ``(time, site[, ...])`` with ``surface_soil_moisture`` (m3 m-3), every
-    floating-point state array as ``state_<name>`` and every flux as ``flux_<name>``.
+    floating-point state array as ``state_<name>`` and every flux as ``flux_<name>`` (CF
+    attributes from :mod:`s1da.framework.variables` where the name is registered, otherwise
+    ``units="unknown"``: the land model's own units).
     """
     if isinstance(spinup_years, bool) or not isinstance(spinup_years, (int, np.integer)) or spinup_years < 0:
         raise ValueError(f"spinup_years must be a non-negative integer, got {spinup_years!r}")
@@ -337,5 +349,7 @@ def run_truth(
     for prefix, store in (("state", recorded_state), ("flux", recorded_flux)):
         for name, array in store.items():
             dims = ("time", "site", *(f"{name}_dim{i}" for i in range(2, array.ndim)))
-            data[f"{prefix}_{name}"] = (dims, array, {"units": "unknown", "long_name": f"truth run {prefix} {name!r} (units as the land model defines)"})
+            attrs = dict(VARIABLES.get(name, {"units": "unknown", "long_name": f"{prefix} {name!r} of the land model"}))
+            attrs["long_name"] = f"truth run: {attrs['long_name']}"
+            data[f"{prefix}_{name}"] = (dims, array, attrs)
     return xr.Dataset(data, coords=coords, attrs={"entropy": str(network.entropy), "statics": statics, "spinup_years": int(spinup_years)})
