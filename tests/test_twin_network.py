@@ -123,7 +123,7 @@ def test_twin_model_soil_is_table_and_truth_differs(network):
     for name, values in table.items():
         np.testing.assert_array_equal(model[name].values, values)
         assert not np.array_equal(truth[name].values, values)
-    for name in ("f_T", "f_H", "f_B", "f_W", "vod_p01", "vod_p99", "texture"):
+    for name in ("f_T", "f_H", "f_B", "f_W", "vod_p01", "vod_p99", "lai_p01", "lai_p99", "texture"):
         np.testing.assert_array_equal(truth[name].values, model[name].values)
 
 
@@ -227,6 +227,7 @@ def test_twin_lai_and_vod_ranges(network):
     assert (network.lai.values >= 0).all() and (network.lai.values < 8).all()
     assert (network.vod.values > 0).all() and (network.vod.values < 2).all()
     assert (network.sites["vod_p01"] < network.sites["vod_p99"]).all()
+    assert (network.sites["lai_p01"] < network.sites["lai_p99"]).all()
 
 
 def test_twin_lai_seasonality_by_class_and_climate(network):

@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 FORCING_VARIABLES = ("precipitation", "air_temperature", "net_radiation")
-STATIC_VARIABLES = ("texture", "f_T", "f_H", "f_B", "f_W", *SOIL_PARAMETER_NAMES, "vod_p01", "vod_p99")
+STATIC_VARIABLES = ("texture", "f_T", "f_H", "f_B", "f_W", *SOIL_PARAMETER_NAMES, "vod_p01", "vod_p99", "lai_p01", "lai_p99")
 
 
 @attrs.frozen(eq=False)
@@ -250,6 +250,9 @@ def build_network(
     sites["vod_p01"] = ("site", np.percentile(vod_values, 1, axis=0), {"units": "1", "long_name": "1st percentile of VOD over the period"})
     sites["vod_p99"] = ("site", np.percentile(vod_values, 99, axis=0), {"units": "1", "long_name": "99th percentile of VOD over the period"})
 
+    sites["lai_p01"] = ("site", np.percentile(lai_values, 1, axis=0), {"units": "m2 m-2", "long_name": "1st percentile of LAI over the period"})
+    sites["lai_p99"] = ("site", np.percentile(lai_values, 99, axis=0), {"units": "m2 m-2", "long_name": "99th percentile of LAI over the period"})
+
     coords = {"time": times, "site": ids, "lat": ("site", sites["lat"].values, sites["lat"].attrs), "lon": ("site", sites["lon"].values, sites["lon"].attrs)}
     time_attrs = {"long_name": "time", "standard_name": "time"}
     orbits = draw_orbits(entropy, ids, sites["lat"].values).assign_coords(lat=coords["lat"], lon=coords["lon"])
@@ -286,7 +289,7 @@ def run_truth(
     """Run a land model with the TRUE forcing (one member) and return the truth.
 
     ``model_factory(statics)`` receives the site statics (a Dataset with dim ``site``: texture,
-    f_T, f_H, f_B, f_W, w_sat, w_fc, w_c, w_wp, w_r, vod_p01, vod_p99) and returns a
+    f_T, f_H, f_B, f_W, w_sat, w_fc, w_c, w_wp, w_r, vod_p01, vod_p99, lai_p01, lai_p99) and returns a
     :class:`LandModel`; by default the statics hold the truth's own soil parameters
     (``statics="model"`` gives the table values).  Spin-up repeats the first year of the period
     (or the whole period if shorter) ``spinup_years`` times.  Each day the model receives
