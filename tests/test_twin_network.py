@@ -123,7 +123,7 @@ def test_twin_model_soil_is_table_and_truth_differs(network):
     for name, values in table.items():
         np.testing.assert_array_equal(model[name].values, values)
         assert not np.array_equal(truth[name].values, values)
-    for name in ("f_T", "f_H", "f_B", "f_W", "vod_p01", "vod_p99", "texture"):
+    for name in ("f_T", "f_H", "f_B", "f_W", "vod_p01", "vod_p99", "lai_p01", "lai_p99", "texture"):
         np.testing.assert_array_equal(truth[name].values, model[name].values)
 
 
@@ -227,6 +227,7 @@ def test_twin_lai_and_vod_ranges(network):
     assert (network.lai.values >= 0).all() and (network.lai.values < 8).all()
     assert (network.vod.values > 0).all() and (network.vod.values < 2).all()
     assert (network.sites["vod_p01"] < network.sites["vod_p99"]).all()
+    assert (network.sites["lai_p01"] < network.sites["lai_p99"]).all()
 
 
 def test_twin_lai_seasonality_by_class_and_climate(network):
@@ -301,3 +302,29 @@ def test_twin_paper_sized_network_builds():
     """The paper-sized network builds (timing is in benchmarks/twin.md, never asserted)."""
     net = build_network(139, "2017-01-01", "2020-01-01", 1)
     assert net.true_forcing["precipitation"].shape == (1095, 139)
+
+
+@pytest.fixture(scope="module")
+def small_network() -> TwinNetwork:
+    return build_network(4, "2019-01-01", "2019-07-01", 11)
+
+
+@given(
+    bias=st.floats(0.0, 1.0),
+    miss=st.floats(0.0, 1.0),
+    false_alarm=st.floats(0.0, 1.0),
+    noise=st.floats(0.0, 2.0),
+)
+def test_twin_model_precipitation_non_negative_and_no_rain_from_nothing(small_network, bias, miss, false_alarm, noise):
+    from s1da.components.sources.twin_forcing_error import degrade_forcing, draw_forcing_biases
+
+    parameters = ForcingErrorParameters(
+        bias_log_sd=bias, miss_probability=miss, false_alarm_probability=false_alarm, amount_noise=noise
+    )
+    site_ids = small_network.site_ids
+    biases = draw_forcing_biases(small_network.entropy, site_ids, parameters).assign_coords(site=site_ids)
+    model = degrade_forcing(small_network.true_forcing, small_network.entropy, parameters, biases)
+    precipitation = model["precipitation"].values
+    assert np.isfinite(precipitation).all() and (precipitation >= 0).all()
+    if false_alarm == 0:
+        assert (precipitation[small_network.true_forcing["precipitation"].values == 0] == 0).all()

@@ -357,3 +357,11 @@ def test_twin_insitu_rejects_bad_soil_moisture(network, truth):
     bad[0, 0] = -0.1
     with pytest.raises(ValueError, match=rf"outside \[0, 1\] m3 m-3 at sites \[{network.site_ids[0]}\]"):
         simulate_insitu(network, bad)
+
+
+def test_twin_observation_outputs_have_cf_metadata(network, truth, observations):
+    insitu = simulate_insitu(network, truth["surface_soil_moisture"])
+    for dataset in (truth, observations, insitu.to_dataset()):
+        for name in dataset.data_vars:
+            assert {"units", "long_name"} <= set(dataset[name].attrs), name
+        assert {"time", "site", "lat", "lon"} <= set(dataset.coords)

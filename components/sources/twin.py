@@ -13,6 +13,15 @@ Rains et al. (2022) network of 139 European sites:
 * :func:`simulate_backscatter` and :func:`simulate_insitu` turn the truth into observations
   (modules ``twin_sentinel1``, ``twin_surface_layer``, ``twin_insitu``).
 
+Typical use::
+
+    network = build_network(139, "2017-01-01", "2020-01-01", seed=2022)
+    truth = run_truth(network, lambda statics: GleamModel(statics, parameters), spinup_years=1)
+    observations = simulate_backscatter(network, truth["surface_soil_moisture"])
+    insitu = simulate_insitu(network, truth["surface_soil_moisture"])
+    # the model run then uses network.model_forcing (or network.forcing_day(t)) with
+    # network.model_statics(), network.lai, observations["backscatter"] and insitu.
+
 All randomness comes from ``stream(entropy, site_id, Purpose.TWIN_..., block)``
 (:mod:`twin_random`), so a network built for any subset of site ids holds the same numbers for
 those sites.
@@ -28,6 +37,7 @@ import pandas as pd
 import xarray as xr
 
 from s1da.framework.interfaces import LandModel
+from s1da.framework.variables import VARIABLES
 
 from .twin_forcing_error import ForcingErrorParameters, degrade_forcing, draw_forcing_biases
 from .twin_insitu import InsituParameters, draw_insitu_statics, simulate_insitu
@@ -59,7 +69,7 @@ __all__ = [
 ]
 
 FORCING_VARIABLES = ("precipitation", "air_temperature", "net_radiation")
-STATIC_VARIABLES = ("texture", "f_T", "f_H", "f_B", "f_W", *SOIL_PARAMETER_NAMES, "vod_p01", "vod_p99")
+STATIC_VARIABLES = ("texture", "f_T", "f_H", "f_B", "f_W", *SOIL_PARAMETER_NAMES, "vod_p01", "vod_p99", "lai_p01", "lai_p99")
 
 
 @attrs.frozen(eq=False)
@@ -240,6 +250,9 @@ def build_network(
     sites["vod_p01"] = ("site", np.percentile(vod_values, 1, axis=0), {"units": "1", "long_name": "1st percentile of VOD over the period"})
     sites["vod_p99"] = ("site", np.percentile(vod_values, 99, axis=0), {"units": "1", "long_name": "99th percentile of VOD over the period"})
 
+    sites["lai_p01"] = ("site", np.percentile(lai_values, 1, axis=0), {"units": "m2 m-2", "long_name": "1st percentile of LAI over the period"})
+    sites["lai_p99"] = ("site", np.percentile(lai_values, 99, axis=0), {"units": "m2 m-2", "long_name": "99th percentile of LAI over the period"})
+
     coords = {"time": times, "site": ids, "lat": ("site", sites["lat"].values, sites["lat"].attrs), "lon": ("site", sites["lon"].values, sites["lon"].attrs)}
     time_attrs = {"long_name": "time", "standard_name": "time"}
     orbits = draw_orbits(entropy, ids, sites["lat"].values).assign_coords(lat=coords["lat"], lon=coords["lon"])
@@ -276,7 +289,7 @@ def run_truth(
     """Run a land model with the TRUE forcing (one member) and return the truth.
 
     ``model_factory(statics)`` receives the site statics (a Dataset with dim ``site``: texture,
-    f_T, f_H, f_B, f_W, w_sat, w_fc, w_c, w_wp, w_r, vod_p01, vod_p99) and returns a
+    f_T, f_H, f_B, f_W, w_sat, w_fc, w_c, w_wp, w_r, vod_p01, vod_p99, lai_p01, lai_p99) and returns a
     :class:`LandModel`; by default the statics hold the truth's own soil parameters
     (``statics="model"`` gives the table values).  Spin-up repeats the first year of the period
     (or the whole period if shorter) ``spinup_years`` times.  Each day the model receives
@@ -284,7 +297,9 @@ def run_truth(
     ``(1, site)``.
 
     Returns a Dataset ``(time, site[, ...])`` with ``surface_soil_moisture`` (m3 m-3), every
-    floating-point state array as ``state_<name>`` and every flux as ``flux_<name>``.
+    floating-point state array as ``state_<name>`` and every flux as ``flux_<name>`` (CF
+    attributes from :mod:`s1da.framework.variables` where the name is registered, otherwise
+    ``units="unknown"``: the land model's own units).
     """
     if isinstance(spinup_years, bool) or not isinstance(spinup_years, (int, np.integer)) or spinup_years < 0:
         raise ValueError(f"spinup_years must be a non-negative integer, got {spinup_years!r}")
@@ -337,5 +352,7 @@ def run_truth(
     for prefix, store in (("state", recorded_state), ("flux", recorded_flux)):
         for name, array in store.items():
             dims = ("time", "site", *(f"{name}_dim{i}" for i in range(2, array.ndim)))
-            data[f"{prefix}_{name}"] = (dims, array, {"units": "unknown", "long_name": f"truth run {prefix} {name!r} (units as the land model defines)"})
+            attrs = dict(VARIABLES.get(name, {"units": "unknown", "long_name": f"{prefix} {name!r} of the land model"}))
+            attrs["long_name"] = f"truth run: {attrs['long_name']}"
+            data[f"{prefix}_{name}"] = (dims, array, attrs)
     return xr.Dataset(data, coords=coords, attrs={"entropy": str(network.entropy), "statics": statics, "spinup_years": int(spinup_years)})
