@@ -20,32 +20,11 @@ import xarray as xr
 from s1da.framework import metrics
 from s1da.framework.store import EnsembleStore
 
-SCORE_ATTRS = {
-    "r": ("1", "temporal Pearson correlation"),
-    "rmsd": ("m3 m-3", "root-mean-square difference"),
-    "ubrmsd": ("m3 m-3", "unbiased root-mean-square difference"),
-    "bias": ("m3 m-3", "mean difference (simulation minus reference)"),
-}
-
-
-def _scores(simulations: dict[str, np.ndarray], reference: np.ndarray, min_samples: int) -> dict[str, np.ndarray]:
-    """Scores of every simulation ``(time, site)`` against ``reference`` on one common set of days."""
-    common = metrics.matched_mask(reference, *simulations.values())
-    masked_reference = np.where(common, reference, np.nan)
-    out = {name: [] for name in SCORE_ATTRS}
-    for values in simulations.values():
-        values = np.where(common, values, np.nan)
-        out["r"].append(metrics.pearson_r(values, masked_reference, min_samples=min_samples))
-        out["rmsd"].append(metrics.rmsd(values, masked_reference, min_samples=min_samples))
-        out["ubrmsd"].append(metrics.ubrmsd(values, masked_reference, min_samples=min_samples))
-        out["bias"].append(metrics.bias(values, masked_reference, min_samples=min_samples))
-    return {name: np.stack(rows) for name, rows in out.items()}
-
-
 def validate_store(store: EnsembleStore, operators: Sequence[str], *, min_samples: int = 30) -> xr.Dataset:
     """Build the ``validation`` dataset for a store whose runs are complete."""
     runs = ["open_loop"] + [f"da_{label}" for label in operators]
-    mean_sm = {run: store.read(run)["surface_soil_moisture"].mean("member").transpose("time", "site").values for run in runs}
+    mean_sm_da = {run: store.read(run)["surface_soil_moisture"].mean("member").transpose("time", "site").load() for run in runs}
+    mean_sm = {run: values.values for run, values in mean_sm_da.items()}
     observations = store.read("observations")
     sites = observations["site"].values
     backscatter = observations["backscatter"].transpose("time", "site").values
@@ -85,17 +64,20 @@ def validate_store(store: EnsembleStore, operators: Sequence[str], *, min_sample
 
     references = {}
     if store.has_group("insitu"):
-        references["insitu"] = store.read("insitu")["insitu_soil_moisture"].transpose("time", "site").values
+        references["insitu"] = store.read("insitu")["insitu_soil_moisture"].load()
     if store.has_group("truth"):
-        references["truth"] = store.read("truth")["surface_soil_moisture"].transpose("time", "site").values
+        references["truth"] = store.read("truth")["surface_soil_moisture"].load()
     for reference_name, reference in references.items():
-        scores = _scores(mean_sm, reference, min_samples)
-        for score, (units, long_name) in SCORE_ATTRS.items():
+        # all runs on the same matched days (MODEL_SPEC e)
+        scores = metrics.score_table(mean_sm_da, reference, min_samples=min_samples)
+        for score in ("r", "rmsd", "ubrmsd", "bias"):
+            table = scores[score]
             ds[f"{score}_{reference_name}"] = (
                 ("run", "site"),
-                scores[score],
-                {"units": units, "long_name": f"{long_name} of ensemble-mean surface soil moisture against {reference_name}"},
+                table.transpose("run", "site").values,
+                {**table.attrs, "long_name": f"{table.attrs['long_name']} (ensemble-mean surface soil moisture vs {reference_name})"},
             )
+        ds[f"n_samples_{reference_name}"] = ("site", scores["n_samples"].values, {"units": "1", "long_name": f"matched days per site against {reference_name}"})
         for run in runs:
             summary[f"mean_r_{reference_name}_{run}"] = float(np.nanmean(ds[f"r_{reference_name}"].sel(run=run)))
             summary[f"mean_ubrmsd_{reference_name}_{run}"] = float(np.nanmean(ds[f"ubrmsd_{reference_name}"].sel(run=run)))
@@ -103,14 +85,14 @@ def validate_store(store: EnsembleStore, operators: Sequence[str], *, min_sample
             delta = metrics.delta_r(ds[f"r_{reference_name}"].sel(run=f"da_{label}").values, ds[f"r_{reference_name}"].sel(run="open_loop").values)
             suffix = "" if reference_name == "insitu" else f"_{reference_name}"
             ds[f"delta_r_{label}{suffix}"] = ("site", delta, {"units": "1", "long_name": f"R of DA ({label}) minus R of the open loop against {reference_name}"})
-            summary[f"mean_delta_r_{reference_name}_{label}"] = float(np.nanmean(delta)) if np.isfinite(delta).any() else float("nan")
+            summary[f"mean_delta_r_{reference_name}_{label}"] = float(metrics.network_mean(delta))
             summary[f"percent_improved_{reference_name}_{label}"] = float(metrics.percent_improved(delta))
 
     for label in operators:
         increments = store.read(f"da_{label}")["analysis_increment_surface"].transpose("time", "site").values
-        ds[f"mean_abs_increment_{label}"] = ("site", np.nanmean(np.abs(increments), axis=0) if np.isfinite(increments).any() else np.full(len(sites), np.nan), {"units": "m3 m-3", "long_name": f"mean absolute analysis increment of surface soil moisture ({label})"})
+        ds[f"mean_abs_increment_{label}"] = ("site", metrics.mean_absolute_increment(increments, axis=0), {"units": "m3 m-3", "long_name": f"mean absolute analysis increment of surface soil moisture ({label})"})
         summary[f"mean_abs_increment_{label}"] = float(metrics.mean_absolute_increment(increments))
-        summary[f"mean_signed_increment_{label}"] = float(np.nanmean(increments)) if np.isfinite(increments).any() else float("nan")
+        summary[f"mean_signed_increment_{label}"] = float(metrics.mean_signed_increment(increments))
         summary[f"analysis_days_{label}"] = int(np.isfinite(increments).sum())
 
     summary["min_samples"] = int(min_samples)
