@@ -278,7 +278,7 @@ class Experiment:
                 for label, operator in self.operators.items()
             }
         open_loop = store.read("open_loop")
-        mean_sm = open_loop["surface_soil_moisture"].mean("member").transpose("site", "time").values
+        mean_sm = store.ensemble_mean("open_loop", "surface_soil_moisture").transpose("site", "time").values
         obs = store.read("observations")
         backscatter = obs["backscatter"].transpose("site", "time").values
         lai = obs["lai"].transpose("site", "time").values

@@ -343,6 +343,25 @@ class EnsembleStore:
             raise IncompleteStoreError(f"{self.path}/{name} is incomplete (the run was interrupted)")
         return xr.open_zarr(str(self.path), group=name, consolidated=False)
 
+    def ensemble_mean(self, name: str, variable: str) -> xr.DataArray:
+        """Member mean of a ``(time, member, site)`` run variable, read one time chunk at a time.
+
+        Only ``(time, site)`` is ever held, so memory does not grow with the ensemble size
+        times the number of years.
+        """
+        ds = self.read(name)
+        source = ds[variable].transpose("time", "member", "site")
+        step = int(ds.attrs.get("chunk_days") or source.sizes["time"])
+        mean = np.empty((source.sizes["time"], source.sizes["site"]))
+        for start in range(0, source.sizes["time"], step):
+            mean[start : start + step] = source.isel(time=slice(start, start + step)).values.mean(axis=1)
+        return xr.DataArray(
+            mean,
+            dims=("time", "site"),
+            coords={"time": ds["time"].values, "site": ds["site"].values},
+            attrs={**source.attrs, "long_name": f"ensemble mean of {source.attrs.get('long_name', variable)}"},
+        )
+
     def describe(self) -> str:
         """Human-readable summary of what the store holds (for ``s1da inspect``)."""
         attrs = self.attributes

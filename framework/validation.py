@@ -23,7 +23,7 @@ from s1da.framework.store import EnsembleStore
 def validate_store(store: EnsembleStore, operators: Sequence[str], *, min_samples: int = 30) -> xr.Dataset:
     """Build the ``validation`` dataset for a store whose runs are complete."""
     runs = ["open_loop"] + [f"da_{label}" for label in operators]
-    mean_sm_da = {run: store.read(run)["surface_soil_moisture"].mean("member").transpose("time", "site").load() for run in runs}
+    mean_sm_da = {run: store.ensemble_mean(run, "surface_soil_moisture") for run in runs}
     mean_sm = {run: values.values for run, values in mean_sm_da.items()}
     observations = store.read("observations")
     sites = observations["site"].values

@@ -112,3 +112,15 @@ def test_root_attributes_are_json(tmp_path):
     store = new_store(tmp_path)
     meta = json.loads((store.path / "zarr.json").read_text())
     assert meta["attributes"]["complete"] is False
+
+
+def test_ensemble_mean_reads_chunk_by_chunk(tmp_path):
+    store = new_store(tmp_path)
+    values = np.random.default_rng(1).random((10, 3, 2))
+    store.write_block("open_loop", 0, {"surface_soil_moisture": values[:4]})
+    store.write_block("open_loop", 4, {"surface_soil_moisture": values[4:]})
+    store.save_progress("open_loop", 10, None)
+    store.finish_run("open_loop")
+    mean = store.ensemble_mean("open_loop", "surface_soil_moisture")
+    assert mean.dims == ("time", "site") and mean.attrs["units"] == "m3 m-3"
+    np.testing.assert_allclose(mean.values, values.mean(axis=1), rtol=0, atol=1e-15)
