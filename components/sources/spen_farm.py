@@ -124,7 +124,7 @@ class LandCoverFractions:
     def __attrs_post_init__(self):
         total = self.tall + self.short + self.bare + self.water
         if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"'fractions' tall + short + bare + water must sum to one, got {total!r}")
+            raise ValueError(f"'fractions' must sum to one (tall+short+bare+water={total!r})")
         if self.water >= 1.0:
             raise ValueError("'water' = 1 leaves no land")
 
