@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from conftest import SHARED_DATA
 
 from s1da.components.gleam.sites import REQUIRED, statics_from_sites
@@ -243,3 +245,24 @@ def test_options_defaults_are_consistent():
     assert sum(fractions.values()) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="sum to one"):
         LandCoverFractions(tall=0.3)
+
+
+PATTERN = pd.DataFrame({"phase": [0, 1, 2, 5], "relative_orbit": [95, 117, 44, 168]})
+
+
+@given(offset=st.integers(-3000, 3000), cycle=st.sampled_from([6, 12]))
+def test_calendar_is_periodic_with_fixed_acquisitions_per_cycle(offset, cycle):
+    anchor = np.datetime64("2017-03-24")
+    days = anchor + np.arange(offset, offset + 4 * cycle)
+    orbit = acquisition_calendar(days, anchor, PATTERN, cycle)
+    np.testing.assert_array_equal(orbit[:cycle], orbit[cycle : 2 * cycle])
+    assert (orbit[:cycle] > 0).sum() == 4
+    assert set(orbit[orbit > 0]) == {95, 117, 44, 168}
+
+
+@given(seed=st.integers(0, 2**32), sd=st.floats(0.0, 2.0))
+def test_noise_scales_with_sd_and_is_keyed(seed, sd):
+    days = np.arange(np.datetime64("2018-12-20"), np.datetime64("2019-01-10"))
+    unit = observation_noise(seed, days, 1.0)
+    np.testing.assert_allclose(observation_noise(seed, days, sd), sd * unit)
+    np.testing.assert_array_equal(observation_noise(seed, days[5:], 1.0), unit[5:])
