@@ -16,6 +16,7 @@ from dependency_injector import containers, providers
 from s1da.components.gleam import GleamModel
 from s1da.components.gleam.sites import statics_from_sites
 from s1da.components.perturbers import ForcingPerturber
+from s1da.components.sources.spen_farm import spen_farm_site_data
 from s1da.components.sources.twin_experiment import twin_site_data
 from s1da.framework.experiment import Experiment
 from s1da.framework.interfaces import Filter, LandModel, Perturber
@@ -60,6 +61,9 @@ class DataLayer(containers.DeclarativeContainer):
         providers.Selector(
             config.kind,
             twin=providers.Factory(_twin, config.parameters, model_config.parameters, experiment),
+            spen_farm=providers.Factory(
+                spen_farm_site_data, config.parameters, start=experiment.spinup_start, end=experiment.end, seed=experiment.seed
+            ),
         )
     )
 

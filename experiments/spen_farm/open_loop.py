@@ -29,16 +29,14 @@ import numpy as np
 
 from s1da.components.gleam import GleamModel, SiteStatics
 from s1da.components.sources.cosmos_uk import read_cosmos_daily
+from s1da.components.sources.spen_farm import COSMOS_FILE, crop_lai_climatology
 
-COSMOS_FILE = "spen_farm_cosmos_uk/COSMOS-UK_SPENF_daily_2016-2021_from_pkl.csv"
-CROP_LAI_DOY = np.array([1, 60, 100, 140, 170, 200, 220, 260, 300, 366])
-CROP_LAI = np.array([0.8, 1.0, 2.0, 4.5, 5.0, 3.0, 0.5, 0.3, 0.6, 0.8])
 FRACTIONS = {"fraction_tall": 0.05, "fraction_short": 0.85, "fraction_bare": 0.10, "fraction_water": 0.0}
 
 
 def crop_lai(day_of_year):
-    """Winter-cereal LAI climatology, m2 m-2 (see module docstring)."""
-    return np.interp(day_of_year, CROP_LAI_DOY, CROP_LAI)
+    """Winter-cereal LAI climatology, m2 m-2 (``s1da.components.sources.spen_farm.crop_lai_climatology``)."""
+    return crop_lai_climatology(day_of_year)
 
 
 def scores(model, observed):
