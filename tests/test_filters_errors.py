@@ -31,6 +31,7 @@ def _analyse(cls, states, predicted, observed, r):
     return cls().analyse(states, predicted, observed, r, rng=np.random.default_rng(0))
 
 
+@pytest.mark.parametrize("n_obs", [1, 2])
 @pytest.mark.parametrize("cls", FILTERS)
 @pytest.mark.parametrize(
     "mutate, message",
@@ -54,8 +55,8 @@ def _analyse(cls, states, predicted, observed, r):
         (lambda s, y, d, r: (s.astype(str), y, d, r), "states must be a real numeric array"),
     ],
 )
-def test_filters_invalid_input_raises(cls, mutate, message):
-    args = mutate(*_problem())
+def test_filters_invalid_input_raises(cls, mutate, message, n_obs):
+    args = mutate(*_problem(n_obs=n_obs))
     with pytest.raises((ValueError, TypeError), match=message):
         _analyse(cls, *args)
 
@@ -119,6 +120,11 @@ def test_filters_stochastic_checks_standard_normal():
         stochastic_enkf_analysis(states, predicted, observed, r, standard_normal=bad)
 
 
-def test_filters_etkf_closed_form_needs_one_observation():
-    with pytest.raises(ValueError, match="closed-form ETKF needs exactly one observation"):
-        etkf_analysis(*_problem(n_obs=2), closed_form=True)
+def test_filters_use_numba_true_without_numba_raises(monkeypatch):
+    from s1da.components.filters import kernels
+
+    monkeypatch.setattr(kernels, "_numba_kernel", lambda: None)
+    with pytest.raises(ImportError, match="numba is not installed"):
+        denkf_analysis(*_problem(), use_numba=True)
+    # and the default falls back to numpy
+    assert denkf_analysis(*_problem()).states.shape == (3, 8, 2)

@@ -48,17 +48,19 @@ def problems(draw, n_obs=None, n_state=None, min_members=2):
     return states, predicted, observed, error_variance, standard_normal
 
 
-def _stochastic(states, predicted, observed, error_variance, *, standard_normal, inflation=1.0):
-    return stochastic_enkf_analysis(
-        states, predicted, observed, error_variance, standard_normal=standard_normal, inflation=inflation
-    )
+def _stochastic(states, predicted, observed, error_variance, *, standard_normal, **options):
+    return stochastic_enkf_analysis(states, predicted, observed, error_variance, standard_normal=standard_normal, **options)
 
 
 ANALYSES = {
+    # fast = rank-one path for one observation (numba kernel when installed), else general path
     "denkf": lambda s, y, d, r, z, **kw: denkf_analysis(s, y, d, r, **kw),
+    "denkf_numpy": lambda s, y, d, r, z, **kw: denkf_analysis(s, y, d, r, use_numba=False, **kw),
+    "denkf_general": lambda s, y, d, r, z, **kw: denkf_analysis(s, y, d, r, fast=False, **kw),
     "etkf": lambda s, y, d, r, z, **kw: etkf_analysis(s, y, d, r, **kw),
-    "etkf_eigh": lambda s, y, d, r, z, **kw: etkf_analysis(s, y, d, r, closed_form=False, **kw),
+    "etkf_general": lambda s, y, d, r, z, **kw: etkf_analysis(s, y, d, r, fast=False, **kw),
     "stochastic": lambda s, y, d, r, z, **kw: _stochastic(s, y, d, r, standard_normal=z, **kw),
+    "stochastic_general": lambda s, y, d, r, z, **kw: _stochastic(s, y, d, r, standard_normal=z, fast=False, **kw),
 }
 
 
@@ -108,7 +110,7 @@ def _reference_etkf(states, predicted, d, r):
 def test_filters_analysis_matches_reference_forms(problem):
     states, predicted, observed, r, z = problem
     denkf = denkf_analysis(states, predicted, observed, r)
-    etkf_general = etkf_analysis(states, predicted, observed, r, closed_form=False)
+    etkf_general = etkf_analysis(states, predicted, observed, r, fast=False)
     tol = 1e-9 * _scale(states)
     for site in range(states.shape[0]):
         args = (states[site], predicted[site], observed[site], r[site])
@@ -138,12 +140,19 @@ def test_filters_three_filters_share_the_analysis_mean(problem):
         np.testing.assert_allclose(mean, means["denkf"], rtol=0, atol=1e-9 * _scale(states), err_msg=name)
 
 
-@given(problems(n_obs=1))
-def test_filters_etkf_closed_form_equals_eigh_path(problem):
-    states, predicted, observed, r, _ = problem
-    closed = etkf_analysis(states, predicted, observed, r, closed_form=True)
-    general = etkf_analysis(states, predicted, observed, r, closed_form=False)
-    np.testing.assert_allclose(closed.states, general.states, rtol=0, atol=1e-10 * _scale(states))
+@pytest.mark.parametrize("name", ["denkf", "etkf", "stochastic"])
+@given(problem=problems(n_obs=1), inflation=st.floats(0.5, 2.0))
+def test_filters_rank_one_path_equals_general_path(name, problem, inflation):
+    """p = 1: the rank-one update (numba and numpy kernels) = the gain/eigh path."""
+    states, predicted, observed, r, z = problem
+    general = ANALYSES[f"{name}_general"](states, predicted, observed, r, z, inflation=inflation)
+    for use_numba in (False, None):
+        fast = ANALYSES[name](states, predicted, observed, r, z, inflation=inflation, use_numba=use_numba)
+        for field in ("states", "analysis_mean", "forecast_spread", "analysis_spread", "increment"):
+            np.testing.assert_allclose(
+                getattr(fast, field), getattr(general, field), rtol=0, atol=1e-10 * _scale(states), err_msg=field
+            )
+        np.testing.assert_allclose(fast.gain, general.gain, rtol=1e-9, atol=1e-12 * np.abs(general.gain).max())
 
 
 @pytest.mark.parametrize("name", list(ANALYSES))

@@ -5,6 +5,7 @@ Pure batched analysis functions live in :mod:`.analysis`; the classes in :mod:`.
 """
 
 from .analysis import AnalysisResult, denkf_analysis, etkf_analysis, stochastic_enkf_analysis
+from .kernels import numba_available
 from .enkf import DEnKF, ETKF, StochasticEnKF
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "ETKF",
     "StochasticEnKF",
     "denkf_analysis",
+    "numba_available",
     "etkf_analysis",
     "stochastic_enkf_analysis",
 ]
