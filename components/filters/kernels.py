@@ -14,8 +14,8 @@ Two implementations give the same numbers to rounding (tested):
 
 * ``numpy``: transposes the ensemble once so that the member axis is contiguous, and updates in
   place (fresh multi-megabyte temporaries cost first-touch page faults);
-* ``numba`` (optional extra ``fast``): one fused loop per batch, member and state, with the site's
-  ensemble in cache; no transposes, no temporaries.
+* ``numba`` (optional extra ``fast``): two fused passes per batch with the site's ensemble in
+  cache (means and spreads from sums shifted by the first member); no transposes, no temporaries.
 
 Both return the analysed ensemble plus the diagnostics that need a pass over it (means,
 member standard deviations with ddof = 1, and the projection ``Σ_i a_i w_i`` for the gain).
@@ -48,44 +48,56 @@ def _numba_kernel():
     except ImportError:
         return None
 
-    @numba.njit(cache=True, nogil=True)
+    @numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
     def kernel(states, weights, coefficients, scale, inflation):  # pragma: no cover - compiled
+        # Per batch and state variable, two passes over the members with scalar accumulators:
+        # (1) shifted sums of the forecast, (2) update + shifted sums of the analysis.  Sums are
+        # taken about the first member (shifted-data variance), which avoids the cancellation
+        # of the one-pass formula sum(x²) - N x̄².
         n_batch, n_members, n_state = states.shape
         analysed = np.empty_like(states)
-        forecast_mean = np.zeros((n_batch, n_state))
-        analysis_mean = np.zeros((n_batch, n_state))
-        forecast_spread = np.zeros((n_batch, n_state))
-        analysis_spread = np.zeros((n_batch, n_state))
-        projection = np.zeros((n_batch, n_state))
-        direction = np.empty(n_state)
+        forecast_mean = np.empty((n_batch, n_state))
+        analysis_mean = np.empty((n_batch, n_state))
+        forecast_spread = np.empty((n_batch, n_state))
+        analysis_spread = np.empty((n_batch, n_state))
+        projection = np.empty((n_batch, n_state))
+        inv_n = 1.0 / n_members
+        inv_dof = 1.0 / (n_members - 1)
         for b in range(n_batch):
+            sum_w = 0.0
             for i in range(n_members):
-                for k in range(n_state):
-                    forecast_mean[b, k] += states[b, i, k]
+                sum_w += weights[b, i]
             for k in range(n_state):
-                forecast_mean[b, k] /= n_members
-            for i in range(n_members):
-                for k in range(n_state):
-                    anomaly = states[b, i, k] - forecast_mean[b, k]
-                    forecast_spread[b, k] += anomaly * anomaly
-                    projection[b, k] += anomaly * weights[b, i]
-            for k in range(n_state):
-                direction[k] = scale[b] * projection[b, k]
-            for i in range(n_members):
-                for k in range(n_state):
+                x0 = states[b, 0, k]
+                sum_d = 0.0
+                sum_dd = 0.0
+                sum_dw = 0.0
+                for i in range(n_members):
+                    d = states[b, i, k] - x0
+                    sum_d += d
+                    sum_dd += d * d
+                    sum_dw += d * weights[b, i]
+                shift = sum_d * inv_n
+                mean = x0 + shift
+                forecast_mean[b, k] = mean
+                forecast_spread[b, k] = np.sqrt(max(sum_dd - sum_d * shift, 0.0) * inv_dof)
+                # Σ (x_i - x̄) w_i = Σ d_i w_i - (x̄ - x_0) Σ w_i
+                cross = sum_dw - shift * sum_w
+                projection[b, k] = cross
+                direction = scale[b] * cross
+                a0 = x0 + (inflation - 1.0) * (x0 - mean) + coefficients[b, 0] * direction
+                sum_d = 0.0
+                sum_dd = 0.0
+                for i in range(n_members):
                     x = states[b, i, k]
-                    value = x + (inflation - 1.0) * (x - forecast_mean[b, k]) + coefficients[b, i] * direction[k]
+                    value = x + (inflation - 1.0) * (x - mean) + coefficients[b, i] * direction
                     analysed[b, i, k] = value
-                    analysis_mean[b, k] += value
-            for k in range(n_state):
-                analysis_mean[b, k] /= n_members
-            for i in range(n_members):
-                for k in range(n_state):
-                    anomaly = analysed[b, i, k] - analysis_mean[b, k]
-                    analysis_spread[b, k] += anomaly * anomaly
-            for k in range(n_state):
-                forecast_spread[b, k] = np.sqrt(forecast_spread[b, k] / (n_members - 1))
-                analysis_spread[b, k] = np.sqrt(analysis_spread[b, k] / (n_members - 1))
+                    d = value - a0
+                    sum_d += d
+                    sum_dd += d * d
+                shift = sum_d * inv_n
+                analysis_mean[b, k] = a0 + shift
+                analysis_spread[b, k] = np.sqrt(max(sum_dd - sum_d * shift, 0.0) * inv_dof)
         return analysed, forecast_mean, analysis_mean, forecast_spread, analysis_spread, projection
 
     return kernel
