@@ -165,7 +165,8 @@ def main(argv=None):
         f"# Filter benchmark: {args.sites} sites x {N_MEMBERS} members, n_state = {N_STATE}, one observation per site",
         "",
         f"Command: `python benchmarks/filters.py --sites {args.sites} --repeats {args.repeats}` "
-        f"(best of {args.repeats} interleaved rounds, batched variants best of 10 calls per round; numpy {np.__version__}, Python {platform.python_version()}, "
+        f"(best of {args.repeats} interleaved rounds, batched variants best of 10 calls per round; "
+        f"numpy {np.__version__}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, shared machine).",
         "",
         "| variant | time per analysis of all sites (s) | per site (us) | time / batched DEnKF |",

@@ -45,8 +45,14 @@ def _analyse(cls, states, predicted, observed, r):
         (lambda s, y, d, r: (s, y, d, np.full_like(r, np.inf)), "error_variance must be finite and > 0"),
         (lambda s, y, d, r: (s, y, d, np.zeros_like(r)), "where an observation is given"),
         (lambda s, y, d, r: (s, y, d, np.full_like(r, np.nan)), "where an observation is given"),
-        (lambda s, y, d, r: (np.where(np.arange(8)[:, None] == 4, np.nan, s), y, d, r), r"states contain non-finite values, first at index \(0, 4, 0\)"),
-        (lambda s, y, d, r: (s, np.where(np.arange(3)[:, None, None] == 1, np.inf, y), d, r), r"predicted contains non-finite values for a valid observation, first at index \(1, 0, 0\)"),
+        (
+            lambda s, y, d, r: (np.where(np.arange(8)[:, None] == 4, np.nan, s), y, d, r),
+            r"states contain non-finite values, first at index \(0, 4, 0\)",
+        ),
+        (
+            lambda s, y, d, r: (s, np.where(np.arange(3)[:, None, None] == 1, np.inf, y), d, r),
+            r"predicted contains non-finite values for a valid observation, first at index \(1, 0, 0\)",
+        ),
         (lambda s, y, d, r: (s, y, np.full_like(d, np.inf), r), "use NaN for a missing observation"),
         (lambda s, y, d, r: (s[:, :1], y[:, :1], d, r), "at least 2 members"),
         (lambda s, y, d, r: (s[0, 0], y, d, r), "states must have at least 2 dimensions"),
@@ -128,3 +134,10 @@ def test_filters_use_numba_true_without_numba_raises(monkeypatch):
         denkf_analysis(*_problem(), use_numba=True)
     # and the default falls back to numpy
     assert denkf_analysis(*_problem()).states.shape == (3, 8, 2)
+
+
+@pytest.mark.parametrize("cls", FILTERS)
+def test_filters_use_numba_must_be_bool_or_none(cls):
+    with pytest.raises(TypeError, match="use_numba"):
+        cls(use_numba="yes")
+    assert cls(use_numba=False).use_numba is False

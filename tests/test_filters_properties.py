@@ -49,7 +49,9 @@ def problems(draw, n_obs=None, n_state=None, min_members=2):
 
 
 def _stochastic(states, predicted, observed, error_variance, *, standard_normal, **options):
-    return stochastic_enkf_analysis(states, predicted, observed, error_variance, standard_normal=standard_normal, **options)
+    return stochastic_enkf_analysis(
+        states, predicted, observed, error_variance, standard_normal=standard_normal, **options
+    )
 
 
 ANALYSES = {
@@ -106,18 +108,34 @@ def _reference_etkf(states, predicted, d, r):
 # ------------------------------------------------------------------------------------------
 
 
-@given(problems())
-def test_filters_analysis_matches_reference_forms(problem):
+def _reference_stochastic(states, predicted, d, r, z):
+    eps = (z - z.mean(0)) * np.sqrt(r)  # centred perturbations, (N, p)
+    k = _reference_gain(states, predicted, r)
+    return states + (d + eps - predicted) @ k.T
+
+
+REFERENCES = {
+    "denkf": _reference_denkf,
+    "etkf": _reference_etkf,
+    "stochastic": _reference_stochastic,
+}
+
+
+@pytest.mark.parametrize("name", list(ANALYSES))
+@given(problem=problems())
+def test_filters_analysis_matches_reference_forms(name, problem):
+    """Each path equals the textbook matrix form of MODEL_SPEC (c), written per site."""
     states, predicted, observed, r, z = problem
-    denkf = denkf_analysis(states, predicted, observed, r)
-    etkf_general = etkf_analysis(states, predicted, observed, r, fast=False)
+    result = ANALYSES[name](states, predicted, observed, r, z)
+    reference = REFERENCES[name.split("_")[0]]
     tol = 1e-9 * _scale(states)
     for site in range(states.shape[0]):
         args = (states[site], predicted[site], observed[site], r[site])
+        if reference is _reference_stochastic:
+            args += (z[site],)
         gain = _reference_gain(states[site], predicted[site], r[site])
-        np.testing.assert_allclose(denkf.gain[site], gain, rtol=1e-9, atol=1e-12 * np.abs(gain).max() + 1e-300)
-        np.testing.assert_allclose(denkf.states[site], _reference_denkf(*args), rtol=0, atol=tol)
-        np.testing.assert_allclose(etkf_general.states[site], _reference_etkf(*args), rtol=0, atol=tol)
+        np.testing.assert_allclose(result.gain[site], gain, rtol=1e-9, atol=1e-12 * np.abs(gain).max() + 1e-300)
+        np.testing.assert_allclose(result.states[site], reference(*args), rtol=0, atol=tol)
 
 
 @pytest.mark.parametrize("name", list(ANALYSES))
@@ -128,7 +146,9 @@ def test_filters_anomalies_stay_centred_and_mean_uses_full_gain(name, problem):
     result = ANALYSES[name](states, predicted, observed, r, z)
     expected_mean = result.forecast_mean + np.einsum("...np,...p->...n", result.gain, observed - predicted.mean(-2))
     np.testing.assert_allclose(result.analysis_mean, expected_mean, rtol=0, atol=1e-9 * _scale(states))
-    np.testing.assert_allclose(result.increment, result.analysis_mean - result.forecast_mean, rtol=0, atol=1e-12 * _scale(states))
+    np.testing.assert_allclose(
+        result.increment, result.analysis_mean - result.forecast_mean, rtol=0, atol=1e-12 * _scale(states)
+    )
 
 
 @given(problems())
@@ -197,7 +217,10 @@ def test_filters_scalar_linear_variance_factors(members, slope, offset, r, seed)
     np.testing.assert_allclose(etkf.states.var(ddof=1), (1 - k) * forecast_variance, rtol=1e-9)
     # DEnKF keeps k² varᶠ / 4 more variance than the Kalman filter (implicit inflation)
     np.testing.assert_allclose(
-        denkf.states.var(ddof=1) - etkf.states.var(ddof=1), k**2 * forecast_variance / 4, rtol=1e-7, atol=1e-12 * forecast_variance
+        denkf.states.var(ddof=1) - etkf.states.var(ddof=1),
+        k**2 * forecast_variance / 4,
+        rtol=1e-7,
+        atol=1e-12 * forecast_variance,
     )
 
 
@@ -360,3 +383,21 @@ def test_filters_scalar_error_variance_broadcasts():
     full = denkf_analysis(states, predicted, observed, np.full((3, 1), 0.7))
     scalar = denkf_analysis(states, predicted, observed, 0.7)
     assert np.array_equal(full.states, scalar.states)
+
+
+@pytest.mark.parametrize("name", ["denkf", "etkf", "stochastic"])
+@given(problem=problems(n_obs=1), block=st.integers(1, 3))
+def test_filters_numpy_kernel_blocks_do_not_change_numbers(name, problem, block):
+    """The numpy kernel works through blocks of sites; each site's numbers are independent of it."""
+    from s1da.components.filters import kernels
+
+    states, predicted, observed, r, z = problem
+    whole = ANALYSES[name](states, predicted, observed, r, z, use_numba=False)
+    original = kernels._CHUNK_BYTES
+    kernels._CHUNK_BYTES = 8 * states.shape[-2] * states.shape[-1] * block
+    try:
+        blocked = ANALYSES[name](states, predicted, observed, r, z, use_numba=False)
+    finally:
+        kernels._CHUNK_BYTES = original
+    for field in ("states", "analysis_mean", "analysis_spread", "forecast_spread", "gain"):
+        assert np.array_equal(getattr(whole, field), getattr(blocked, field)), field

@@ -251,9 +251,8 @@ def _finish(
             analysed[~updated] = obs.states[~updated]
         analysis_mean = np.where(updated[..., None], analysis_mean, forecast_mean)
         analysis_spread = np.where(updated[..., None], analysis_spread, forecast_spread)
-    predicted_variance = (obs.innovation_variance - (obs.n_members - 1) * obs.error_variance) / (obs.n_members - 1)
-    with np.errstate(invalid="ignore"):
-        normalised = obs.raw_innovation / np.sqrt(predicted_variance + obs.error_variance)
+    # var(λy) + R = (Σ (λY_i)² + (N-1) R) / (N-1), the expected innovation variance
+    normalised = obs.raw_innovation / np.sqrt(obs.innovation_variance / (obs.n_members - 1))
     return AnalysisResult(
         states=analysed,
         forecast_mean=forecast_mean,
