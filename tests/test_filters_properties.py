@@ -211,17 +211,19 @@ def test_filters_scalar_linear_variance_factors(members, slope, offset, r, seed)
     error_variance = np.array([r])
     forecast_variance = states.var(ddof=1)
     k = slope**2 * forecast_variance / (slope**2 * forecast_variance + r)
-    denkf = denkf_analysis(states, predicted, observed, error_variance)
-    etkf = etkf_analysis(states, predicted, observed, error_variance)
-    np.testing.assert_allclose(denkf.states.var(ddof=1), (1 - k / 2) ** 2 * forecast_variance, rtol=1e-9)
-    np.testing.assert_allclose(etkf.states.var(ddof=1), (1 - k) * forecast_variance, rtol=1e-9)
-    # DEnKF keeps k² varᶠ / 4 more variance than the Kalman filter (implicit inflation)
-    np.testing.assert_allclose(
-        denkf.states.var(ddof=1) - etkf.states.var(ddof=1),
-        k**2 * forecast_variance / 4,
-        rtol=1e-7,
-        atol=1e-12 * forecast_variance,
-    )
+    for options in ({}, {"use_numba": False}, {"fast": False}):
+        denkf = denkf_analysis(states, predicted, observed, error_variance, **options)
+        etkf = etkf_analysis(states, predicted, observed, error_variance, **options)
+        np.testing.assert_allclose(denkf.states.var(ddof=1), (1 - k / 2) ** 2 * forecast_variance, rtol=1e-9)
+        np.testing.assert_allclose(etkf.states.var(ddof=1), (1 - k) * forecast_variance, rtol=1e-9)
+        np.testing.assert_allclose(etkf.analysis_spread**2, (1 - k) * forecast_variance, rtol=1e-9)
+        # DEnKF keeps k² varᶠ / 4 more variance than the Kalman filter (implicit inflation)
+        np.testing.assert_allclose(
+            denkf.states.var(ddof=1) - etkf.states.var(ddof=1),
+            k**2 * forecast_variance / 4,
+            rtol=1e-7,
+            atol=1e-12 * forecast_variance,
+        )
 
 
 def test_filters_stochastic_enkf_variance_is_kalman_in_expectation():
