@@ -403,3 +403,19 @@ def test_filters_numpy_kernel_blocks_do_not_change_numbers(name, problem, block)
         kernels._CHUNK_BYTES = original
     for field in ("states", "analysis_mean", "analysis_spread", "forecast_spread", "gain"):
         assert np.array_equal(getattr(whole, field), getattr(blocked, field)), field
+
+
+@pytest.mark.parametrize("name", list(ANALYSES))
+def test_filters_empty_batch_and_non_contiguous_input(name):
+    empty = ANALYSES[name](
+        np.zeros((0, 8, 3)), np.zeros((0, 8, 1)), np.zeros((0, 1)), np.ones((0, 1)), np.zeros((0, 8, 1))
+    )
+    assert empty.states.shape == (0, 8, 3) and empty.gain.shape == (0, 3, 1)
+    rng = np.random.default_rng(9)
+    states = rng.normal(0.25, 0.03, (3, 4, 8)).swapaxes(-1, -2)  # (site, member, state), not C-contiguous
+    predicted = -10 + 20 * states[..., :1]
+    observed = rng.normal(-5, 1, (3, 1))
+    z = rng.standard_normal((3, 8, 1))
+    strided = ANALYSES[name](states, predicted, observed, 1.5, z)
+    contiguous = ANALYSES[name](np.ascontiguousarray(states), predicted, observed, 1.5, z)
+    assert np.array_equal(strided.states, contiguous.states)

@@ -6,8 +6,9 @@ MODEL_SPEC (c) move every member along one direction of state space::
     x̄ = mean_i x_i,   a_i = x_i - x̄,   v = scale · Σ_i a_i w_i            (w: weights, (..., N))
     x_iᵃ = x_i + (λ - 1) a_i + c_i v                                      (c: coefficients)
 
-(DEnKF: w = λY, scale = 1/C, c = δ - ½ λY; stochastic EnKF: c = δ + ε - λY; ETKF: w = s,
-scale = λ, c = δ/((N-1)+|s|²) + c_T s; see ``analysis.py``.)  Only this kernel touches the
+(w = λY always, so the projection also gives the gain; DEnKF: scale = λ/C, c = δ - ½ λY;
+stochastic EnKF: scale = λ/C, c = δ + ε - λY; ETKF: scale = λ/√R, c = δ̃/((N-1)+|s|²) + c_T s
+with s = λY/√R; see ``analysis.py``.)  Only this kernel touches the
 (..., member, n_state) arrays; the filter-specific parts work on (..., member) vectors.
 
 Two implementations give the same numbers to rounding (tested):
