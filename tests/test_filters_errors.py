@@ -31,6 +31,7 @@ def _analyse(cls, states, predicted, observed, r):
     return cls().analyse(states, predicted, observed, r, rng=np.random.default_rng(0))
 
 
+@pytest.mark.parametrize("n_obs", [1, 2])
 @pytest.mark.parametrize("cls", FILTERS)
 @pytest.mark.parametrize(
     "mutate, message",
@@ -44,8 +45,14 @@ def _analyse(cls, states, predicted, observed, r):
         (lambda s, y, d, r: (s, y, d, np.full_like(r, np.inf)), "error_variance must be finite and > 0"),
         (lambda s, y, d, r: (s, y, d, np.zeros_like(r)), "where an observation is given"),
         (lambda s, y, d, r: (s, y, d, np.full_like(r, np.nan)), "where an observation is given"),
-        (lambda s, y, d, r: (np.where(np.arange(8)[:, None] == 4, np.nan, s), y, d, r), r"states contain non-finite values, first at index \(0, 4, 0\)"),
-        (lambda s, y, d, r: (s, np.where(np.arange(3)[:, None, None] == 1, np.inf, y), d, r), r"predicted contains non-finite values for a valid observation, first at index \(1, 0, 0\)"),
+        (
+            lambda s, y, d, r: (np.where(np.arange(8)[:, None] == 4, np.nan, s), y, d, r),
+            r"states contain non-finite values, first at index \(0, 4, 0\)",
+        ),
+        (
+            lambda s, y, d, r: (s, np.where(np.arange(3)[:, None, None] == 1, np.inf, y), d, r),
+            r"predicted contains non-finite values for a valid observation, first at index \(1, 0, 0\)",
+        ),
         (lambda s, y, d, r: (s, y, np.full_like(d, np.inf), r), "use NaN for a missing observation"),
         (lambda s, y, d, r: (s[:, :1], y[:, :1], d, r), "at least 2 members"),
         (lambda s, y, d, r: (s[0, 0], y, d, r), "states must have at least 2 dimensions"),
@@ -54,8 +61,8 @@ def _analyse(cls, states, predicted, observed, r):
         (lambda s, y, d, r: (s.astype(str), y, d, r), "states must be a real numeric array"),
     ],
 )
-def test_filters_invalid_input_raises(cls, mutate, message):
-    args = mutate(*_problem())
+def test_filters_invalid_input_raises(cls, mutate, message, n_obs):
+    args = mutate(*_problem(n_obs=n_obs))
     with pytest.raises((ValueError, TypeError), match=message):
         _analyse(cls, *args)
 
@@ -119,6 +126,18 @@ def test_filters_stochastic_checks_standard_normal():
         stochastic_enkf_analysis(states, predicted, observed, r, standard_normal=bad)
 
 
-def test_filters_etkf_closed_form_needs_one_observation():
-    with pytest.raises(ValueError, match="closed-form ETKF needs exactly one observation"):
-        etkf_analysis(*_problem(n_obs=2), closed_form=True)
+def test_filters_use_numba_true_without_numba_raises(monkeypatch):
+    from s1da.components.filters import kernels
+
+    monkeypatch.setattr(kernels, "_numba_kernel", lambda: None)
+    with pytest.raises(ImportError, match="numba is not installed"):
+        denkf_analysis(*_problem(), use_numba=True)
+    # and the default falls back to numpy
+    assert denkf_analysis(*_problem()).states.shape == (3, 8, 2)
+
+
+@pytest.mark.parametrize("cls", FILTERS)
+def test_filters_use_numba_must_be_bool_or_none(cls):
+    with pytest.raises(TypeError, match="use_numba"):
+        cls(use_numba="yes")
+    assert cls(use_numba=False).use_numba is False

@@ -48,17 +48,21 @@ def problems(draw, n_obs=None, n_state=None, min_members=2):
     return states, predicted, observed, error_variance, standard_normal
 
 
-def _stochastic(states, predicted, observed, error_variance, *, standard_normal, inflation=1.0):
+def _stochastic(states, predicted, observed, error_variance, *, standard_normal, **options):
     return stochastic_enkf_analysis(
-        states, predicted, observed, error_variance, standard_normal=standard_normal, inflation=inflation
+        states, predicted, observed, error_variance, standard_normal=standard_normal, **options
     )
 
 
 ANALYSES = {
+    # fast = rank-one path for one observation (numba kernel when installed), else general path
     "denkf": lambda s, y, d, r, z, **kw: denkf_analysis(s, y, d, r, **kw),
+    "denkf_numpy": lambda s, y, d, r, z, **kw: denkf_analysis(s, y, d, r, use_numba=False, **kw),
+    "denkf_general": lambda s, y, d, r, z, **kw: denkf_analysis(s, y, d, r, fast=False, **kw),
     "etkf": lambda s, y, d, r, z, **kw: etkf_analysis(s, y, d, r, **kw),
-    "etkf_eigh": lambda s, y, d, r, z, **kw: etkf_analysis(s, y, d, r, closed_form=False, **kw),
+    "etkf_general": lambda s, y, d, r, z, **kw: etkf_analysis(s, y, d, r, fast=False, **kw),
     "stochastic": lambda s, y, d, r, z, **kw: _stochastic(s, y, d, r, standard_normal=z, **kw),
+    "stochastic_general": lambda s, y, d, r, z, **kw: _stochastic(s, y, d, r, standard_normal=z, fast=False, **kw),
 }
 
 
@@ -104,18 +108,34 @@ def _reference_etkf(states, predicted, d, r):
 # ------------------------------------------------------------------------------------------
 
 
-@given(problems())
-def test_filters_analysis_matches_reference_forms(problem):
+def _reference_stochastic(states, predicted, d, r, z):
+    eps = (z - z.mean(0)) * np.sqrt(r)  # centred perturbations, (N, p)
+    k = _reference_gain(states, predicted, r)
+    return states + (d + eps - predicted) @ k.T
+
+
+REFERENCES = {
+    "denkf": _reference_denkf,
+    "etkf": _reference_etkf,
+    "stochastic": _reference_stochastic,
+}
+
+
+@pytest.mark.parametrize("name", list(ANALYSES))
+@given(problem=problems())
+def test_filters_analysis_matches_reference_forms(name, problem):
+    """Each path equals the textbook matrix form of MODEL_SPEC (c), written per site."""
     states, predicted, observed, r, z = problem
-    denkf = denkf_analysis(states, predicted, observed, r)
-    etkf_general = etkf_analysis(states, predicted, observed, r, closed_form=False)
+    result = ANALYSES[name](states, predicted, observed, r, z)
+    reference = REFERENCES[name.split("_")[0]]
     tol = 1e-9 * _scale(states)
     for site in range(states.shape[0]):
         args = (states[site], predicted[site], observed[site], r[site])
+        if reference is _reference_stochastic:
+            args += (z[site],)
         gain = _reference_gain(states[site], predicted[site], r[site])
-        np.testing.assert_allclose(denkf.gain[site], gain, rtol=1e-9, atol=1e-12 * np.abs(gain).max() + 1e-300)
-        np.testing.assert_allclose(denkf.states[site], _reference_denkf(*args), rtol=0, atol=tol)
-        np.testing.assert_allclose(etkf_general.states[site], _reference_etkf(*args), rtol=0, atol=tol)
+        np.testing.assert_allclose(result.gain[site], gain, rtol=1e-9, atol=1e-12 * np.abs(gain).max() + 1e-300)
+        np.testing.assert_allclose(result.states[site], reference(*args), rtol=0, atol=tol)
 
 
 @pytest.mark.parametrize("name", list(ANALYSES))
@@ -126,7 +146,9 @@ def test_filters_anomalies_stay_centred_and_mean_uses_full_gain(name, problem):
     result = ANALYSES[name](states, predicted, observed, r, z)
     expected_mean = result.forecast_mean + np.einsum("...np,...p->...n", result.gain, observed - predicted.mean(-2))
     np.testing.assert_allclose(result.analysis_mean, expected_mean, rtol=0, atol=1e-9 * _scale(states))
-    np.testing.assert_allclose(result.increment, result.analysis_mean - result.forecast_mean, rtol=0, atol=1e-12 * _scale(states))
+    np.testing.assert_allclose(
+        result.increment, result.analysis_mean - result.forecast_mean, rtol=0, atol=1e-12 * _scale(states)
+    )
 
 
 @given(problems())
@@ -138,12 +160,19 @@ def test_filters_three_filters_share_the_analysis_mean(problem):
         np.testing.assert_allclose(mean, means["denkf"], rtol=0, atol=1e-9 * _scale(states), err_msg=name)
 
 
-@given(problems(n_obs=1))
-def test_filters_etkf_closed_form_equals_eigh_path(problem):
-    states, predicted, observed, r, _ = problem
-    closed = etkf_analysis(states, predicted, observed, r, closed_form=True)
-    general = etkf_analysis(states, predicted, observed, r, closed_form=False)
-    np.testing.assert_allclose(closed.states, general.states, rtol=0, atol=1e-10 * _scale(states))
+@pytest.mark.parametrize("name", ["denkf", "etkf", "stochastic"])
+@given(problem=problems(n_obs=1), inflation=st.floats(0.5, 2.0))
+def test_filters_rank_one_path_equals_general_path(name, problem, inflation):
+    """p = 1: the rank-one update (numba and numpy kernels) = the gain/eigh path."""
+    states, predicted, observed, r, z = problem
+    general = ANALYSES[f"{name}_general"](states, predicted, observed, r, z, inflation=inflation)
+    for use_numba in (False, None):
+        fast = ANALYSES[name](states, predicted, observed, r, z, inflation=inflation, use_numba=use_numba)
+        for field in ("states", "analysis_mean", "forecast_spread", "analysis_spread", "increment"):
+            np.testing.assert_allclose(
+                getattr(fast, field), getattr(general, field), rtol=0, atol=1e-10 * _scale(states), err_msg=field
+            )
+        np.testing.assert_allclose(fast.gain, general.gain, rtol=1e-9, atol=1e-12 * np.abs(general.gain).max())
 
 
 @pytest.mark.parametrize("name", list(ANALYSES))
@@ -182,14 +211,19 @@ def test_filters_scalar_linear_variance_factors(members, slope, offset, r, seed)
     error_variance = np.array([r])
     forecast_variance = states.var(ddof=1)
     k = slope**2 * forecast_variance / (slope**2 * forecast_variance + r)
-    denkf = denkf_analysis(states, predicted, observed, error_variance)
-    etkf = etkf_analysis(states, predicted, observed, error_variance)
-    np.testing.assert_allclose(denkf.states.var(ddof=1), (1 - k / 2) ** 2 * forecast_variance, rtol=1e-9)
-    np.testing.assert_allclose(etkf.states.var(ddof=1), (1 - k) * forecast_variance, rtol=1e-9)
-    # DEnKF keeps k² varᶠ / 4 more variance than the Kalman filter (implicit inflation)
-    np.testing.assert_allclose(
-        denkf.states.var(ddof=1) - etkf.states.var(ddof=1), k**2 * forecast_variance / 4, rtol=1e-7, atol=1e-12 * forecast_variance
-    )
+    for options in ({}, {"use_numba": False}, {"fast": False}):
+        denkf = denkf_analysis(states, predicted, observed, error_variance, **options)
+        etkf = etkf_analysis(states, predicted, observed, error_variance, **options)
+        np.testing.assert_allclose(denkf.states.var(ddof=1), (1 - k / 2) ** 2 * forecast_variance, rtol=1e-9)
+        np.testing.assert_allclose(etkf.states.var(ddof=1), (1 - k) * forecast_variance, rtol=1e-9)
+        np.testing.assert_allclose(etkf.analysis_spread**2, (1 - k) * forecast_variance, rtol=1e-9)
+        # DEnKF keeps k² varᶠ / 4 more variance than the Kalman filter (implicit inflation)
+        np.testing.assert_allclose(
+            denkf.states.var(ddof=1) - etkf.states.var(ddof=1),
+            k**2 * forecast_variance / 4,
+            rtol=1e-7,
+            atol=1e-12 * forecast_variance,
+        )
 
 
 def test_filters_stochastic_enkf_variance_is_kalman_in_expectation():
@@ -351,3 +385,37 @@ def test_filters_scalar_error_variance_broadcasts():
     full = denkf_analysis(states, predicted, observed, np.full((3, 1), 0.7))
     scalar = denkf_analysis(states, predicted, observed, 0.7)
     assert np.array_equal(full.states, scalar.states)
+
+
+@pytest.mark.parametrize("name", ["denkf", "etkf", "stochastic"])
+@given(problem=problems(n_obs=1), block=st.integers(1, 3))
+def test_filters_numpy_kernel_blocks_do_not_change_numbers(name, problem, block):
+    """The numpy kernel works through blocks of sites; each site's numbers are independent of it."""
+    from s1da.components.filters import kernels
+
+    states, predicted, observed, r, z = problem
+    whole = ANALYSES[name](states, predicted, observed, r, z, use_numba=False)
+    original = kernels._CHUNK_BYTES
+    kernels._CHUNK_BYTES = 8 * states.shape[-2] * states.shape[-1] * block
+    try:
+        blocked = ANALYSES[name](states, predicted, observed, r, z, use_numba=False)
+    finally:
+        kernels._CHUNK_BYTES = original
+    for field in ("states", "analysis_mean", "analysis_spread", "forecast_spread", "gain"):
+        assert np.array_equal(getattr(whole, field), getattr(blocked, field)), field
+
+
+@pytest.mark.parametrize("name", list(ANALYSES))
+def test_filters_empty_batch_and_non_contiguous_input(name):
+    empty = ANALYSES[name](
+        np.zeros((0, 8, 3)), np.zeros((0, 8, 1)), np.zeros((0, 1)), np.ones((0, 1)), np.zeros((0, 8, 1))
+    )
+    assert empty.states.shape == (0, 8, 3) and empty.gain.shape == (0, 3, 1)
+    rng = np.random.default_rng(9)
+    states = rng.normal(0.25, 0.03, (3, 4, 8)).swapaxes(-1, -2)  # (site, member, state), not C-contiguous
+    predicted = -10 + 20 * states[..., :1]
+    observed = rng.normal(-5, 1, (3, 1))
+    z = rng.standard_normal((3, 8, 1))
+    strided = ANALYSES[name](states, predicted, observed, 1.5, z)
+    contiguous = ANALYSES[name](np.ascontiguousarray(states), predicted, observed, 1.5, z)
+    assert np.array_equal(strided.states, contiguous.states)

@@ -9,9 +9,17 @@ leading axes are independent batches (sites)::
     observed   (..., n_obs)               d  (NaN = no observation)
     error_variance (..., n_obs)           diagonal of R, squared observation units
 
-so the spec's ``A Y^T`` is ``A^T @ Y`` here, and ``A T`` (ETKF) is ``T @ A``.  Every batch is
-updated at once with matmul / batched solve / batched ``eigh``; there is no Python loop over
-batches or members.
+Internally the general path transposes to the spec's column convention (E is (..., n, N)) so
+that reductions over members run along the contiguous axis.  Every batch is updated at once with
+matmul / batched solve / batched ``eigh``; there is no Python loop over batches or members.
+
+Two paths, same numbers to rounding (tested against each other and against the textbook forms):
+
+* one observation per batch (p = 1, the Rains et al. setting): every filter is a rank-one update
+  along ``A w`` (``kernels.rank_one_update``, numpy or the optional numba kernel); only (..., N)
+  vectors are filter-specific;
+* any p: the ensemble gain with a batched p x p solve (DEnKF, stochastic EnKF) or the ETKF with a
+  batched N x N ``eigh``.
 
 Missing observations.  A NaN in ``observed`` drops that observation: its innovation and its row
 of predicted anomalies are set to zero (and its R to one, so the innovation covariance stays
@@ -30,6 +38,8 @@ from __future__ import annotations
 
 import attrs
 import numpy as np
+
+from .kernels import rank_one_update
 
 __all__ = [
     "AnalysisResult",
@@ -137,9 +147,6 @@ def _validate(states, predicted, observed, error_variance):
             f"error_variance of shape {error_variance.shape} does not broadcast to observed {observed.shape}"
         ) from None
 
-    bad = ~np.isfinite(states)
-    if bad.any():
-        raise ValueError(f"states contain non-finite values, first at index {_first_bad(bad)} (..., member, n_state)")
     bad = np.isinf(observed)
     if bad.any():
         raise ValueError(
@@ -167,43 +174,29 @@ def _validate(states, predicted, observed, error_variance):
 
 
 @attrs.frozen(eq=False)
-class _Prepared:
-    """Forecast quantities shared by the three analyses, in the column convention of MODEL_SPEC (c).
+class _Observations:
+    """Validated inputs and the observation-space quantities (small arrays) of one analysis.
 
-    The (..., member, n) input is transposed once into ``ensemble`` E (..., n, N) so that every
-    reduction and broadcast over members runs along the contiguous last axis (several times
-    faster than over the middle axis of a (site, 32, 3) array; benchmarks/filters.md).  Only the
-    small predicted anomalies Y (..., p, N) are inflated; the big state anomalies stay raw and the
-    inflation λ enters through ``_add_inflated_base`` and a scalar factor on the cross covariance.
+    ``predicted_anomalies`` is Y in the column convention of MODEL_SPEC (c), (..., p, N),
+    inflated by λ and zero for a dropped observation.
     """
 
-    states: np.ndarray  # input, (..., N, n)
-    ensemble: np.ndarray  # E, (..., n, N)
-    forecast_mean: np.ndarray  # x̄, (..., n)
-    anomalies: np.ndarray  # raw (uninflated) A, (..., n, N); _finish reuses it as scratch
-    forecast_spread: np.ndarray  # (..., n)
-    predicted_anomalies: np.ndarray  # inflated, masked Y, (..., p, N)
+    states: np.ndarray  # input, float64, (..., N, n)
+    predicted_anomalies: np.ndarray  # λY, (..., p, N)
     innovation: np.ndarray  # d - ȳ, 0 where dropped, (..., p)
     raw_innovation: np.ndarray  # d - ȳ, NaN where dropped
     error_variance: np.ndarray  # R, 1 where dropped, (..., p)
+    innovation_variance: np.ndarray  # Σ_i (λY_i)² + (N-1) R per observation, (..., p)
     valid: np.ndarray  # (..., p)
     updated: np.ndarray  # (...)
     inflation: float
     n_members: int
 
 
-def _member_std(anomalies: np.ndarray) -> np.ndarray:
-    """Standard deviation (ddof = 1) over members (last axis) from centred anomalies."""
-    return np.sqrt(np.einsum("...i,...i->...", anomalies, anomalies) / (anomalies.shape[-1] - 1))
-
-
-def _prepare(states, predicted, observed, error_variance, inflation) -> _Prepared:
+def _observations(states, predicted, observed, error_variance, inflation) -> _Observations:
     inflation = _check_inflation(inflation)
     states, predicted, observed, error_variance, valid = _validate(states, predicted, observed, error_variance)
     n_members = states.shape[-2]
-    ensemble = np.ascontiguousarray(np.swapaxes(states, -1, -2))
-    forecast_mean = ensemble.mean(axis=-1)
-    anomalies = ensemble - forecast_mean[..., None]
     # Predictions for a dropped observation may be NaN: zero them before the mean.
     predicted = np.ascontiguousarray(np.swapaxes(np.where(valid[..., None, :], predicted, 0.0), -1, -2))
     predicted_mean = predicted.mean(axis=-1)
@@ -211,16 +204,15 @@ def _prepare(states, predicted, observed, error_variance, inflation) -> _Prepare
     if inflation != 1.0:
         predicted_anomalies *= inflation
     raw_innovation = observed - predicted_mean  # NaN where the observation is missing
-    return _Prepared(
+    masked_error_variance = np.where(valid, error_variance, 1.0)
+    return _Observations(
         states=states,
-        ensemble=ensemble,
-        forecast_mean=forecast_mean,
-        anomalies=anomalies,
-        forecast_spread=_member_std(anomalies),
         predicted_anomalies=predicted_anomalies,
         innovation=np.where(valid, raw_innovation, 0.0),
         raw_innovation=raw_innovation,
-        error_variance=np.where(valid, error_variance, 1.0),
+        error_variance=masked_error_variance,
+        innovation_variance=np.einsum("...pi,...pi->...p", predicted_anomalies, predicted_anomalies)
+        + (n_members - 1) * masked_error_variance,
         valid=valid,
         updated=valid.any(axis=-1),
         inflation=inflation,
@@ -228,91 +220,150 @@ def _prepare(states, predicted, observed, error_variance, inflation) -> _Prepare
     )
 
 
-def _add_inflated_base(prep: _Prepared, update: np.ndarray) -> np.ndarray:
-    """``update + x̄1ᵀ + λA`` (the inflated forecast ensemble), in place in the fresh ``update``.
+def _raise_non_finite_states(states: np.ndarray) -> None:
+    bad = ~np.isfinite(states)
+    if bad.any():
+        raise ValueError(f"states contain non-finite values, first at index {_first_bad(bad)} (..., member, n_state)")
+    raise ValueError("states are too large: their member mean overflows float64")
 
-    In-place arithmetic on the (..., n, N) arrays avoids fresh multi-megabyte temporaries, whose
-    first-touch page faults dominated the batched run time (benchmarks/filters.md).
+
+def _finish(
+    obs: _Observations,
+    analysed: np.ndarray,
+    forecast_mean: np.ndarray,
+    analysis_mean: np.ndarray,
+    forecast_spread: np.ndarray,
+    analysis_spread: np.ndarray,
+    gain: np.ndarray,
+) -> AnalysisResult:
+    """Restore the batches without observations (bit-identical) and collect the diagnostics.
+
+    ``analysed`` (..., N, n) is a fresh array and may be modified here.
     """
-    update += prep.ensemble
-    if prep.inflation != 1.0:
-        update += (prep.inflation - 1.0) * prep.anomalies
-    return update
+    if not np.isfinite(forecast_mean).all():
+        # checked on the mean (NaN/inf propagate into it) to save a pass over the states
+        _raise_non_finite_states(obs.states)
+    updated = obs.updated
+    if not updated.all():
+        if updated.ndim == 0:
+            analysed = obs.states.copy()
+        else:
+            analysed[~updated] = obs.states[~updated]
+        analysis_mean = np.where(updated[..., None], analysis_mean, forecast_mean)
+        analysis_spread = np.where(updated[..., None], analysis_spread, forecast_spread)
+    # var(λy) + R = (Σ (λY_i)² + (N-1) R) / (N-1), the expected innovation variance
+    normalised = obs.raw_innovation / np.sqrt(obs.innovation_variance / (obs.n_members - 1))
+    return AnalysisResult(
+        states=analysed,
+        forecast_mean=forecast_mean,
+        analysis_mean=analysis_mean,
+        increment=np.where(updated[..., None], analysis_mean - forecast_mean, 0.0),
+        innovation=obs.raw_innovation,
+        normalised_innovation=np.where(obs.valid, normalised, np.nan),
+        gain=gain,
+        forecast_spread=forecast_spread,
+        analysis_spread=analysis_spread,
+        valid_observation=obs.valid,
+        updated=updated,
+    )
 
 
-def _project(anomalies: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-    """A vᵀ for anomalies (..., n, N) and vectors (..., p, N) -> (..., n, p)."""
-    if vectors.shape[-2] == 1:
-        return np.einsum("...kj,...j->...k", anomalies, vectors[..., 0, :])[..., None]
-    return anomalies @ np.swapaxes(vectors, -1, -2)
+# ---------------------------------------------------------------------------------------------
+# p = 1: rank-one update
+# ---------------------------------------------------------------------------------------------
 
 
-def _gain(prep: _Prepared) -> np.ndarray:
+def _rank_one(obs: _Observations, coefficients, scale, use_numba) -> AnalysisResult:
+    """x_iᵃ = x_i + (λ-1) a_i + c_i · scale · A (λY)ᵀ for p = 1 (MODEL_SPEC c).
+
+    The weights are always the inflated predicted anomalies λY, so the kernel's projection
+    A (λY)ᵀ also gives the gain.
+    """
+    weights = obs.predicted_anomalies[..., 0, :]
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = rank_one_update(obs.states, weights, coefficients, scale, obs.inflation, use_numba=use_numba)
+    return _finish(
+        obs,
+        result.analysed,
+        result.forecast_mean,
+        result.analysis_mean,
+        result.forecast_spread,
+        result.analysis_spread,
+        _rank_one_gain(obs, result.projection),
+    )
+
+
+def _rank_one_gain(obs: _Observations, cross: np.ndarray) -> np.ndarray:
+    """K = λ · A (λY)ᵀ / (Σ (λY_i)² + (N-1) R), shape (..., n, 1)."""
+    return (obs.inflation * cross / obs.innovation_variance[..., 0, None])[..., None]
+
+
+# ---------------------------------------------------------------------------------------------
+# any p: gain with a p x p solve, ETKF with an N x N eigh
+# ---------------------------------------------------------------------------------------------
+
+
+@attrs.frozen(eq=False)
+class _Forecast:
+    """The forecast ensemble in columns, E (..., n, N), with its mean, anomalies and spread."""
+
+    ensemble: np.ndarray
+    mean: np.ndarray  # (..., n)
+    anomalies: np.ndarray  # raw (uninflated) A, (..., n, N)
+    spread: np.ndarray  # (..., n)
+
+
+def _forecast(states: np.ndarray) -> _Forecast:
+    ensemble = np.ascontiguousarray(np.swapaxes(states, -1, -2))
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = ensemble.mean(axis=-1)
+        anomalies = ensemble - mean[..., None]
+    return _Forecast(ensemble, mean, anomalies, _member_std(anomalies))
+
+
+def _member_std(anomalies: np.ndarray) -> np.ndarray:
+    """Standard deviation (ddof = 1) over members (last axis) from centred anomalies."""
+    return np.sqrt(np.einsum("...i,...i->...", anomalies, anomalies) / (anomalies.shape[-1] - 1))
+
+
+def _gain(obs: _Observations, forecast: _Forecast) -> np.ndarray:
     """Ensemble gain K = A Yᵀ (Y Yᵀ + (N-1) R)^-1, MODEL_SPEC (c); shape (..., n, p).
 
     With inflation λ both A and Y are inflated; Y already is, so A Yᵀ gets one more factor λ.
     """
-    y_anom, r = prep.predicted_anomalies, prep.error_variance
-    n_members = prep.n_members
-    cross = _project(prep.anomalies, y_anom)  # A (λY)ᵀ, (..., n, p)
-    if prep.inflation != 1.0:
-        cross = cross * prep.inflation
-    if y_anom.shape[-2] == 1:
-        # p = 1: K = sum_i a_i (y_i - ybar) / (sum_i (y_i - ybar)^2 + (N-1) R)  (MODEL_SPEC c)
-        y = y_anom[..., 0, :]
-        innovation_covariance = np.einsum("...i,...i->...", y, y) + (n_members - 1) * r[..., 0]
-        return cross / innovation_covariance[..., None, None]
+    y_anom = obs.predicted_anomalies
+    cross = forecast.anomalies @ np.swapaxes(y_anom, -1, -2)  # A (λY)ᵀ, (..., n, p)
+    if obs.inflation != 1.0:
+        cross = cross * obs.inflation
     innovation_covariance = y_anom @ np.swapaxes(y_anom, -1, -2)  # (..., p, p)
     diagonal = np.arange(y_anom.shape[-2])
-    innovation_covariance[..., diagonal, diagonal] += (n_members - 1) * r
+    innovation_covariance[..., diagonal, diagonal] += (obs.n_members - 1) * obs.error_variance
     # C is symmetric, so K = (C^-1 (A Yᵀ)ᵀ)ᵀ
     return np.swapaxes(np.linalg.solve(innovation_covariance, np.swapaxes(cross, -1, -2)), -1, -2)
 
 
-def _apply(gain: np.ndarray, member_innovations: np.ndarray) -> np.ndarray:
-    """K M for K (..., n, p) and M (..., p, N) -> (..., n, N) (an outer product when p = 1)."""
-    if gain.shape[-1] == 1:
-        return gain * member_innovations
-    return gain @ member_innovations
-
-
-def _finish(prep: _Prepared, analysed: np.ndarray, gain: np.ndarray) -> AnalysisResult:
-    """Transpose back, restore batches without observations (bit-identical), collect diagnostics.
-
-    ``analysed`` is the analysis ensemble in columns (..., n, N).
-    """
-    updated = prep.updated
+def _finish_columns(obs: _Observations, forecast: _Forecast, analysed: np.ndarray, gain: np.ndarray) -> AnalysisResult:
+    """Analysis mean and spread from the column ensemble (..., n, N), then transpose back."""
     analysis_mean = analysed.mean(axis=-1)
-    # the forecast anomalies are no longer needed: reuse their memory for the analysis anomalies
-    analysis_spread = _member_std(np.subtract(analysed, analysis_mean[..., None], out=prep.anomalies))
-    states = np.ascontiguousarray(np.swapaxes(analysed, -1, -2))
-    if updated.ndim == 0:
-        if not updated:
-            states = prep.states.copy()
-    elif not updated.all():
-        states[~updated] = prep.states[~updated]
-    forecast_spread = prep.forecast_spread
-    if not updated.all():
-        analysis_mean = np.where(updated[..., None], analysis_mean, prep.forecast_mean)
-        analysis_spread = np.where(updated[..., None], analysis_spread, forecast_spread)
-    predicted_variance = np.einsum("...i,...i->...", prep.predicted_anomalies, prep.predicted_anomalies) / (
-        prep.n_members - 1
-    )
-    with np.errstate(invalid="ignore"):
-        normalised = prep.raw_innovation / np.sqrt(predicted_variance + prep.error_variance)
-    return AnalysisResult(
-        states=states,
-        forecast_mean=prep.forecast_mean,
-        analysis_mean=analysis_mean,
-        increment=np.where(updated[..., None], analysis_mean - prep.forecast_mean, 0.0),
-        innovation=prep.raw_innovation,
-        normalised_innovation=np.where(prep.valid, normalised, np.nan),
-        gain=gain,
-        forecast_spread=forecast_spread,
-        analysis_spread=analysis_spread,
-        valid_observation=prep.valid,
-        updated=updated,
-    )
+    # the forecast anomalies are no longer needed: reuse their memory
+    analysis_spread = _member_std(np.subtract(analysed, analysis_mean[..., None], out=forecast.anomalies))
+    rows = np.ascontiguousarray(np.swapaxes(analysed, -1, -2))
+    return _finish(obs, rows, forecast.mean, analysis_mean, forecast.spread, analysis_spread, gain)
+
+
+def _general_update(obs: _Observations, member_innovations: np.ndarray) -> AnalysisResult:
+    """Eᵃ = x̄1ᵀ + λA + K M for member innovations M (..., p, N) (DEnKF and stochastic EnKF)."""
+    forecast = _forecast(obs.states)
+    gain = _gain(obs, forecast)
+    analysed = gain @ member_innovations  # fresh; the rest is added in place
+    analysed += forecast.ensemble
+    if obs.inflation != 1.0:
+        analysed += (obs.inflation - 1.0) * forecast.anomalies
+    return _finish_columns(obs, forecast, analysed, gain)
+
+
+def _use_rank_one(obs: _Observations, fast: bool) -> bool:
+    return fast and obs.predicted_anomalies.shape[-2] == 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,20 +372,30 @@ def _finish(prep: _Prepared, analysed: np.ndarray, gain: np.ndarray) -> Analysis
 
 
 def denkf_analysis(
-    states, predicted, observed, error_variance, *, inflation: float = 1.0
+    states,
+    predicted,
+    observed,
+    error_variance,
+    *,
+    inflation: float = 1.0,
+    fast: bool = True,
+    use_numba: bool | None = None,
 ) -> AnalysisResult:
     """Deterministic EnKF (Sakov & Oke 2008), MODEL_SPEC (c).
 
     ``x̄ᵃ = x̄ + K (d - ȳ)`` with the full gain and ``Aᵃ = A - ½ K Y`` with half the gain; no
     perturbed observations.  Shapes: see the module docstring and :class:`AnalysisResult`.
 
-    Both updates are one product: ``Eᵃ = x̄1ᵀ + λA + K M`` with ``M = (d - ȳ)1ᵀ - ½ Y``, whose
-    member mean is ``d - ȳ`` because Y is centred.
+    Both updates are one product: ``Eᵃ = x̄1ᵀ + λA + K M`` with ``M = (d - ȳ)1ᵀ - ½ λY``, whose
+    member mean is ``d - ȳ`` because Y is centred.  For p = 1, ``K = λ A (λY)ᵀ / C`` and the
+    update is rank one (``fast=True``; ``use_numba`` picks the kernel, None = when installed).
     """
-    prep = _prepare(states, predicted, observed, error_variance, inflation)
-    gain = _gain(prep)
-    member_innovations = prep.innovation[..., :, None] - 0.5 * prep.predicted_anomalies
-    return _finish(prep, _add_inflated_base(prep, _apply(gain, member_innovations)), gain)
+    obs = _observations(states, predicted, observed, error_variance, inflation)
+    member_innovations = obs.innovation[..., :, None] - 0.5 * obs.predicted_anomalies  # (..., p, N)
+    if _use_rank_one(obs, fast):
+        scale = obs.inflation / obs.innovation_variance[..., 0]
+        return _rank_one(obs, member_innovations[..., 0, :], scale, use_numba)
+    return _general_update(obs, member_innovations)
 
 
 def stochastic_enkf_analysis(
@@ -345,6 +406,8 @@ def stochastic_enkf_analysis(
     *,
     standard_normal: np.ndarray,
     inflation: float = 1.0,
+    fast: bool = True,
+    use_numba: bool | None = None,
 ) -> AnalysisResult:
     """Stochastic EnKF with perturbed observations (Burgers et al. 1998), MODEL_SPEC (c).
 
@@ -353,73 +416,76 @@ def stochastic_enkf_analysis(
     that ``Σ ε_i = 0`` and the analysis mean equals the DEnKF/ETKF mean.  Centring keeps the
     expected ddof=1 sample variance of ε equal to R, so no rescaling is applied.
     """
-    prep = _prepare(states, predicted, observed, error_variance, inflation)
+    obs = _observations(states, predicted, observed, error_variance, inflation)
     z = np.asarray(standard_normal, dtype=np.float64)
-    expected = prep.states.shape[:-1] + prep.predicted_anomalies.shape[-2:-1]
+    expected = obs.states.shape[:-1] + obs.predicted_anomalies.shape[-2:-1]
     if z.shape != expected:
         raise ValueError(f"standard_normal has shape {z.shape}, expected {expected} (like predicted)")
     if not np.isfinite(z).all():
         raise ValueError(f"standard_normal contains non-finite values, first at index {_first_bad(~np.isfinite(z))}")
     z = np.swapaxes(z, -1, -2)  # (..., p, N)
-    perturbations = (z - z.mean(axis=-1, keepdims=True)) * np.sqrt(prep.error_variance)[..., None]
-    gain = _gain(prep)
-    # d + ε_i - y_i = (d - ȳ) + ε_i - Y_i, zero for a dropped observation
+    perturbations = (z - z.mean(axis=-1, keepdims=True)) * np.sqrt(obs.error_variance)[..., None]
+    # d + ε_i - y_i = (d - ȳ) + ε_i - λY_i, zero for a dropped observation
     member_innovations = np.where(
-        prep.valid[..., None],
-        prep.innovation[..., None] + perturbations - prep.predicted_anomalies,
+        obs.valid[..., None],
+        obs.innovation[..., None] + perturbations - obs.predicted_anomalies,
         0.0,
     )
-    return _finish(prep, _add_inflated_base(prep, _apply(gain, member_innovations)), gain)
+    if _use_rank_one(obs, fast):
+        scale = obs.inflation / obs.innovation_variance[..., 0]
+        return _rank_one(obs, member_innovations[..., 0, :], scale, use_numba)
+    return _general_update(obs, member_innovations)
 
 
 def etkf_analysis(
-    states, predicted, observed, error_variance, *, inflation: float = 1.0, closed_form: bool | None = None
+    states,
+    predicted,
+    observed,
+    error_variance,
+    *,
+    inflation: float = 1.0,
+    fast: bool = True,
+    use_numba: bool | None = None,
 ) -> AnalysisResult:
     """Ensemble transform Kalman filter, symmetric square root (Bishop et al. 2001), MODEL_SPEC (c).
 
-    In ensemble space with ``S = R^-½ Y`` (p x N per batch)::
+    In ensemble space with ``S = R^-½ λY`` (p x N per batch)::
 
         Π = ((N-1) I + Sᵀ S)^-1,   w̄ = Π Sᵀ R^-½ (d - ȳ),   T = √(N-1) Π^½,
-        x̄ᵃ = x̄ + A w̄,             Aᵃ = A T
+        x̄ᵃ = x̄ + λA w̄,            Aᵃ = λA T
 
-    The general path uses a batched N x N ``eigh``.  For one observation (p = 1) ``SᵀS = s sᵀ`` is
-    rank one and ``T = I + c s sᵀ`` with ``c = ((1 + |s|²/(N-1))^-½ - 1) / |s|²``, written without
-    the cancellation as ``c = -1 / ((N-1) q (1 + q))``, ``q = √(1 + |s|²/(N-1))``; and
-    ``w̄ = s δ / ((N-1) + |s|²)``.  Then every member moves along ``A s``:
-    ``x_iᵃ = x_i + (δ / ((N-1) + |s|²) + c s_i) A s``.  ``closed_form=None`` picks it when p = 1;
-    both paths agree to rounding (tested).
+    The general path (``fast=False`` or p > 1) uses a batched N x N ``eigh``.  For one
+    observation ``SᵀS = s sᵀ`` is rank one and ``T = I + c s sᵀ`` with
+    ``c = ((1 + |s|²/(N-1))^-½ - 1) / |s|²``, written without the cancellation as
+    ``c = -1 / ((N-1) q (1 + q))``, ``q = √(1 + |s|²/(N-1))``; and ``w̄ = s δ / ((N-1) + |s|²)``
+    (δ = R^-½ (d - ȳ)).  Every member then moves along ``λA s``:
+    ``x_iᵃ = x_i + (λ-1) a_i + (δ / ((N-1) + |s|²) + c s_i) λA s``.  Both paths agree to
+    rounding (tested).
     """
-    prep = _prepare(states, predicted, observed, error_variance, inflation)
-    gain = _gain(prep)
-    n_members = prep.n_members
-    a = float(n_members - 1)
-    inv_sqrt_r = 1.0 / np.sqrt(prep.error_variance)
-    scaled_y = prep.predicted_anomalies * inv_sqrt_r[..., None]  # S (inflated), (..., p, N)
-    scaled_innovation = prep.innovation * inv_sqrt_r  # δ, (..., p)
-    if closed_form is None:
-        closed_form = scaled_y.shape[-2] == 1
-    if closed_form:
-        if scaled_y.shape[-2] != 1:
-            raise ValueError(f"the closed-form ETKF needs exactly one observation, got n_obs={scaled_y.shape[-2]}")
+    obs = _observations(states, predicted, observed, error_variance, inflation)
+    a = float(obs.n_members - 1)
+    inv_sqrt_r = 1.0 / np.sqrt(obs.error_variance)
+    scaled_y = obs.predicted_anomalies * inv_sqrt_r[..., None]  # S, (..., p, N)
+    scaled_innovation = obs.innovation * inv_sqrt_r  # δ, (..., p)
+    if _use_rank_one(obs, fast):
         s = scaled_y[..., 0, :]
         s_norm2 = np.einsum("...i,...i->...", s, s)
         q = np.sqrt(1.0 + s_norm2 / a)
         c = -1.0 / (a * q * (1.0 + q))
-        anomalies_s = _project(prep.anomalies, scaled_y)  # A s, (..., n, 1)
-        if prep.inflation != 1.0:
-            anomalies_s = anomalies_s * prep.inflation  # (λA) s
         coefficients = (scaled_innovation[..., 0] / (a + s_norm2))[..., None] + c[..., None] * s  # (..., N)
-        analysed = _add_inflated_base(prep, anomalies_s * coefficients[..., None, :])
-    else:
-        matrix = np.swapaxes(scaled_y, -1, -2) @ scaled_y  # SᵀS, (..., N, N)
-        diagonal = np.arange(n_members)
-        matrix[..., diagonal, diagonal] += a
-        eigenvalues, eigenvectors = np.linalg.eigh(matrix)
-        vt = np.swapaxes(eigenvectors, -1, -2)
-        s_delta = np.swapaxes(scaled_y, -1, -2) @ scaled_innovation[..., None]  # Sᵀ δ, (..., N, 1)
-        weights = eigenvectors @ ((vt @ s_delta) / eigenvalues[..., None])  # w̄, (..., N, 1)
-        transform = np.sqrt(a) * (eigenvectors * (1.0 / np.sqrt(eigenvalues))[..., None, :]) @ vt
-        # Eᵃ = x̄1ᵀ + λA (w̄1ᵀ + T)
-        inflated_anomalies = prep.anomalies * prep.inflation if prep.inflation != 1.0 else prep.anomalies
-        analysed = prep.forecast_mean[..., None] + inflated_anomalies @ (transform + weights)
-    return _finish(prep, analysed, gain)
+        # λA s = λ A (λY)ᵀ / √R: scale λ / √R on the projection A (λY)ᵀ
+        return _rank_one(obs, coefficients, obs.inflation * inv_sqrt_r[..., 0], use_numba)
+    forecast = _forecast(obs.states)
+    gain = _gain(obs, forecast)
+    matrix = np.swapaxes(scaled_y, -1, -2) @ scaled_y  # SᵀS, (..., N, N)
+    diagonal = np.arange(obs.n_members)
+    matrix[..., diagonal, diagonal] += a
+    eigenvalues, eigenvectors = np.linalg.eigh(matrix)
+    vt = np.swapaxes(eigenvectors, -1, -2)
+    s_delta = np.swapaxes(scaled_y, -1, -2) @ scaled_innovation[..., None]  # Sᵀ δ, (..., N, 1)
+    weights = eigenvectors @ ((vt @ s_delta) / eigenvalues[..., None])  # w̄, (..., N, 1)
+    transform = np.sqrt(a) * (eigenvectors * (1.0 / np.sqrt(eigenvalues))[..., None, :]) @ vt
+    # Eᵃ = x̄1ᵀ + λA (w̄1ᵀ + T)
+    inflated_anomalies = forecast.anomalies * obs.inflation if obs.inflation != 1.0 else forecast.anomalies
+    analysed = forecast.mean[..., None] + inflated_anomalies @ (transform + weights)
+    return _finish_columns(obs, forecast, analysed, gain)

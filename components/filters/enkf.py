@@ -33,6 +33,14 @@ def _inflation_field():
     )
 
 
+def _use_numba_field():
+    return attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.instance_of(bool)),
+        metadata={"description": "one-observation kernel: None = numba when installed, False = numpy"},
+    )
+
+
 def _diagnostics_field():
     return attrs.field(default=None, init=False, eq=False, repr=False)
 
@@ -42,11 +50,14 @@ class DEnKF(Filter):
     """Deterministic EnKF of Sakov & Oke (2008), MODEL_SPEC (c); the filter of Rains et al. (2022)."""
 
     inflation: float = _inflation_field()
+    use_numba: bool | None = _use_numba_field()
     diagnostics: AnalysisResult | None = _diagnostics_field()
 
     def analyse(self, states, predicted, observed, error_variance, *, rng=None) -> np.ndarray:
         """Analysed states (..., member, n_state); ``rng`` is accepted for the interface and unused."""
-        self.diagnostics = denkf_analysis(states, predicted, observed, error_variance, inflation=self.inflation)
+        self.diagnostics = denkf_analysis(
+            states, predicted, observed, error_variance, inflation=self.inflation, use_numba=self.use_numba
+        )
         return self.diagnostics.states
 
 
@@ -55,11 +66,14 @@ class ETKF(Filter):
     """Ensemble transform Kalman filter, symmetric square root (Bishop et al. 2001), MODEL_SPEC (c)."""
 
     inflation: float = _inflation_field()
+    use_numba: bool | None = _use_numba_field()
     diagnostics: AnalysisResult | None = _diagnostics_field()
 
     def analyse(self, states, predicted, observed, error_variance, *, rng=None) -> np.ndarray:
         """Analysed states (..., member, n_state); ``rng`` is accepted for the interface and unused."""
-        self.diagnostics = etkf_analysis(states, predicted, observed, error_variance, inflation=self.inflation)
+        self.diagnostics = etkf_analysis(
+            states, predicted, observed, error_variance, inflation=self.inflation, use_numba=self.use_numba
+        )
         return self.diagnostics.states
 
 
@@ -75,6 +89,7 @@ class StochasticEnKF(Filter):
     """
 
     inflation: float = _inflation_field()
+    use_numba: bool | None = _use_numba_field()
     diagnostics: AnalysisResult | None = _diagnostics_field()
 
     def analyse(self, states, predicted, observed, error_variance, *, rng=None) -> np.ndarray:
@@ -92,6 +107,7 @@ class StochasticEnKF(Filter):
             error_variance,
             standard_normal=standard_normal,
             inflation=self.inflation,
+            use_numba=self.use_numba,
         )
         return self.diagnostics.states
 

@@ -143,7 +143,10 @@ def main(argv: list[str] | None = None) -> Sakov2008Result:
     start = time.perf_counter()
     result = run(args.steps, args.burn_in, seed=args.seed)
     elapsed = time.perf_counter() - start
-    print(f"Lorenz-96, DEnKF N=40, inflation 1.01, {result.n_steps} cycles, burn-in {result.burn_in}, seed {result.seed}")
+    print(
+        f"Lorenz-96, DEnKF N=40, inflation 1.01, {result.n_steps} cycles, "
+        f"burn-in {result.burn_in}, seed {result.seed}"
+    )
     print(f"DEnKF analysis RMSE   {result.analysis_rmse:.3f}   (Sakov & Oke 2008 Table 1: 0.18)")
     print(f"climatology RMSE      {result.climatology_rmse:.3f}   (expected ~3.6)")
     print(f"free-run RMSE         {result.free_run_rmse:.3f}   (ensemble mean without assimilation)")
