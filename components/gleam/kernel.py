@@ -166,9 +166,8 @@ def daily_step(
     for name in FRACTIONS:
         sl = LAYER_SLICES[name]
         thickness = LAYER_THICKNESS[sl]
-        storage = soil_moisture[..., sl] * thickness
         storage, evaporation[name], drainage[name] = fraction_water_balance(
-            storage,
+            soil_moisture[..., sl],
             demand[name],
             net_input[name],
             thickness,

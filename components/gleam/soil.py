@@ -31,7 +31,7 @@ class SoilParameters:
     drainage_fraction: float = attrs.field(default=1.0, validator=v.and_(v.gt(0.0), v.le(1.0)), metadata={"units": "d-1"})
 
 
-def extract_wettest_first(storage, demand, thickness, lower_bound):
+def extract_wettest_first(storage, demand, thickness, lower_bound, moisture=None):
     """Take ``demand`` (mm, >= 0) from the layers in order of decreasing w (DD-9).
 
     ``storage`` (..., L) mm; ``thickness`` (L,) mm; ``lower_bound`` volumetric, broadcasting to
@@ -47,7 +47,9 @@ def extract_wettest_first(storage, demand, thickness, lower_bound):
         take = np.minimum(remaining, available)
         storage[..., 0] -= take
         return storage, take
-    order = np.argsort(-(storage / thickness), axis=-1, kind="stable")
+    if moisture is None:
+        moisture = storage / thickness
+    order = np.argsort(-moisture, axis=-1, kind="stable")
     for rank in range(n_layer):
         index = order[..., rank : rank + 1]
         layer_storage = np.take_along_axis(storage, index, axis=-1)[..., 0]
@@ -74,16 +76,17 @@ def infiltrate_and_drain(storage, net_input, thickness, field_capacity, saturati
 
 
 def fraction_water_balance(
-    storage, evaporation_demand, net_input, thickness, lower_bound, field_capacity, saturation, drainage_fraction
+    moisture, evaporation_demand, net_input, thickness, lower_bound, field_capacity, saturation, drainage_fraction
 ):
-    """One day of MODEL_SPEC a.9 for one fraction.
+    """One day of MODEL_SPEC a.9 for one fraction, from the start-of-day ``moisture`` (..., L).
 
     ``evaporation_demand`` may be negative (condensation, added to layer 1).  Returns
     (storage, actual evaporation, deep drainage), all mm.
     """
     demand = np.maximum(evaporation_demand, 0.0)
     condensation = np.maximum(-evaporation_demand, 0.0)
-    storage, extracted = extract_wettest_first(storage, demand, thickness, lower_bound)
+    storage = moisture * thickness
+    storage, extracted = extract_wettest_first(storage, demand, thickness, lower_bound, moisture)
     storage[..., 0] += condensation
     storage, drainage = infiltrate_and_drain(storage, net_input, thickness, field_capacity, saturation, drainage_fraction)
     return storage, extracted - condensation, drainage
