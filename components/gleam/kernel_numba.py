@@ -22,6 +22,7 @@ except ImportError as error:  # pragma: no cover - exercised only without numba
     ) from error
 
 from .kernel import FRACTIONS, LAYER_THICKNESS
+from .soil import TIE_TOLERANCE
 
 FLUX_NAMES = (
     "precipitation",
@@ -105,15 +106,15 @@ def _column(a, w, m, k, start, n, dz, demand_in, net_input, lb, fc, sat, kappa):
     demand = max(demand_in, 0.0)
     condensation = max(-demand_in, 0.0)
     remaining = demand
-    # stable order of decreasing start-of-day w (ties: upper layer first), as numpy argsort(-w, kind="stable")
+    # order of decreasing start-of-day w, ties within TIE_TOLERANCE upper first (soil.wettest_first_order)
     o0, o1, o2 = 0, 1, 2
     if n >= 2:
-        if -w[m, k, start + 1] < -w[m, k, start]:
+        if w[m, k, start + 1] > w[m, k, start] + TIE_TOLERANCE:
             o0, o1 = 1, 0
     if n == 3:
-        if -w[m, k, start + 2] < -w[m, k, start + o1]:
+        if w[m, k, start + 2] > w[m, k, start + o1] + TIE_TOLERANCE:
             o1, o2 = 2, o1
-            if -w[m, k, start + o1] < -w[m, k, start + o0]:
+            if w[m, k, start + o1] > w[m, k, start + o0] + TIE_TOLERANCE:
                 o0, o1 = o1, o0
     for r in range(n):
         layer = start + (o0 if r == 0 else (o1 if r == 1 else o2))
@@ -159,10 +160,12 @@ def _day(soil, snowpack, prev_swe, open_water, P, T, RN, VEG, SWE, has_swe, CONV
         slope = 4098.0 * es / (ta + 237.3) ** 2
         gamma = cp * pa / (epsr * latent)
         # a.4
-        ep_t = _pt(a_t, f_t, rn, slope, gamma, latent)
-        ep_h = _pt(a_h, f_h, rn, slope, gamma, latent)
-        ep_b = _pt(a_b, f_b, rn, slope, gamma, latent)
-        ep_w = _pt(a_w, f_w, rn, slope, gamma, latent)
+        # same formula as _pt with the common factor computed once (equal to ~1 ulp)
+        energy = slope / (slope + gamma) * rn * 86400.0 / latent
+        ep_t = a_t * f_t * energy
+        ep_h = a_h * f_h * energy
+        ep_b = a_b * f_b * energy
+        ep_w = a_w * f_w * energy
         # a.5
         pack0 = snowpack[m, k]
         is_ice = ice[k]

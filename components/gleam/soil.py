@@ -24,6 +24,40 @@ SHORT_LAYER_THICKNESS = (100.0, 900.0)
 BARE_LAYER_THICKNESS = (100.0,)
 
 
+TIE_TOLERANCE = 1e-12
+"""m3 m-3: layers whose w differ by less are tied and the upper one is extracted first (DD-9).
+
+Without it the order of layers at (numerically) the same w, e.g. all at w_fc after drainage,
+would be decided by the last bit of w dz / dz, and two correct kernels could disagree."""
+
+
+def wettest_first_order(moisture, tie=TIE_TOLERANCE):
+    """Layer indices (..., L) by decreasing w; a layer moves above another only if wetter by > ``tie``.
+
+    A stable insertion sort written out for L <= 3 (the numba kernel repeats it line by line);
+    deeper profiles fall back to a stable argsort without tolerance.
+    """
+    n_layer = moisture.shape[-1]
+    shape = moisture.shape[:-1]
+    if n_layer > 3:
+        return np.argsort(-moisture, axis=-1, kind="stable")
+    w = [moisture[..., i] for i in range(n_layer)]
+    o0 = np.zeros(shape, dtype=np.intp)
+    o1 = np.ones(shape, dtype=np.intp)
+    o2 = np.full(shape, 2, dtype=np.intp)
+    if n_layer >= 2:
+        swap = w[1] > w[0] + tie
+        o0, o1 = np.where(swap, 1, 0), np.where(swap, 0, 1)
+    if n_layer == 3:
+        stacked = np.stack(w, axis=-1)
+        pick = lambda o: np.take_along_axis(stacked, o[..., None], axis=-1)[..., 0]  # noqa: E731
+        swap = w[2] > pick(o1) + tie
+        o1, o2 = np.where(swap, 2, o1), np.where(swap, o1, 2)
+        swap = swap & (pick(o1) > pick(o0) + tie)
+        o0, o1 = np.where(swap, o1, o0), np.where(swap, o0, o1)
+    return np.stack([o0, o1, o2][:n_layer], axis=-1)
+
+
 @attrs.frozen
 class SoilParameters:
     """Drainage rate of water above field capacity (MODEL_SPEC a.9.3, DD-10)."""
@@ -49,7 +83,7 @@ def extract_wettest_first(storage, demand, thickness, lower_bound, moisture=None
         return storage, take
     if moisture is None:
         moisture = storage / thickness
-    order = np.argsort(-moisture, axis=-1, kind="stable")
+    order = wettest_first_order(moisture)
     for rank in range(n_layer):
         index = order[..., rank : rank + 1]
         layer_storage = np.take_along_axis(storage, index, axis=-1)[..., 0]
