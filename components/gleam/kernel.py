@@ -191,7 +191,7 @@ def daily_step(
         "open_water_storage": new_open_water,
     }
     fluxes = {
-        "precipitation": precipitation,
+        "precipitation": np.array(precipitation, dtype=float),  # a copy, never the caller's array
         "total_evaporation": total_evaporation,
         "deep_drainage": deep_drainage,
         "surface_runoff": np.zeros_like(total_evaporation),
