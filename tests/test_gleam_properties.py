@@ -234,3 +234,22 @@ def test_wettest_layer_is_extracted_first():
     assert fl["tall_evaporation"][0, 0] > 0
     changed = new["soil_moisture"][0, 0, :3] != state["soil_moisture"][0, 0, :3]
     assert changed.tolist() == [False, True, False]
+
+
+@given(st.lists(st.floats(0.0, 0.6), min_size=1, max_size=3), st.integers(0, 5))
+def test_wettest_first_order_matches_a_stable_sort_with_ties(values, ulps):
+    from s1da.components.gleam.soil import TIE_TOLERANCE, wettest_first_order
+
+    w = np.array(values)
+    order = wettest_first_order(w[None])[0].tolist()
+    assert sorted(order) == list(range(len(values)))
+    # decreasing up to the tolerance, and tied layers keep their depth order
+    for a, b in zip(order[:-1], order[1:]):
+        assert w[a] >= w[b] - TIE_TOLERANCE
+        if abs(w[a] - w[b]) <= TIE_TOLERANCE:
+            assert a < b
+    # round-off noise never changes the order (unless a gap sits right at the tolerance)
+    gaps = np.abs(w[:, None] - w[None, :])
+    if np.all(np.abs(gaps - TIE_TOLERANCE) > 1e-14):
+        noisy = w + ulps * np.spacing(w)
+        assert wettest_first_order(noisy[None])[0].tolist() == order

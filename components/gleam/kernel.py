@@ -166,9 +166,8 @@ def daily_step(
     for name in FRACTIONS:
         sl = LAYER_SLICES[name]
         thickness = LAYER_THICKNESS[sl]
-        storage = soil_moisture[..., sl] * thickness
         storage, evaporation[name], drainage[name] = fraction_water_balance(
-            storage,
+            soil_moisture[..., sl],
             demand[name],
             net_input[name],
             thickness,
@@ -192,7 +191,7 @@ def daily_step(
         "open_water_storage": new_open_water,
     }
     fluxes = {
-        "precipitation": precipitation,
+        "precipitation": np.array(precipitation, dtype=float),  # a copy, never the caller's array
         "total_evaporation": total_evaporation,
         "deep_drainage": deep_drainage,
         "surface_runoff": np.zeros_like(total_evaporation),

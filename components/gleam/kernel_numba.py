@@ -22,6 +22,7 @@ except ImportError as error:  # pragma: no cover - exercised only without numba
     ) from error
 
 from .kernel import FRACTIONS, LAYER_THICKNESS
+from .soil import TIE_TOLERANCE
 
 FLUX_NAMES = (
     "precipitation",
@@ -49,7 +50,9 @@ FLUX_NAMES = (
     for name in FRACTIONS
     for what in ("net_input", "evaporation", "drainage", "potential_evaporation", "stress")
 )
-_F = {name: i for i, name in enumerate(FLUX_NAMES)}
+SERIAL_BELOW = 50_000
+N_BUDGET = 6
+"""The first six fluxes are the budget set (``outputs="budget"``)."""
 
 # parameter vector layout
 _PARAMETER_NAMES = (
@@ -83,44 +86,54 @@ def _pt(alpha, phi, rn, slope, gamma, latent):
 
 
 @numba.njit(cache=True)
+def _snow_potential(tk, rn, alpha, phi, cp, pa, epsr):
+    """Ep_S with the ice properties (MODEL_SPEC a.3-a.4); only evaluated where it is used."""
+    latent_ice = (46782.5 + 35.8925 * tk - 0.07414 * tk**2 + 541.5 * math.exp(-((tk / 123.75) ** 2))) / 0.018015
+    esi = math.exp(9.550426 - 5723.265 / tk + 3.53068 * math.log(tk) - 0.00728332 * tk)
+    slope_ice = esi * (5723.265 / tk**2 + 3.53068 / tk - 0.00728332) / 1000.0
+    gamma_ice = cp * pa / (epsr * latent_ice)
+    return _pt(alpha, phi, rn, slope_ice, gamma_ice, latent_ice)
+
+
+@numba.njit(cache=True)
 def _clip01(x):
     return min(max(x, 0.0), 1.0)
 
 
 @numba.njit(cache=True)
-def _column(s, start, n, dz, demand_in, net_input, lb, fc, sat, kappa):
-    """MODEL_SPEC a.9 for layers s[start:start+n]; returns (evaporation, drainage)."""
+def _column(a, w, m, k, start, n, dz, demand_in, net_input, lb, fc, sat, kappa):
+    """MODEL_SPEC a.9 for layers a[m, k, start:start+n]; returns (evaporation, drainage)."""
     demand = max(demand_in, 0.0)
     condensation = max(-demand_in, 0.0)
     remaining = demand
-    # stable order of decreasing w (ties: upper layer first), as numpy argsort(-w, kind="stable")
+    # order of decreasing start-of-day w, ties within TIE_TOLERANCE upper first (soil.wettest_first_order)
     o0, o1, o2 = 0, 1, 2
     if n >= 2:
-        if -(s[start + 1] / dz[start + 1]) < -(s[start] / dz[start]):
+        if w[m, k, start + 1] > w[m, k, start] + TIE_TOLERANCE:
             o0, o1 = 1, 0
     if n == 3:
-        if -(s[start + 2] / dz[start + 2]) < -(s[start + o1] / dz[start + o1]):
+        if w[m, k, start + 2] > w[m, k, start + o1] + TIE_TOLERANCE:
             o1, o2 = 2, o1
-            if -(s[start + o1] / dz[start + o1]) < -(s[start + o0] / dz[start + o0]):
+            if w[m, k, start + o1] > w[m, k, start + o0] + TIE_TOLERANCE:
                 o0, o1 = o1, o0
     for r in range(n):
         layer = start + (o0 if r == 0 else (o1 if r == 1 else o2))
-        available = max(s[layer] - lb * dz[layer], 0.0)
+        available = max(a[m, k, layer] - lb * dz[layer], 0.0)
         take = min(remaining, available)
-        s[layer] = s[layer] - take
+        a[m, k, layer] = a[m, k, layer] - take
         remaining = remaining - take
     extracted = demand - remaining
-    s[start] += condensation
+    a[m, k, start] += condensation
     flux = net_input
     for l in range(start, start + n):
-        value = s[l] + flux
+        value = a[m, k, l] + flux
         flux = max(max(kappa * (value - fc * dz[l]), value - sat * dz[l]), 0.0)
-        s[l] = value - flux
+        a[m, k, l] = value - flux
     return extracted - condensation, flux
 
 
 @numba.njit(cache=True, parallel=True)
-def _day(soil, snowpack, prev_swe, open_water, P, T, RN, VEG, SWE, has_swe, CONV, fT, fH, fB, fW, wsat, wfc, wc, wwp, wr,
+def _day(soil, snowpack, prev_swe, open_water, P, T, RN, VEG, SWE, has_swe, CONV, has_conv, fT, fH, fB, fW, wsat, wfc, wc, wwp, wr,
          ice, p01, p99, par, dz, new_soil, new_snow, new_prev, new_open, out):
     n_member, n_site = P.shape
     cp, pa, epsr = par[0], par[1], par[2]
@@ -129,6 +142,11 @@ def _day(soil, snowpack, prev_swe, open_water, P, T, RN, VEG, SWE, has_swe, CONV
     snow_thr, cap, no_melt, rain_snow, ddf, rmf = par[13], par[14], par[15], par[16], par[17], par[18]
     sc, ec, st, ptr, eps_t, r_conv, r_syn = par[19], par[20], par[21], par[22], par[23], par[24], par[25]
     beta, kappa = par[26], par[27]
+    full = out.shape[0] > N_BUDGET
+    evap = (1.0 - eps_t) * ec
+    x0 = evap / r_syn
+    pg1_0 = -(r_syn * sc / evap) * math.log1p(-x0)
+    pg2_0 = pg1_0 + r_syn * st / (ptr * (r_syn - evap))
     for index in numba.prange(n_member * n_site):
         m = index // n_site
         k = index - m * n_site
@@ -141,22 +159,20 @@ def _day(soil, snowpack, prev_swe, open_water, P, T, RN, VEG, SWE, has_swe, CONV
         es = 0.6108 * math.exp(17.27 * ta / (ta + 237.3))
         slope = 4098.0 * es / (ta + 237.3) ** 2
         gamma = cp * pa / (epsr * latent)
-        latent_ice = (46782.5 + 35.8925 * tk - 0.07414 * tk**2 + 541.5 * math.exp(-((tk / 123.75) ** 2))) / 0.018015
-        esi = math.exp(9.550426 - 5723.265 / tk + 3.53068 * math.log(tk) - 0.00728332 * tk)
-        slope_ice = esi * (5723.265 / tk**2 + 3.53068 / tk - 0.00728332) / 1000.0
-        gamma_ice = cp * pa / (epsr * latent_ice)
         # a.4
-        ep_t = _pt(a_t, f_t, rn, slope, gamma, latent)
-        ep_h = _pt(a_h, f_h, rn, slope, gamma, latent)
-        ep_b = _pt(a_b, f_b, rn, slope, gamma, latent)
-        ep_w = _pt(a_w, f_w, rn, slope, gamma, latent)
-        ep_s = _pt(a_s, f_s, rn, slope_ice, gamma_ice, latent_ice)
+        # same formula as _pt with the common factor computed once (equal to ~1 ulp)
+        energy = slope / (slope + gamma) * rn * 86400.0 / latent
+        ep_t = a_t * f_t * energy
+        ep_h = a_h * f_h * energy
+        ep_b = a_b * f_b * energy
+        ep_w = a_w * f_w * energy
         # a.5
         pack0 = snowpack[m, k]
         is_ice = ice[k]
         if has_swe:
             apparent = max(SWE[m, k], prev_swe[m, k])
             mask = (apparent >= snow_thr) or is_ice
+            ep_s = _snow_potential(tk, rn, a_s, f_s, cp, pa, epsr) if (mask or full) else 0.0
             snowfall = p if mask else 0.0
             rain = p - snowfall
             subl = max(0.0, min(min(ep_s, cap), pack0 + snowfall)) if mask else 0.0
@@ -169,6 +185,7 @@ def _day(soil, snowpack, prev_swe, open_water, P, T, RN, VEG, SWE, has_swe, CONV
             snowfall = p if ta <= rain_snow else 0.0
             rain = p - snowfall
             mask = (pack0 + snowfall >= snow_thr) or is_ice
+            ep_s = _snow_potential(tk, rn, a_s, f_s, cp, pa, epsr) if (mask or full) else 0.0
             subl = max(0.0, min(min(ep_s, cap), pack0 + snowfall)) if mask else 0.0
             pack = pack0 + snowfall - subl
             capacity = (ddf + rmf * p) * max(ta, 0.0)
@@ -177,11 +194,14 @@ def _day(soil, snowpack, prev_swe, open_water, P, T, RN, VEG, SWE, has_swe, CONV
         new_pack = pack - melt
         # a.6
         c = fT[k]
-        rate = CONV[m, k] * r_conv + (1.0 - CONV[m, k]) * r_syn
-        evap = (1.0 - eps_t) * ec
-        x = evap / rate
-        pg1 = -(rate * sc / evap) * math.log1p(-x)
-        pg2 = pg1 + rate * st / (ptr * (rate - evap))
+        if has_conv:
+            conv = CONV[m, k]
+            rate = conv * r_conv + (1.0 - conv) * r_syn
+            x = evap / rate
+            pg1 = -(rate * sc / evap) * math.log1p(-x)
+            pg2 = pg1 + rate * st / (ptr * (rate - evap))
+        else:  # synoptic rate everywhere: thresholds are constants (DD-6 default)
+            x, pg1, pg2 = x0, pg1_0, pg2_0
         if rain < pg1:
             canopy = c * rain
             trunk = 0.0
@@ -194,9 +214,8 @@ def _day(soil, snowpack, prev_swe, open_water, P, T, RN, VEG, SWE, has_swe, CONV
         interception = 0.0 if mask else min(canopy + trunk, c * rain)
         ipc = interception / c if c > 0.0 else 0.0
         # a.7 (start-of-day state)
-        s = new_soil[m, k]
         for l in range(6):
-            s[l] = soil[m, k, l] * dz[l]
+            new_soil[m, k, l] = soil[m, k, l] * dz[l]
         veg = _clip01((VEG[m, k] - p01[k]) / (p99[k] - p01[k]))
         wmax_t = max(max(soil[m, k, 0], soil[m, k, 1]), soil[m, k, 2])
         wmax_h = max(soil[m, k, 3], soil[m, k, 4])
@@ -218,11 +237,11 @@ def _day(soil, snowpack, prev_swe, open_water, P, T, RN, VEG, SWE, has_swe, CONV
         # a.9
         base = rain + melt
         in_t = base - ipc
-        e_t, d_t_ = _column(s, 0, 3, dz, dem_t, in_t, wwp[k], wfc[k], wsat[k], kappa)
-        e_h, d_h_ = _column(s, 3, 2, dz, dem_h, base, wwp[k], wfc[k], wsat[k], kappa)
-        e_b, d_b_ = _column(s, 5, 1, dz, dem_b, base, wr[k], wfc[k], wsat[k], kappa)
+        e_t, d_t_ = _column(new_soil, soil, m, k, 0, 3, dz, dem_t, in_t, wwp[k], wfc[k], wsat[k], kappa)
+        e_h, d_h_ = _column(new_soil, soil, m, k, 3, 2, dz, dem_h, base, wwp[k], wfc[k], wsat[k], kappa)
+        e_b, d_b_ = _column(new_soil, soil, m, k, 5, 1, dz, dem_b, base, wr[k], wfc[k], wsat[k], kappa)
         for l in range(6):
-            s[l] = s[l] / dz[l]
+            new_soil[m, k, l] = new_soil[m, k, l] / dz[l]
         # a.10 and the pixel budget
         ft, fh, fb, fw = fT[k], fH[k], fB[k], fW[k]
         land = 1.0 - fw
@@ -237,11 +256,11 @@ def _day(soil, snowpack, prev_swe, open_water, P, T, RN, VEG, SWE, has_swe, CONV
         rz_den = 0.0
         for l in range(6):
             weight = ft if l < 3 else (fh if l < 5 else fb)
-            tws += s[l] * dz[l] * weight
-            rz_num += s[l] * (weight * dz[l])
+            tws += new_soil[m, k, l] * dz[l] * weight
+            rz_num += new_soil[m, k, l] * (weight * dz[l])
             rz_den += weight * dz[l]
         tws = tws + land * new_pack + ow
-        w1 = (s[0] * ft + s[3] * fh + s[5] * fb) / (ft + fh + fb)
+        w1 = (new_soil[m, k, 0] * ft + new_soil[m, k, 3] * fh + new_soil[m, k, 5] * fb) / (ft + fh + fb)
         new_snow[m, k] = new_pack
         new_open[m, k] = ow
         out[0, m, k] = p
@@ -250,6 +269,8 @@ def _day(soil, snowpack, prev_swe, open_water, P, T, RN, VEG, SWE, has_swe, CONV
         out[3, m, k] = 0.0
         out[4, m, k] = tws
         out[5, m, k] = w1
+        if not full:
+            continue
         out[6, m, k] = rz_num / rz_den
         out[7, m, k] = interception
         out[8, m, k] = transp
@@ -282,12 +303,40 @@ def _day(soil, snowpack, prev_swe, open_water, P, T, RN, VEG, SWE, has_swe, CONV
 
 
 class NumbaKernel:
-    """Holds the static arrays in the layout the compiled loop wants."""
+    """Holds the static arrays in the layout the compiled loop wants.
 
-    def __init__(self, statics, parameters):
+    ``reuse_buffers``: keep two sets of state arrays and one set of flux arrays and write into
+    them instead of allocating ~0.5 kB per member-site every day (page faults on fresh memory
+    cost about as much as the computation at 10^5 sites).  The state returned by a step is then
+    overwritten two steps later and the fluxes one step later: copy what you keep.
+    """
+
+    def __init__(self, statics, parameters, outputs="all", reuse_buffers=False):
         self.statics = statics
         self.parameter_vector = parameter_vector(parameters)
         self.thickness = np.ascontiguousarray(LAYER_THICKNESS, dtype=np.float64)
+        self.n_out = len(FLUX_NAMES) if outputs == "all" else N_BUDGET
+        self.reuse_buffers = reuse_buffers
+        self._buffers = []
+        self._flux_buffer = None
+
+    def _new_state_buffers(self, soil_shape, shape, input_soil):
+        if not self.reuse_buffers:
+            return np.empty(soil_shape), np.empty(shape), np.empty(shape), np.empty(shape)
+        for buffers in self._buffers:
+            if buffers[0].shape == soil_shape and buffers[0] is not input_soil:
+                break
+        else:
+            buffers = (np.empty(soil_shape), np.empty(shape), np.empty(shape), np.empty(shape))
+            self._buffers = (self._buffers + [buffers])[-2:]
+        return buffers
+
+    def _out(self, shape):
+        if not self.reuse_buffers:
+            return np.empty((self.n_out,) + shape)
+        if self._flux_buffer is None or self._flux_buffer.shape[1:] != shape:
+            self._flux_buffer = np.empty((self.n_out,) + shape)
+        return self._flux_buffer
 
     def step(self, state, precipitation, air_temperature, net_radiation, vegetation, p01, p99, swe, convective):
         st = self.statics
@@ -295,19 +344,26 @@ class NumbaKernel:
         f64 = lambda a: np.ascontiguousarray(np.broadcast_to(a, shape), dtype=np.float64)  # noqa: E731
         has_swe = swe is not None
         swe_array = f64(swe) if has_swe else np.zeros((1, 1))
+        has_conv = np.ndim(convective) > 0 or float(convective) != 0.0
+        conv_array = f64(convective) if has_conv else np.zeros((1, 1))
         soil = np.ascontiguousarray(state["soil_moisture"], dtype=np.float64)
-        new_soil = np.empty_like(soil)
-        new_snow = np.empty(shape)
-        new_prev = np.empty(shape)
-        new_open = np.empty(shape)
-        out = np.empty((len(FLUX_NAMES),) + shape)
-        _day(
-            soil, f64(state["snowpack"]), f64(state["previous_swe"]), f64(state["open_water_storage"]),
-            f64(precipitation), f64(air_temperature), f64(net_radiation), f64(vegetation), swe_array, has_swe,
-            f64(convective), st.fraction_tall, st.fraction_short, st.fraction_bare, st.fraction_water,
-            st.saturation, st.field_capacity, st.critical, st.wilting_point, st.residual,
-            st.permanent_ice, np.asarray(p01, dtype=np.float64), np.asarray(p99, dtype=np.float64),
-            self.parameter_vector, self.thickness, new_soil, new_snow, new_prev, new_open, out,
-        )
+        new_soil, new_snow, new_prev, new_open = self._new_state_buffers(soil.shape, shape, soil)
+        out = self._out(shape)
+        # a parallel region costs a barrier per call; below ~50k member-sites it does not pay
+        # (and on an oversubscribed machine the barrier waits for descheduled threads)
+        threads = numba.get_num_threads()
+        if precipitation.size < SERIAL_BELOW:
+            numba.set_num_threads(1)
+        try:
+            _day(
+                soil, f64(state["snowpack"]), f64(state["previous_swe"]), f64(state["open_water_storage"]),
+                f64(precipitation), f64(air_temperature), f64(net_radiation), f64(vegetation), swe_array, has_swe,
+                conv_array, has_conv, st.fraction_tall, st.fraction_short, st.fraction_bare, st.fraction_water,
+                st.saturation, st.field_capacity, st.critical, st.wilting_point, st.residual,
+                st.permanent_ice, np.asarray(p01, dtype=np.float64), np.asarray(p99, dtype=np.float64),
+                self.parameter_vector, self.thickness, new_soil, new_snow, new_prev, new_open, out,
+            )
+        finally:
+            numba.set_num_threads(threads)
         state = {"soil_moisture": new_soil, "snowpack": new_snow, "previous_swe": new_prev, "open_water_storage": new_open}
-        return state, {name: out[i] for i, name in enumerate(FLUX_NAMES)}
+        return state, {name: out[i] for i, name in enumerate(FLUX_NAMES[: self.n_out])}

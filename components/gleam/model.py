@@ -35,6 +35,15 @@ from .parameters import GleamParameters
 from .statics import SiteStatics
 
 STATE_VECTORS = ("top", "top_aggregated", "augmented")
+OUTPUTS = ("all", "budget")
+BUDGET_FLUXES = (
+    "precipitation",
+    "total_evaporation",
+    "deep_drainage",
+    "surface_runoff",
+    "total_water_storage",
+    "surface_soil_moisture",
+)
 KERNELS = ("numpy", "numba")
 
 REQUIRED_FORCING = ("precipitation", "air_temperature", "net_radiation")
@@ -75,6 +84,10 @@ class GleamModel(LandModel):
     "augmented" (all six layers; optional Schur ``taper`` = (rho_1, rho_2, rho_3) by layer depth
     index, DD-18), MODEL_SPEC (c).  ``kernel``: "numpy" or "numba" (optional dependency).
     ``check_forcing`` validates every day's forcing (on by default; costs a few % of the step).
+    ``outputs``: "all" fluxes (components, per-fraction terms) or only the "budget" set
+    (P, E, D, Q, TWS, w1), which halves the memory traffic of the numba kernel.
+    ``reuse_buffers`` (numba only): write into recycled arrays; a returned state is overwritten
+    two steps later and the fluxes one step later (see ``kernel_numba.NumbaKernel``).
     """
 
     layer_names: tuple[str, ...] = LAYER_NAMES
@@ -89,6 +102,8 @@ class GleamModel(LandModel):
         taper: tuple[float, float, float] = (1.0, 1.0, 1.0),
         nudging: NudgingParameters | None = None,
         check_forcing: bool = True,
+        outputs: str = "all",
+        reuse_buffers: bool = False,
     ):
         if not isinstance(statics, SiteStatics):
             raise TypeError("GleamModel: statics must be a SiteStatics")
@@ -96,6 +111,10 @@ class GleamModel(LandModel):
             raise ValueError(f"GleamModel: state_vector must be one of {STATE_VECTORS}, got {state_vector!r}")
         if kernel not in KERNELS:
             raise ValueError(f"GleamModel: kernel must be one of {KERNELS}, got {kernel!r}")
+        if outputs not in OUTPUTS:
+            raise ValueError(f"GleamModel: outputs must be one of {OUTPUTS}, got {outputs!r}")
+        if reuse_buffers and kernel != "numba":
+            raise ValueError("GleamModel: reuse_buffers needs kernel='numba'")
         taper = np.asarray(taper, dtype=float)
         if taper.shape != (3,) or np.any(taper < 0.0) or np.any(taper > 1.0):
             raise ValueError(f"GleamModel: taper must be three values in [0, 1], got {taper}")
@@ -106,10 +125,11 @@ class GleamModel(LandModel):
         self.taper = taper
         self.nudging = nudging
         self.check_forcing = check_forcing
+        self.outputs = outputs
         if kernel == "numba":
             from . import kernel_numba  # lazy: numba is optional
 
-            self._numba = kernel_numba.NumbaKernel(statics, parameters)
+            self._numba = kernel_numba.NumbaKernel(statics, parameters, outputs, reuse_buffers)
         weights = numpy_kernel.fraction_weights(statics)
         self._present = weights > 0.0  # (site, 3)
         self._layer_weight_mm = weights[:, LAYER_FRACTION] * LAYER_THICKNESS  # (site, 6)
@@ -206,7 +226,7 @@ class GleamModel(LandModel):
         convective = f.get("convective_fraction", 0.0)
         if self.kernel == "numba":
             return self._numba.step(state, f["precipitation"], f["air_temperature"], f["net_radiation"], veg, p01, p99, swe, convective)
-        return numpy_kernel.daily_step(
+        state, fluxes = numpy_kernel.daily_step(
             soil,
             state["snowpack"],
             state["previous_swe"],
@@ -222,6 +242,9 @@ class GleamModel(LandModel):
             p01,
             p99,
         )
+        if self.outputs == "budget":
+            fluxes = {name: fluxes[name] for name in BUDGET_FLUXES}
+        return state, fluxes
 
     # ------------------------------------------------------------------ analysis
     def analysis_variables(self, state) -> np.ndarray:

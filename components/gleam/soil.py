@@ -24,6 +24,40 @@ SHORT_LAYER_THICKNESS = (100.0, 900.0)
 BARE_LAYER_THICKNESS = (100.0,)
 
 
+TIE_TOLERANCE = 1e-12
+"""m3 m-3: layers whose w differ by less are tied and the upper one is extracted first (DD-9).
+
+Without it the order of layers at (numerically) the same w, e.g. all at w_fc after drainage,
+would be decided by the last bit of w dz / dz, and two correct kernels could disagree."""
+
+
+def wettest_first_order(moisture, tie=TIE_TOLERANCE):
+    """Layer indices (..., L) by decreasing w; a layer moves above another only if wetter by > ``tie``.
+
+    A stable insertion sort written out for L <= 3 (the numba kernel repeats it line by line);
+    deeper profiles fall back to a stable argsort without tolerance.
+    """
+    n_layer = moisture.shape[-1]
+    shape = moisture.shape[:-1]
+    if n_layer > 3:
+        return np.argsort(-moisture, axis=-1, kind="stable")
+    w = [moisture[..., i] for i in range(n_layer)]
+    o0 = np.zeros(shape, dtype=np.intp)
+    o1 = np.ones(shape, dtype=np.intp)
+    o2 = np.full(shape, 2, dtype=np.intp)
+    if n_layer >= 2:
+        swap = w[1] > w[0] + tie
+        o0, o1 = np.where(swap, 1, 0), np.where(swap, 0, 1)
+    if n_layer == 3:
+        stacked = np.stack(w, axis=-1)
+        pick = lambda o: np.take_along_axis(stacked, o[..., None], axis=-1)[..., 0]  # noqa: E731
+        swap = w[2] > pick(o1) + tie
+        o1, o2 = np.where(swap, 2, o1), np.where(swap, o1, 2)
+        swap = swap & (pick(o1) > pick(o0) + tie)
+        o0, o1 = np.where(swap, o1, o0), np.where(swap, o0, o1)
+    return np.stack([o0, o1, o2][:n_layer], axis=-1)
+
+
 @attrs.frozen
 class SoilParameters:
     """Drainage rate of water above field capacity (MODEL_SPEC a.9.3, DD-10)."""
@@ -31,7 +65,7 @@ class SoilParameters:
     drainage_fraction: float = attrs.field(default=1.0, validator=v.and_(v.gt(0.0), v.le(1.0)), metadata={"units": "d-1"})
 
 
-def extract_wettest_first(storage, demand, thickness, lower_bound):
+def extract_wettest_first(storage, demand, thickness, lower_bound, moisture=None):
     """Take ``demand`` (mm, >= 0) from the layers in order of decreasing w (DD-9).
 
     ``storage`` (..., L) mm; ``thickness`` (L,) mm; ``lower_bound`` volumetric, broadcasting to
@@ -47,7 +81,9 @@ def extract_wettest_first(storage, demand, thickness, lower_bound):
         take = np.minimum(remaining, available)
         storage[..., 0] -= take
         return storage, take
-    order = np.argsort(-(storage / thickness), axis=-1, kind="stable")
+    if moisture is None:
+        moisture = storage / thickness
+    order = wettest_first_order(moisture)
     for rank in range(n_layer):
         index = order[..., rank : rank + 1]
         layer_storage = np.take_along_axis(storage, index, axis=-1)[..., 0]
@@ -74,16 +110,17 @@ def infiltrate_and_drain(storage, net_input, thickness, field_capacity, saturati
 
 
 def fraction_water_balance(
-    storage, evaporation_demand, net_input, thickness, lower_bound, field_capacity, saturation, drainage_fraction
+    moisture, evaporation_demand, net_input, thickness, lower_bound, field_capacity, saturation, drainage_fraction
 ):
-    """One day of MODEL_SPEC a.9 for one fraction.
+    """One day of MODEL_SPEC a.9 for one fraction, from the start-of-day ``moisture`` (..., L).
 
     ``evaporation_demand`` may be negative (condensation, added to layer 1).  Returns
     (storage, actual evaporation, deep drainage), all mm.
     """
     demand = np.maximum(evaporation_demand, 0.0)
     condensation = np.maximum(-evaporation_demand, 0.0)
-    storage, extracted = extract_wettest_first(storage, demand, thickness, lower_bound)
+    storage = moisture * thickness
+    storage, extracted = extract_wettest_first(storage, demand, thickness, lower_bound, moisture)
     storage[..., 0] += condensation
     storage, drainage = infiltrate_and_drain(storage, net_input, thickness, field_capacity, saturation, drainage_fraction)
     return storage, extracted - condensation, drainage

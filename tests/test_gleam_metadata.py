@@ -1,0 +1,57 @@
+"""Every GLEAM parameter declares units and a range; every flux has CF metadata; numba stays optional."""
+
+import builtins
+import importlib
+import sys
+
+import attrs
+import numpy as np
+import pytest
+
+from s1da.components.gleam import GleamModel, GleamParameters, SiteStatics
+from s1da.framework.variables import attributes
+
+PARAMETER_CLASSES = [type(getattr(GleamParameters(), f.name)) for f in attrs.fields(GleamParameters) if f.name != "snow_mode"]
+
+
+@pytest.mark.parametrize("cls", PARAMETER_CLASSES, ids=lambda c: c.__name__)
+def test_parameters_have_units_and_validators(cls):
+    for field in attrs.fields(cls):
+        assert "units" in field.metadata, f"{cls.__name__}.{field.name} has no units"
+        assert field.validator is not None, f"{cls.__name__}.{field.name} has no range validator"
+
+
+def test_statics_fields_have_units():
+    for field in attrs.fields(SiteStatics):
+        assert "units" in field.metadata
+
+
+def test_budget_fluxes_have_cf_metadata():
+    statics = SiteStatics.from_texture([1], "loam", 0.2, 0.6, 0.2)
+    model = GleamModel(statics)
+    forcing = {"precipitation": np.ones(1), "air_temperature": np.ones(1), "net_radiation": np.ones(1), "vod": np.ones(1)}
+    _, fluxes = model.step(model.initial_state(1), forcing)
+    for name in ("total_water_storage", "precipitation", "total_evaporation", "deep_drainage", "surface_runoff",
+                 "surface_soil_moisture", "root_zone_soil_moisture", "interception_loss", "transpiration",
+                 "soil_evaporation", "open_water_evaporation", "sublimation", "snowmelt", "open_water_storage"):
+        assert attributes(name)["units"]
+    assert fluxes["precipitation"] is not forcing["precipitation"]
+
+
+def test_missing_numba_gives_a_clear_error(monkeypatch):
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "numba" or name.startswith("numba."):
+            raise ImportError("No module named 'numba'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    monkeypatch.delitem(sys.modules, "s1da.components.gleam.kernel_numba", raising=False)
+    monkeypatch.delitem(sys.modules, "numba", raising=False)
+    statics = SiteStatics.from_texture([1], "loam", 0.2, 0.6, 0.2)
+    with pytest.raises(ImportError, match="optional dependency numba"):
+        GleamModel(statics, kernel="numba")
+    GleamModel(statics, kernel="numpy")  # the numpy path needs nothing extra
+    monkeypatch.undo()
+    importlib.import_module("s1da.components.gleam.kernel_numba")
