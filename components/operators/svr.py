@@ -208,7 +208,7 @@ class SupportVectorOperator(ObservationOperator):
         data = prepare_calibration(
             soil_moisture, lai, backscatter_db, valid, site_ids=site_ids, min_samples=self.min_samples
         )
-        tasks, scalers, in_sample = [], [], []
+        tasks, scalers = [], []
         for index in range(data.n_sites):
             sm, lai_site, sigma = data.site_samples(index)
             mean, scale = standardise(sm, lai_site)
