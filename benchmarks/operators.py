@@ -119,6 +119,8 @@ Produced by `python benchmarks/operators.py` (synthetic WCM network, seed 2022; 
 {args.obs} observations; 0.5 dB noise). Machine: {platform.processor() or platform.machine()},
 {os.cpu_count()} cores (joblib sees {joblib.cpu_count()}); numpy {np.__version__}, scikit-learn {sklearn.__version__}.
 All timings in one run, side by side (shared, noisy machine: read ratios, not absolutes).
+Load average (1, 5, 15 min) at the end of the run: {", ".join(f"{x:.1f}" for x in os.getloadavg())}; with a load
+above the core count, the joblib-parallel timing cannot show a speed-up.
 
 ## SVR calibration ({args.sites} sites, grid 5 gamma x 10 C, 5 contiguous folds)
 

@@ -1,21 +1,13 @@
 """The real-data comparison script runs end to end on MNI + Budrio (skipped without ../shared/data)."""
 
 import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "operators_real" / "run.py"
 
 
-@pytest.fixture
-def operators_data(request) -> Path:
-    override = os.environ.get("S1DA_SHARED_DATA")
-    if override and Path(override).is_dir():
-        return Path(override)
-    return request.getfixturevalue("shared_data")
 
 
 def load_script():
@@ -25,9 +17,9 @@ def load_script():
     return module
 
 
-def test_operators_real_data_comparison(operators_data, tmp_path):
+def test_operators_real_data_comparison(shared_data, tmp_path):
     module = load_script()
-    frame = module.run(operators_data, tmp_path, n_jobs=2)
+    frame = module.run(shared_data, tmp_path, n_jobs=2)
     assert list(frame["field"]) == ["MNI-301", "MNI-508", "MNI-542", "MNI-319", "MNI-515", "Budrio"]
     assert list(frame["n"]) == [76, 76, 76, 56, 71, 103]
     for column in ("wcm_r_in_sample", "wcm_rmsd_in_sample", "svr_r_out_of_sample", "svr_rmsd_out_of_sample"):

@@ -1,7 +1,5 @@
 """MNI and Budrio readers: real files (skipped when ../shared/data is absent) and synthetic bad files."""
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,20 +10,13 @@ from s1da.components.sources.mni import read_mni
 from s1da.components.sources.s1_field_table import COLUMNS, SourceFormatError
 
 
-@pytest.fixture
-def operators_data(request) -> Path:
-    """../shared/data via the shared fixture, or $S1DA_SHARED_DATA when the repo is a worktree elsewhere."""
-    override = os.environ.get("S1DA_SHARED_DATA")
-    if override and Path(override).is_dir():
-        return Path(override)
-    return request.getfixturevalue("shared_data")
 
 
-def test_operators_read_mni_real(operators_data):
+def test_operators_read_mni_real(shared_data):
     with pytest.warns(UserWarning, match="field 508: dropping 1 non-positive"):
-        tables = read_mni(operators_data / "mni_munich_2017_sar_homework" / "multi.csv")
+        tables = read_mni(shared_data / "mni_munich_2017_sar_homework" / "multi.csv")
     assert list(tables) == ["301", "508", "542", "319", "515"]
-    for field, table in tables.items():
+    for table in tables.values():
         assert list(table.columns) == list(COLUMNS)
         assert table["time"].is_monotonic_increasing
         assert table["backscatter_vv_db"].between(-30, 5).all()
@@ -38,8 +29,8 @@ def test_operators_read_mni_real(operators_data):
     assert tables["301"]["backscatter_vv_db"].iloc[0] == pytest.approx(10 * np.log10(0.0804))
 
 
-def test_operators_read_budrio_real(operators_data):
-    folder = operators_data / "budrio_italy_swb_wcm"
+def test_operators_read_budrio_real(shared_data):
+    folder = shared_data / "budrio_italy_swb_wcm"
     table = read_budrio(folder / "data_in_Budrio_2017.tsv")
     assert len(table) == 107 and table["soil_moisture"].notna().sum() == 103
     raw = pd.read_csv(folder / "data_in_Budrio_2017.tsv", sep="\t", index_col=0)

@@ -1,6 +1,5 @@
 """Water Cloud Model: MODEL_SPEC (b) golden values, invariants, calibration and persistence."""
 
-import warnings
 
 import numpy as np
 import pytest

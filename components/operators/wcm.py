@@ -262,7 +262,15 @@ class WaterCloudModel(ObservationOperator):
         span = upper - lower
         on_bound = (np.abs(parameters - lower) <= 1e-6 * span) | (np.abs(parameters - upper) <= 1e-6 * span)
         on_bound[~np.isin(np.arange(4), free)] = False
-        off_diagonal = np.abs(correlation[np.ix_(free, free)][~np.eye(free.size, dtype=bool)])
+        # Identifiability is judged with C re-centred at the mean SM (C' = C + D mean(SM)): C and D
+        # of a line far from SM = 0 are strongly correlated however well the data fix the line.
+        centring = np.eye(4)
+        centring[2, 3] = np.mean(sm)
+        centred = centring @ np.nan_to_num(covariance) @ centring.T
+        centred_sd = np.sqrt(np.diag(centred))[free]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centred_correlation = centred[np.ix_(free, free)] / np.outer(centred_sd, centred_sd)
+        off_diagonal = np.abs(centred_correlation[~np.eye(free.size, dtype=bool)])
         singular = np.linalg.cond(jac_free) > 1e8
         not_identifiable = bool(singular or (off_diagonal.size and np.nanmax(off_diagonal) > self.correlation_threshold))
         simulated = sigma + residual
@@ -296,7 +304,8 @@ class WaterCloudModel(ObservationOperator):
         for index in np.flatnonzero(table["not_identifiable"]):
             warnings.warn(
                 f"WCM {site_label(self._site_ids, index)}: parameters not identifiable (|correlation| > "
-                f"{self.correlation_threshold} or singular Jacobian; LAI nearly constant or SM and LAI co-vary?)",
+                f"{self.correlation_threshold} with C centred at mean SM, or singular Jacobian; LAI nearly constant, "
+                "A and B trading off, or SM and LAI co-varying)",
                 WcmCalibrationWarning,
                 stacklevel=3,
             )
@@ -382,7 +391,7 @@ class WaterCloudModel(ObservationOperator):
             ),
             parameter_on_bound=(("site", "parameter"), t["parameter_on_bound"], {"units": "1", "long_name": "parameter sits on its bound"}),
             vegetation_fixed=("site", t["vegetation_fixed"], {"units": "1", "long_name": "A = B = 0 fixed because max LAI < 0.1 (DD-16)"}),
-            not_identifiable=("site", t["not_identifiable"], {"units": "1", "long_name": "parameters not identifiable (high correlation or singular Jacobian)"}),
+            not_identifiable=("site", t["not_identifiable"], {"units": "1", "long_name": "parameters not identifiable: |correlation| above threshold (C centred at mean SM) or singular Jacobian"}),
         )
         return xr.Dataset(
             data_vars,
