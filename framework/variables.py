@@ -8,7 +8,10 @@ from __future__ import annotations
 
 VARIABLES: dict[str, dict[str, str]] = {
     # water balance (GLEAM, MODEL_SPEC a.10/a.13)
-    "total_water_storage": {"units": "mm", "long_name": "soil, snow and canopy water storage"},
+    "total_water_storage": {
+        "units": "mm",
+        "long_name": "soil, snow and canopy water storage plus the open-water balance, per unit pixel area",
+    },
     "precipitation": {"units": "mm d-1", "long_name": "precipitation as received by the member"},
     "total_evaporation": {
         "units": "mm d-1",
