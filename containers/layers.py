@@ -16,6 +16,7 @@ from dependency_injector import containers, providers
 from s1da.components.gleam import GleamModel
 from s1da.components.gleam.sites import statics_from_sites
 from s1da.components.perturbers import ForcingPerturber
+from s1da.components.sources.site_files import site_files_data
 from s1da.components.sources.twin_experiment import twin_site_data
 from s1da.framework.experiment import Experiment
 from s1da.framework.interfaces import Filter, LandModel, Perturber
@@ -47,6 +48,12 @@ def _twin(options, model_options, experiment) -> SiteData:
     )
 
 
+def _files(options, experiment) -> SiteData:
+    return site_files_data(
+        options, start=experiment["spinup_start"], end=experiment["end"], seed=experiment["seed"], run_start=experiment["start"]
+    )
+
+
 def _copy(prototype):
     """Operators and filters are parameter objects; hand out fresh instances."""
     return attrs.evolve(prototype)
@@ -60,6 +67,7 @@ class DataLayer(containers.DeclarativeContainer):
         providers.Selector(
             config.kind,
             twin=providers.Factory(_twin, config.parameters, model_config.parameters, experiment),
+            files=providers.Factory(_files, config.parameters, experiment),
         )
     )
 
