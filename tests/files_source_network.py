@@ -82,7 +82,7 @@ def _noise(site: int, purpose: Purpose, size: int) -> np.ndarray:
 
 def daily_weather(site: int, days: pd.DatetimeIndex) -> pd.DataFrame:
     """Precipitation (mm d-1), air temperature (degC), net radiation (W m-2) and a wetness proxy."""
-    doy = days.dayofyear.to_numpy()
+    doy = days.day_of_year.to_numpy()
     noise = _noise(site, Purpose.TWIN_WEATHER, 3 * len(days)).reshape(3, -1)
     rainy = noise[0] > 0.4
     precipitation = np.where(rainy, 4.0 + 6.0 * np.abs(noise[1]), 0.0)
@@ -147,7 +147,7 @@ def write_network(directory: Path) -> Path:
     # LAI: 10-daily (dekads), starting before and ending after the period
     dekads = pd.date_range(FIRST - pd.Timedelta(days=10), LAST + pd.Timedelta(days=10), freq="10D")
     for site, name in zip(SITES["site"], SITES["name"], strict=True):
-        doy = dekads.dayofyear.to_numpy()
+        doy = dekads.day_of_year.to_numpy()
         lai = 0.5 + 2.5 * np.exp(-(((doy - 180) / 45.0) ** 2)) + 0.05 * (site % 5)
         pd.DataFrame({"time": dekads.strftime("%Y-%m-%d"), "lai [m2 m-2]": lai.round(3)}).to_csv(
             directory / "lai" / f"{name}_lai.csv", index=False)
