@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from files_source_network import SITES, YAML, daily_weather, write_config, write_network
 
 from s1da.components.preprocessing.sentinel1 import Sentinel1Preprocessing
@@ -306,3 +308,50 @@ def test_missing_pattern_and_bad_values_are_config_errors(tmp_path):
     text = YAML.replace("    path: forcing/{{site}}.*\n", "    path: forcing/{{site}}.*\n    columns: {{precipitation: P}}\n")
     with pytest.raises(ConfigError, match=r"key 'source\.forcing\.columns'.*missing: \['air_temperature', 'net_radiation'\]"):
         schema.load(write_config(tmp_path, tmp_path, text))
+
+
+# ------------------------------------------------------------------------------------------ shared files
+def test_one_csv_per_kind_for_every_site(network, pristine):
+    """Patterns without placeholders: one forcing, S1 and LAI CSV with a 'site' column (ids or names)."""
+    forcing = pd.read_csv(network / "forcing" / "3.csv")
+    shared = pd.concat([forcing.assign(site=site) for site in (3, 7, 11)])
+    shared.to_csv(network / "all_forcing.csv", index=False)
+    lai = pd.concat([pd.read_csv(network / "lai" / f"{name}_lai.csv").assign(site=name) for name in SITES["name"]])
+    lai.to_csv(network / "all_lai.csv", index=False)
+    beta = pd.read_csv(network / "s1" / "beta.csv")
+    pd.concat([beta.assign(site=site) for site in (3, 7, 11)]).to_csv(network / "all_s1.csv", index=False)
+    options = options_for(network)
+    options = attrs.evolve(
+        options,
+        forcing=attrs.evolve(options.forcing, path="all_forcing.csv"),
+        lai=attrs.evolve(options.lai, path="all_lai.csv"),
+        sentinel1=attrs.evolve(options.sentinel1, path="all_s1.csv"),
+    )
+    data = site_files_data(options, start=START, end=END, run_start=RUN_START)
+    reference = build(pristine)
+    for site in (3, 7, 11):
+        np.testing.assert_allclose(data.forcing["net_radiation"].sel(site=site), reference.forcing["net_radiation"].sel(site=3))
+        np.testing.assert_allclose(data.forcing["lai"].sel(site=site), reference.forcing["lai"].sel(site=site))
+        np.testing.assert_allclose(data.observations["backscatter"].sel(site=site), reference.observations["backscatter"].sel(site=7))
+    pd.concat([forcing.assign(site=site) for site in (3, 7)]).to_csv(network / "all_forcing.csv", index=False)
+    with pytest.raises(SiteFilesError, match=r"site 11 \(gamma\): forcing file .*all_forcing\.csv: no rows of this site"):
+        site_files_data(options, start=START, end=END, run_start=RUN_START)
+
+
+# ------------------------------------------------------------------------------------------ properties
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(subset=st.lists(st.sampled_from([0, 1, 2]), min_size=1, max_size=3, unique=True))
+def test_a_site_gets_the_same_data_whatever_other_sites_are_read(pristine, site_data, subset):
+    """DESIGN.md "Scaling": any subset (and order) of the site table reproduces the same numbers."""
+    directory = pristine / "subsets"
+    directory.mkdir(exist_ok=True)
+    table = f"sites_{'_'.join(map(str, subset))}.csv"
+    SITES.iloc[subset].to_csv(directory / table, index=False)
+    data = build(pristine, sites=str(directory / table))
+    ids = SITES["site"].iloc[subset].tolist()
+    assert data.site_ids.tolist() == ids
+    xr.testing.assert_identical(data.forcing.drop_attrs(), site_data.forcing.sel(site=ids).drop_attrs())
+    xr.testing.assert_identical(data.observations.drop_attrs(), site_data.observations.sel(site=ids).drop_attrs())
+    xr.testing.assert_identical(data.insitu, site_data.insitu.sel(site=ids))
+    xr.testing.assert_identical(data.sites.drop_vars("texture", errors="ignore"),
+                                site_data.sites.sel(site=ids).drop_vars("texture", errors="ignore"))

@@ -46,6 +46,7 @@ error naming the site and the file; nothing partial is returned.
 from __future__ import annotations
 
 import glob
+import io
 import json
 import warnings
 from collections.abc import Mapping
@@ -406,11 +407,37 @@ def _select_site(values: Any, site: int, name: str) -> Any:
     return None
 
 
+class _SiteRows(io.StringIO):
+    """In-memory CSV of one site's rows; named after its file in the readers' messages."""
+
+    def __init__(self, text: str, label: str):
+        super().__init__(text)
+        self.label = label
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def _csv_rows_of_site(path: Path, site: int, name: str, what: str) -> _SiteRows | Path:
+    """A CSV holding several sites (a ``site`` column) cut down to this site's rows, else the path."""
+    header = [str(c).strip() for c in pd.read_csv(path, sep=None, engine="python", nrows=0, dtype=str).columns]
+    if "site" not in header:
+        return path
+    frame = pd.read_csv(path, sep=None, engine="python", dtype=str)
+    frame.columns = header
+    label = _select_site(frame["site"].str.strip().unique(), site, name)
+    if label is None:
+        raise SiteFilesError(f"{_site_label(site, name)}: {what} file {path}: no rows of this site in its 'site' column")
+    rows = frame[frame["site"].str.strip() == label].drop(columns="site")
+    return _SiteRows(rows.to_csv(index=False), f"{path} (rows of site {label})")
+
+
 def read_site_forcing(options: ForcingFiles, path: Path, site: int, name: str, period: tuple) -> xr.Dataset:
     """Unperturbed daily forcing of one site over ``period`` (inclusive), model units."""
     try:
         if _format_of(path, site, name, "forcing") == "csv":
-            dataset = read_forcing_csv(path, options.columns, options.units, options.time_column, options.fill, period=period)
+            source = _csv_rows_of_site(path, site, name, "forcing")
+            dataset = read_forcing_csv(source, options.columns, options.units, options.time_column, options.fill, period=period)
         else:
             if options.units:
                 raise ForcingError("the 'units' option applies to CSV files; NetCDF variables carry 'units' attributes")
@@ -429,8 +456,28 @@ def read_site_forcing(options: ForcingFiles, path: Path, site: int, name: str, p
     return dataset
 
 
-def read_site_backscatter(options: Sentinel1Files, path: Path, site: int, name: str) -> pd.DataFrame:
-    """The acquisition table of one site (``site`` column = the integer id as text)."""
+def read_site_backscatter(options: Sentinel1Files, path: Path, site: int, name: str,
+                          cache: dict | None = None) -> pd.DataFrame:
+    """The acquisition table of one site (``site`` column = the integer id as text).
+
+    ``cache`` (path -> table) avoids reading a file shared by all sites once per site.
+    """
+    if cache is not None and path in cache:
+        table = cache[path]
+    else:
+        table = _read_backscatter_file(options, path, site, name)
+        if cache is not None:
+            cache[path] = table
+    label = _select_site(table["site"].unique(), site, name)
+    if label is None:
+        raise SiteFilesError(
+            f"{_site_label(site, name)}: Sentinel-1 file {path}: no rows of this site (sites in the file: "
+            f"{sorted(table['site'].unique())[:5]})"
+        )
+    return table[table["site"] == label].assign(site=str(site)).reset_index(drop=True)
+
+
+def _read_backscatter_file(options: Sentinel1Files, path: Path, site: int, name: str) -> pd.DataFrame:
     try:
         if _format_of(path, site, name, "Sentinel-1") == "csv":
             header = pd.read_csv(path, sep=None, engine="python", nrows=0, dtype=str).columns
@@ -449,18 +496,11 @@ def read_site_backscatter(options: Sentinel1Files, path: Path, site: int, name: 
                 raise BackscatterFileError("the 'units' option applies to CSV files; NetCDF variables carry 'units' attributes")
     except (BackscatterFileError, ValueError, OSError, pd.errors.ParserError) as error:
         raise _fail(site, name, "Sentinel-1", path, error) from error
-    label = _select_site(table["site"].unique(), site, name)
-    if label is None:
-        raise SiteFilesError(
-            f"{_site_label(site, name)}: Sentinel-1 file {path}: no rows of this site (sites in the file: "
-            f"{sorted(table['site'].unique())[:5]})"
-        )
-    table = table[table["site"] == label].assign(site=str(site)).reset_index(drop=True)
     return table
 
 
-def _lai_frame_csv(options: LaiFiles, path: Path) -> pd.Series:
-    frame = pd.read_csv(path, sep=None, engine="python", dtype=str)
+def _lai_frame_csv(options: LaiFiles, path: Path, site: int, name: str) -> pd.Series:
+    frame = pd.read_csv(_csv_rows_of_site(path, site, name, "LAI"), sep=None, engine="python", dtype=str)
     frame.columns = [str(c).strip() for c in frame.columns]
     matches = [c for c in frame.columns if split_header_unit(c)[0] == options.column]
     if len(matches) != 1:
@@ -516,7 +556,7 @@ def read_site_lai(options: LaiFiles, path: Path, site: int, name: str, days: pd.
     """Daily LAI (m2 m-2) of one site on ``days``; gaps and uncovered days are errors."""
     try:
         if _format_of(path, site, name, "LAI") == "csv":
-            series = _lai_frame_csv(options, path)
+            series = _lai_frame_csv(options, path, site, name)
         else:
             series = _lai_frame_netcdf(options, path, site, name)
         daily = daily_lai(series.rename(str(site)).to_frame(), days=days, max_gap_days=options.max_gap_days, on_gap="raise")
@@ -579,14 +619,14 @@ def site_files_data(options: SiteFilesOptions, *, start, end, seed: int | None =
     _check_statics(sites, table_path)
     ids = sites["site"].values
 
-    forcings, lai_columns, tables, stations = [], [], [], {}
+    forcings, lai_columns, tables, stations, s1_cache = [], [], [], {}, {}
     for index, (site, name) in enumerate(zip(ids.tolist(), names, strict=True)):
         forcing_path = resolve_file(options.forcing.path, base, site, name, "forcing")
         forcings.append(read_site_forcing(options.forcing, forcing_path, site, name, (first, last)))
         lai_path = resolve_file(options.lai.path, base, site, name, "LAI")
         lai_columns.append(read_site_lai(options.lai, lai_path, site, name, days))
         s1_path = resolve_file(options.sentinel1.path, base, site, name, "Sentinel-1")
-        tables.append((s1_path, read_site_backscatter(options.sentinel1, s1_path, site, name)))
+        tables.append((s1_path, read_site_backscatter(options.sentinel1, s1_path, site, name, s1_cache)))
         if options.insitu.path is not None:
             station_path = resolve_file(options.insitu.path, base, site, name, "in-situ (ISMN)")
             stations[str(site)] = read_site_insitu(
