@@ -17,6 +17,7 @@ from s1da.components.gleam import GleamModel
 from s1da.components.gleam.sites import statics_from_sites
 from s1da.components.perturbers import ForcingPerturber
 from s1da.components.sources.spen_farm import spen_farm_site_data
+from s1da.components.sources.site_files import site_files_data
 from s1da.components.sources.twin_experiment import twin_site_data
 from s1da.framework.experiment import Experiment
 from s1da.framework.interfaces import Filter, LandModel, Perturber
@@ -48,6 +49,12 @@ def _twin(options, model_options, experiment) -> SiteData:
     )
 
 
+def _files(options, experiment) -> SiteData:
+    return site_files_data(
+        options, start=experiment["spinup_start"], end=experiment["end"], seed=experiment["seed"], run_start=experiment["start"]
+    )
+
+
 def _copy(prototype):
     """Operators and filters are parameter objects; hand out fresh instances."""
     return attrs.evolve(prototype)
@@ -64,6 +71,7 @@ class DataLayer(containers.DeclarativeContainer):
             spen_farm=providers.Factory(
                 spen_farm_site_data, config.parameters, start=experiment.spinup_start, end=experiment.end, seed=experiment.seed
             ),
+            files=providers.Factory(_files, config.parameters, experiment),
         )
     )
 

@@ -21,6 +21,7 @@ from s1da.components.filters import DEnKF, ETKF, StochasticEnKF
 from s1da.components.operators import SupportVectorOperator, WaterCloudModel
 from s1da.components.perturbers import ForcingPerturbationParameters
 from s1da.components.sources.spen_farm import SpenFarmSourceOptions
+from s1da.components.sources.site_files import SiteFilesOptions
 from s1da.containers.options import GleamOptions, TwinSourceOptions
 from s1da.framework.config import (
     ConfigError,
@@ -47,7 +48,7 @@ EXPERIMENT = Section(
 )
 
 KINDS: dict[str, dict[str, type]] = {
-    "source": {"twin": TwinSourceOptions, "spen_farm": SpenFarmSourceOptions},
+    "source": {"twin": TwinSourceOptions, "spen_farm": SpenFarmSourceOptions, "files": SiteFilesOptions},
     "model": {"gleam": GleamOptions},
     "perturbation": {"forcing": ForcingPerturbationParameters},
     "filter": {"denkf": DEnKF, "enkf": StochasticEnKF, "etkf": ETKF},

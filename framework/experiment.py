@@ -289,7 +289,9 @@ class Experiment:
             operator = copy.deepcopy(operator)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                fitted[label] = operator.fit(mean_sm, lai, np.where(valid, backscatter, 0.0), valid=valid)
+                fitted[label] = operator.fit(
+                    mean_sm, lai, np.where(valid, backscatter, 0.0), valid=valid, site_ids=self.data.site_ids
+                )
             site_warnings = sorted({str(item.message) for item in caught})
             if site_warnings:  # one summary instead of a warning per site; all kept in the store
                 warnings.warn(

@@ -86,13 +86,16 @@ class ObservationOperator(abc.ABC):
         lai: np.ndarray,
         backscatter_db: np.ndarray,
         valid: np.ndarray | None = None,
+        *,
+        site_ids: np.ndarray | None = None,
     ) -> ObservationOperator:
         """Calibrate and return the fitted operator.
 
         Inputs are shaped ``(time,)`` for one site or ``(site, time)`` for a network; soil
         moisture in m3 m-3, LAI in m2 m-2, backscatter in dB.  ``valid`` (same shape, bool)
         marks the samples to use; unmarked samples are ignored, and a non-finite marked sample
-        is an error.
+        is an error.  ``site_ids`` labels the sites (default ``0..n-1``) in messages and in
+        :meth:`to_dataset`.
         """
 
     @abc.abstractmethod
