@@ -48,6 +48,8 @@ def test_missing_numba_gives_a_clear_error(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
     monkeypatch.delitem(sys.modules, "s1da.components.gleam.kernel_numba", raising=False)
+    # an earlier test may have imported it: `from . import kernel_numba` would find the attribute
+    monkeypatch.delattr("s1da.components.gleam.kernel_numba", raising=False)
     monkeypatch.delitem(sys.modules, "numba", raising=False)
     statics = SiteStatics.from_texture([1], "loam", 0.2, 0.6, 0.2)
     with pytest.raises(ImportError, match="optional dependency numba"):

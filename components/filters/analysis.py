@@ -392,6 +392,11 @@ def denkf_analysis(
     """
     obs = _observations(states, predicted, observed, error_variance, inflation)
     member_innovations = obs.innovation[..., :, None] - 0.5 * obs.predicted_anomalies  # (..., p, N)
+    return _gain_update(obs, member_innovations, fast, use_numba)
+
+
+def _gain_update(obs, member_innovations: np.ndarray, fast: bool, use_numba: bool | None) -> AnalysisResult:
+    """``Eᵃ = x̄1ᵀ + λA + K M`` for member innovations ``M`` (..., p, N): rank one when p = 1."""
     if _use_rank_one(obs, fast):
         scale = obs.inflation / obs.innovation_variance[..., 0]
         return _rank_one(obs, member_innovations[..., 0, :], scale, use_numba)
@@ -431,10 +436,7 @@ def stochastic_enkf_analysis(
         obs.innovation[..., None] + perturbations - obs.predicted_anomalies,
         0.0,
     )
-    if _use_rank_one(obs, fast):
-        scale = obs.inflation / obs.innovation_variance[..., 0]
-        return _rank_one(obs, member_innovations[..., 0, :], scale, use_numba)
-    return _general_update(obs, member_innovations)
+    return _gain_update(obs, member_innovations, fast, use_numba)
 
 
 def etkf_analysis(

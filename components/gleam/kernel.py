@@ -55,6 +55,16 @@ LAYER_FRACTION = np.array([0, 0, 0, 1, 1, 2])
 TOP_LAYERS = np.array([0, 3, 5])
 DEPTH_INDEX = np.array([0, 1, 2, 0, 1, 0])
 
+BUDGET_FLUXES = (  # what outputs="budget" keeps: the closure terms and w1
+    "precipitation",
+    "total_evaporation",
+    "deep_drainage",
+    "surface_runoff",
+    "total_water_storage",
+    "surface_soil_moisture",
+)
+
+
 
 def fraction_weights(statics) -> np.ndarray:
     """(site, 3) fractions f_T, f_H, f_B."""

@@ -21,16 +21,10 @@ except ImportError as error:  # pragma: no cover - exercised only without numba
         "(or use kernel='numpy', which gives the same numbers)"
     ) from error
 
-from .kernel import FRACTIONS, LAYER_THICKNESS
+from .kernel import BUDGET_FLUXES, FRACTIONS, LAYER_THICKNESS
 from .soil import TIE_TOLERANCE
 
-FLUX_NAMES = (
-    "precipitation",
-    "total_evaporation",
-    "deep_drainage",
-    "surface_runoff",
-    "total_water_storage",
-    "surface_soil_moisture",
+FLUX_NAMES = BUDGET_FLUXES + (
     "root_zone_soil_moisture",
     "interception_loss",
     "transpiration",
@@ -51,8 +45,8 @@ FLUX_NAMES = (
     for what in ("net_input", "evaporation", "drainage", "potential_evaporation", "stress")
 )
 SERIAL_BELOW = 50_000
-N_BUDGET = 6
-"""The first six fluxes are the budget set (``outputs="budget"``)."""
+N_BUDGET = len(BUDGET_FLUXES)
+"""The first fluxes are the budget set (``outputs="budget"``)."""
 
 # parameter vector layout
 _PARAMETER_NAMES = (

@@ -29,21 +29,13 @@ from s1da.framework import variables
 from s1da.framework.interfaces import LandModel
 
 from . import kernel as numpy_kernel
-from .kernel import LAYER_NAMES, LAYER_THICKNESS, TOP_LAYERS, DEPTH_INDEX, LAYER_FRACTION
+from .kernel import BUDGET_FLUXES, LAYER_NAMES, LAYER_THICKNESS, TOP_LAYERS, DEPTH_INDEX, LAYER_FRACTION
 from .nudging import NudgingParameters, nudge
 from .parameters import GleamParameters
 from .statics import SiteStatics
 
 STATE_VECTORS = ("top", "top_aggregated", "augmented")
 OUTPUTS = ("all", "budget")
-BUDGET_FLUXES = (
-    "precipitation",
-    "total_evaporation",
-    "deep_drainage",
-    "surface_runoff",
-    "total_water_storage",
-    "surface_soil_moisture",
-)
 KERNELS = ("numpy", "numba")
 
 REQUIRED_FORCING = ("precipitation", "air_temperature", "net_radiation")

@@ -17,6 +17,7 @@ SOIL_TEXTURES: dict[str, tuple[float, float, float, float]] = {
     "sand": (0.373, 0.151, 0.109, 0.035),
     "loamy sand": (0.386, 0.189, 0.142, 0.052),
     "sandy loam": (0.416, 0.265, 0.208, 0.087),
+    "loam / silt": (0.435, 0.331, 0.274, 0.139),  # the spec's row name; also under each name alone
     "loam": (0.435, 0.331, 0.274, 0.139),
     "silt": (0.435, 0.331, 0.274, 0.139),
     "silt loam": (0.468, 0.399, 0.320, 0.146),

@@ -33,7 +33,7 @@ from scipy.stats import poisson
 from s1da.framework.randomness import Purpose
 
 from .twin_random import Substream, normal_from_uniform, per_year_draws, static_draws, yearly_draws
-from .twin_surface_layer import SurfaceLayerParameters, shallow_soil_moisture
+from .twin_surface_layer import SurfaceLayerParameters, truth_shallow_soil_moisture
 
 if TYPE_CHECKING:
     from .twin import TwinNetwork
@@ -124,13 +124,7 @@ def simulate_insitu(
     sites = network.sites
     site_ids = sites["site"].values
     times = network.times
-    shallow = shallow_soil_moisture(
-        truth,
-        network.true_forcing["precipitation"].values,
-        sites["truth_w_r"].values,
-        sites["truth_w_sat"].values,
-        parameters.surface_layer,
-    )
+    shallow = truth_shallow_soil_moisture(network, truth, parameters.surface_layer)
     at_depth = np.where(sites["insitu_sensor_depth"].values[None, :] < 0.075, shallow, truth)
 
     innovations = yearly_draws(network.entropy, site_ids, Purpose.TWIN_INSITU_NOISE, Substream.INSITU_NOISE, times, "normal")

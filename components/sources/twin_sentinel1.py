@@ -34,7 +34,7 @@ import xarray as xr
 from s1da.framework.randomness import Purpose
 
 from .twin_random import Substream, normal_from_uniform, static_draws, yearly_draws
-from .twin_surface_layer import SurfaceLayerParameters, shallow_soil_moisture
+from .twin_surface_layer import SurfaceLayerParameters, truth_shallow_soil_moisture
 
 if TYPE_CHECKING:
     from .twin import TwinNetwork
@@ -204,13 +204,7 @@ def simulate_backscatter(
     sites = network.sites
     site_ids = sites["site"].values
     times = network.times
-    shallow = shallow_soil_moisture(
-        truth,
-        network.true_forcing["precipitation"].values,
-        sites["truth_w_r"].values,
-        sites["truth_w_sat"].values,
-        parameters.surface_layer,
-    )
+    shallow = truth_shallow_soil_moisture(network, truth, parameters.surface_layer)
     calendar = network.calendar
     incidence = calendar["incidence_angle"].values
     clean = truth_backscatter_db(shallow, network.lai.values, incidence, sites)

@@ -11,31 +11,17 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from s1da.components.gleam.statics import RESIDUAL_TO_WILTING, SOIL_TEXTURES
 from s1da.framework.randomness import Purpose
 
 from .twin_random import Substream, normal_from_uniform, static_draws
-
-SOIL_TEXTURES: dict[str, tuple[float, float, float, float]] = {
-    # texture: (w_sat, w_fc, w_c, w_wp) in m3 m-3, MODEL_SPEC a.11 (names exactly as there)
-    "sand": (0.373, 0.151, 0.109, 0.035),
-    "loamy sand": (0.386, 0.189, 0.142, 0.052),
-    "sandy loam": (0.416, 0.265, 0.208, 0.087),
-    "loam / silt": (0.435, 0.331, 0.274, 0.139),
-    "silt loam": (0.468, 0.399, 0.320, 0.146),
-    "sandy clay loam": (0.416, 0.314, 0.270, 0.157),
-    "clay loam": (0.449, 0.387, 0.339, 0.212),
-    "silty clay loam": (0.476, 0.444, 0.389, 0.243),
-    "sandy clay": (0.423, 0.349, 0.312, 0.207),
-    "silty clay": (0.481, 0.460, 0.414, 0.284),
-    "clay": (0.461, 0.427, 0.390, 0.282),
-}
 
 TEXTURE_WEIGHTS: dict[str, float] = {
     # share of sites per texture (loams dominate European agricultural soils; a design choice)
     "sand": 0.05,
     "loamy sand": 0.07,
     "sandy loam": 0.15,
-    "loam / silt": 0.20,
+    "loam / silt": 0.20,  # the spec's row name
     "silt loam": 0.17,
     "sandy clay loam": 0.08,
     "clay loam": 0.10,
@@ -45,7 +31,6 @@ TEXTURE_WEIGHTS: dict[str, float] = {
     "clay": 0.05,
 }
 
-RESIDUAL_FRACTION_OF_WILTING_POINT = 0.5  # DD-11
 TRUTH_JITTER = 0.10  # log-SD of the multiplicative jitter of the truth's parameter increments
 
 SOIL_PARAMETER_NAMES = ("w_sat", "w_fc", "w_c", "w_wp", "w_r")
@@ -65,7 +50,7 @@ def soil_parameters(textures: np.ndarray) -> dict[str, np.ndarray]:
         raise KeyError(f"unknown soil texture(s) {unknown}; known: {sorted(SOIL_TEXTURES)}")
     table = np.array([SOIL_TEXTURES[t] for t in np.asarray(textures).tolist()]).reshape(-1, 4)
     w_sat, w_fc, w_c, w_wp = table.T
-    return {"w_sat": w_sat, "w_fc": w_fc, "w_c": w_c, "w_wp": w_wp, "w_r": RESIDUAL_FRACTION_OF_WILTING_POINT * w_wp}
+    return {"w_sat": w_sat, "w_fc": w_fc, "w_c": w_c, "w_wp": w_wp, "w_r": RESIDUAL_TO_WILTING * w_wp}
 
 
 def draw_soils(entropy: int, site_ids: np.ndarray) -> xr.Dataset:
@@ -85,7 +70,7 @@ def draw_soils(entropy: int, site_ids: np.ndarray) -> xr.Dataset:
     )
     truth = np.cumsum(increments * jitter, axis=1)
     truth_values = {"w_wp": truth[:, 0], "w_c": truth[:, 1], "w_fc": truth[:, 2], "w_sat": truth[:, 3]}
-    truth_values["w_r"] = RESIDUAL_FRACTION_OF_WILTING_POINT * truth_values["w_wp"]
+    truth_values["w_r"] = RESIDUAL_TO_WILTING * truth_values["w_wp"]
 
     data = {"texture": ("site", textures.astype(str), {"units": "1", "long_name": "soil texture class (MODEL_SPEC a.11)"})}
     for name in SOIL_PARAMETER_NAMES:

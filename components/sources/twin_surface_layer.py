@@ -71,3 +71,15 @@ def shallow_soil_moisture(
     residual = residual[None, :]
     shallow = residual + (soil_moisture_10cm - residual) * (1.0 - parameters.drying_depth * drying) + pulse
     return np.clip(shallow, residual, saturation[None, :])
+
+
+def truth_shallow_soil_moisture(network, truth: np.ndarray, parameters: SurfaceLayerParameters) -> np.ndarray:
+    """The 0-5 cm proxy of a twin network's truth run, with the truth's own soil parameters."""
+    sites = network.sites
+    return shallow_soil_moisture(
+        truth,
+        network.true_forcing["precipitation"].values,
+        sites["truth_w_r"].values,
+        sites["truth_w_sat"].values,
+        parameters,
+    )
