@@ -249,8 +249,7 @@ class Experiment:
         )
         new_state, changes = self.model.set_analysis_variables(state, analysed)
         analysis_sm = self.model.surface_soil_moisture(new_state)
-        innovation = observed - predicted.mean(axis=0)
-        spread = predicted.var(axis=0, ddof=1)
+        filter_diagnostics = self.filter.diagnostics  # of this call; observation axis of size 1
         has_obs = np.isfinite(observed)
         diagnostics = {
             "analysis_increment": np.where(has_obs, changes["analysis_increment"], np.nan),
@@ -258,8 +257,8 @@ class Experiment:
             "predicted_backscatter": np.where(has_obs, predicted, np.nan),
             "forecast_surface_soil_moisture": np.where(has_obs, forecast_sm, np.nan),
             "analysis_surface_soil_moisture": np.where(has_obs, analysis_sm, np.nan),
-            "innovation": innovation,
-            "normalised_innovation": innovation / np.sqrt(spread + error_variance),
+            "innovation": filter_diagnostics.innovation[:, 0],
+            "normalised_innovation": filter_diagnostics.normalised_innovation[:, 0],
             "observation_error_variance": np.where(has_obs, error_variance, np.nan),
             "analysis_increment_surface": np.where(has_obs, analysis_sm.mean(axis=0) - forecast_sm.mean(axis=0), np.nan),
         }

@@ -151,5 +151,7 @@ class Filter(abc.ABC):
         ``observed (..., n_obs)``, ``error_variance (..., n_obs)`` (diagonal R, in the squared
         units of the observations).  A NaN observation is dropped; a batch with no valid
         observation comes back unchanged.  Diagnostics of the last call are in
-        ``self.diagnostics``.
+        ``self.diagnostics``, with at least ``innovation`` (``d - mean(y)``) and
+        ``normalised_innovation`` (``innovation / sqrt(var(y) + R)``), both ``(..., n_obs)`` and
+        NaN where the observation is missing.
         """

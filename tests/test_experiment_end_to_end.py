@@ -94,3 +94,16 @@ def assert_stores_identical(first: EnsembleStore, second: EnsembleStore) -> None
         for key, array in group.arrays():
             np.testing.assert_array_equal(array[...], other[key][...], err_msg=f"{name}/{key}")
     assert not arrays_a
+
+
+def test_stored_innovations_match_observations_and_predictions(tiny_store):
+    da = tiny_store.read("da_svr").load()
+    obs = tiny_store.read("observations")["backscatter"].values
+    expected = obs - da["predicted_backscatter"].mean("member").values
+    stored = da["innovation"].values
+    analysed = np.isfinite(stored)
+    assert analysed.sum() > 10
+    np.testing.assert_allclose(stored[analysed], expected[analysed], rtol=0, atol=1e-10)
+    assert np.isnan(expected[~analysed & np.isfinite(da["analysis_increment_surface"].values)]).all()
+    ratio = da["normalised_innovation"].values[analysed] / stored[analysed]
+    assert (ratio > 0).all()  # same sign, divided by a positive spread
