@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from s1da.framework import __version__
 from s1da.framework.interfaces import Filter, LandModel, ObservationOperator, Perturber
+from s1da.framework.randomness import Purpose, stream
 from s1da.framework.sitedata import SiteData
 from s1da.framework.store import EnsembleStore, StoreError
 
@@ -66,6 +67,7 @@ class Experiment:
     config_text: str = ""
     progress: bool = True
     validator: Callable[..., xr.Dataset] | None = None
+    _forcing_arrays: dict[str, np.ndarray] | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         times = self.data.times
@@ -89,8 +91,14 @@ class Experiment:
         return int((day - self.spinup_start).astype("int64"))
 
     def _forcing_day(self, day: np.datetime64) -> dict[str, np.ndarray]:
-        row = self.data.forcing.sel(time=np.datetime64(day, "ns"))
-        return {name: np.asarray(variable.values, dtype="float64") for name, variable in row.data_vars.items()}
+        """One day of the unperturbed forcing, arrays shaped (site,)."""
+        if self._forcing_arrays is None:  # read once: an xarray selection per day is slow
+            self._forcing_arrays = {
+                name: np.asarray(variable.transpose("time", "site").values, dtype="float64")
+                for name, variable in self.data.forcing.data_vars.items()
+            }
+        index = int((day - self.data.times[0]).astype("int64"))
+        return {name: values[index] for name, values in self._forcing_arrays.items()}
 
     def _layer_names(self) -> tuple[str, ...]:
         return tuple(getattr(self.model, "layer_names", ()))
@@ -215,7 +223,7 @@ class Experiment:
                 forcing, perturber_state = self.perturber.perturb(self._forcing_day(day), self._day_index(day), perturber_state)
                 state, fluxes = self.model.step(state, forcing)
                 if operator is not None and np.isfinite(observations[t]).any():
-                    state, diagnostics = self._analyse(state, operator, observations[t], lai[t])
+                    state, diagnostics = self._analyse(state, operator, observations[t], lai[t], self._day_index(day))
                     changes_mm = np.nan_to_num(diagnostics["analysis_increment"])  # NaN: no observation
                     for key, values in diagnostics.items():
                         buffers[key][offset] = values
@@ -237,15 +245,21 @@ class Experiment:
         return tuple(sizes[dim] for dim in dims[1:])
 
     def _analyse(
-        self, state: dict, operator: ObservationOperator, observed: np.ndarray, lai: np.ndarray
+        self, state: dict, operator: ObservationOperator, observed: np.ndarray, lai: np.ndarray, day_index: int
     ) -> tuple[dict, dict[str, np.ndarray]]:
         """One analysis at the end of the model day (MODEL_SPEC c)."""
         forecast_sm = self.model.surface_soil_moisture(state)  # (member, site)
         predicted = operator.predict(forecast_sm, np.broadcast_to(lai, forecast_sm.shape))  # (member, site)
         states = self.model.analysis_variables(state)  # (site, member, n_state)
         error_variance = np.asarray(operator.error_variance, dtype="float64")
+        rng = None
+        if self.filter.needs_rng:  # keyed by site and day: independent of how sites are chunked
+            rng = np.array(
+                [stream(self.entropy, site, Purpose.OBSERVATION_PERTURBATION, day_index) for site in self.data.site_ids],
+                dtype=object,
+            )
         analysed = self.filter.analyse(
-            states, predicted.T[..., None], observed[:, None], error_variance[:, None]
+            states, predicted.T[..., None], observed[:, None], error_variance[:, None], rng=rng
         )
         new_state, changes = self.model.set_analysis_variables(state, analysed)
         analysis_sm = self.model.surface_soil_moisture(new_state)

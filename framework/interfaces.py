@@ -135,6 +135,10 @@ class Perturber(abc.ABC):
 class Filter(abc.ABC):
     """Ensemble analysis, batched over any leading axes."""
 
+    needs_rng: bool = False
+    """True for filters that draw random numbers (perturbed observations): callers then pass
+    ``rng``, one generator per batch keyed by site, so results do not depend on chunking."""
+
     @abc.abstractmethod
     def analyse(
         self,

@@ -91,6 +91,7 @@ class StochasticEnKF(Filter):
     inflation: float = _inflation_field()
     use_numba: bool | None = _use_numba_field()
     diagnostics: AnalysisResult | None = _diagnostics_field()
+    needs_rng = True  # the experiment hands it one keyed generator per site
 
     def analyse(self, states, predicted, observed, error_variance, *, rng=None) -> np.ndarray:
         """Analysed states (..., member, n_state)."""
