@@ -7,7 +7,7 @@ import sys
 
 import pytest
 from test_experiment_end_to_end import assert_stores_identical
-from tiny_experiment import write_tiny_config
+from tiny_experiment import TINY_YAML, write_tiny_config
 
 from s1da.framework.store import CRASH_AFTER_BLOCKS, EnsembleStore
 
@@ -56,3 +56,11 @@ def test_help_lists_the_commands():
     assert result.returncode == 0
     for command in ("run", "inspect", "report"):
         assert command in result.stdout
+
+
+def test_cli_reports_a_bad_config_without_a_traceback(tmp_path):
+    config = write_tiny_config(tmp_path, TINY_YAML.replace("  members: 8", "  members: 8\n  memebers: 8"))
+    result = s1da("run", str(config), "--output", str(tmp_path / "never.zarr"), "--no-progress")
+    assert result.returncode == 2
+    assert "key 'experiment.memebers'" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "never.zarr").exists()
