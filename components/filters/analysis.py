@@ -403,7 +403,8 @@ def denkf_analysis(
     update is rank one (``fast=True``; ``use_numba`` picks the kernel, None = when installed).
     """
     obs = _observations(states, predicted, observed, error_variance, inflation)
-    member_innovations = obs.innovation[..., :, None] - 0.5 * obs.predicted_anomalies  # (..., p, N)
+    member_innovations = np.multiply(obs.predicted_anomalies, -0.5)  # (..., p, N), one temporary
+    member_innovations += obs.innovation[..., :, None]
     return _gain_update(obs, member_innovations, fast, use_numba)
 
 

@@ -143,10 +143,11 @@ def _rank_one_numpy(states, weights, coefficients, scale, inflation) -> RankOneR
     )
     # the (..., N) coefficient vectors: split once into their member mean and centred part
     coefficient_mean = np.einsum("bi->b", flat_coefficients) / n_members
-    centred_coefficients = flat_coefficients - coefficient_mean[:, None]
     block = max(1, min(n_batch, _CHUNK_BYTES // (8 * n_members * n_state)))
+    # small reused buffers only: fresh multi-megabyte temporaries cost page faults on every call
     forecast_buffer = np.empty((block, n_state, n_members))
     analysis_buffer = np.empty((block, n_state, n_members))
+    coefficient_buffer = np.empty((block, n_members))
     for start in range(0, n_batch, block):
         part = slice(start, start + block)
         size = min(block, n_batch - start)
@@ -160,7 +161,10 @@ def _rank_one_numpy(states, weights, coefficients, scale, inflation) -> RankOneR
         np.einsum("bki,bki->bk", anomalies, anomalies, out=forecast_spread[part])
         np.einsum("bki,bi->bk", anomalies, flat_weights[part], out=projection[part])
         direction = projection[part] * flat_scale[part, None]  # v, (b, n)
-        np.multiply(direction[..., None], centred_coefficients[part, None, :], out=analysed_anomalies)
+        centred_coefficients = np.subtract(
+            flat_coefficients[part], coefficient_mean[part, None], out=coefficient_buffer[:size]
+        )
+        np.multiply(direction[..., None], centred_coefficients[:, None, :], out=analysed_anomalies)
         if inflation != 1.0:
             anomalies *= inflation
         analysed_anomalies += anomalies
