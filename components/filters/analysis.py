@@ -164,13 +164,19 @@ def _validate(states, predicted, observed, error_variance):
             f"error_variance must be finite and > 0 where an observation is given, got "
             f"{error_variance[bad][0]} at index {_first_bad(bad)}"
         )
+    # predicted is checked lazily (``_raise_non_finite_predicted``): a non-finite prediction makes
+    # its innovation variance non-finite, which saves a pass over (..., member, n_obs)
+    return states, predicted, observed, error_variance, valid
+
+
+def _raise_non_finite_predicted(predicted: np.ndarray, valid: np.ndarray) -> None:
     bad = valid[..., None, :] & ~np.isfinite(predicted)
     if bad.any():
         raise ValueError(
             f"predicted contains non-finite values for a valid observation, first at index "
             f"{_first_bad(bad)} (..., member, n_obs)"
         )
-    return states, predicted, observed, error_variance, valid
+    raise ValueError("predicted values are too large: their member variance overflows float64")
 
 
 @attrs.frozen(eq=False)
@@ -197,22 +203,28 @@ def _observations(states, predicted, observed, error_variance, inflation) -> _Ob
     inflation = _check_inflation(inflation)
     states, predicted, observed, error_variance, valid = _validate(states, predicted, observed, error_variance)
     n_members = states.shape[-2]
+    all_valid = valid.all()
     # Predictions for a dropped observation may be NaN: zero them before the mean.
-    predicted = np.ascontiguousarray(np.swapaxes(np.where(valid[..., None, :], predicted, 0.0), -1, -2))
-    predicted_mean = predicted.mean(axis=-1)
-    predicted_anomalies = predicted - predicted_mean[..., None]
-    if inflation != 1.0:
-        predicted_anomalies *= inflation
+    columns = np.swapaxes(predicted if all_valid else np.where(valid[..., None, :], predicted, 0.0), -1, -2)
+    # (a view for p = 1; einsum sums over the members are much faster than .mean on short rows)
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite predictions: raised below
+        predicted_mean = np.einsum("...pi->...p", columns) / n_members
+        predicted_anomalies = columns - predicted_mean[..., None]  # fresh, (..., p, N)
+        if inflation != 1.0:
+            predicted_anomalies *= inflation
+        innovation_variance = np.einsum("...pi,...pi->...p", predicted_anomalies, predicted_anomalies)
     raw_innovation = observed - predicted_mean  # NaN where the observation is missing
-    masked_error_variance = np.where(valid, error_variance, 1.0)
+    masked_error_variance = error_variance if all_valid else np.where(valid, error_variance, 1.0)
+    innovation_variance += (n_members - 1) * masked_error_variance
+    if not np.isfinite(innovation_variance).all():
+        _raise_non_finite_predicted(predicted, valid)
     return _Observations(
         states=states,
         predicted_anomalies=predicted_anomalies,
-        innovation=np.where(valid, raw_innovation, 0.0),
+        innovation=raw_innovation if all_valid else np.where(valid, raw_innovation, 0.0),
         raw_innovation=raw_innovation,
         error_variance=masked_error_variance,
-        innovation_variance=np.einsum("...pi,...pi->...p", predicted_anomalies, predicted_anomalies)
-        + (n_members - 1) * masked_error_variance,
+        innovation_variance=innovation_variance,
         valid=valid,
         updated=valid.any(axis=-1),
         inflation=inflation,
@@ -391,7 +403,8 @@ def denkf_analysis(
     update is rank one (``fast=True``; ``use_numba`` picks the kernel, None = when installed).
     """
     obs = _observations(states, predicted, observed, error_variance, inflation)
-    member_innovations = obs.innovation[..., :, None] - 0.5 * obs.predicted_anomalies  # (..., p, N)
+    member_innovations = np.multiply(obs.predicted_anomalies, -0.5)  # (..., p, N), one temporary
+    member_innovations += obs.innovation[..., :, None]
     return _gain_update(obs, member_innovations, fast, use_numba)
 
 

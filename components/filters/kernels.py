@@ -13,8 +13,9 @@ with s = λY/√R; see ``analysis.py``.)  Only this kernel touches the
 
 Two implementations give the same numbers to rounding (tested):
 
-* ``numpy``: works through blocks of sites (cache-sized temporaries); per block it transposes the
-  ensemble so that the member axis is contiguous and updates in place;
+* ``numpy``: works through blocks of sites in two reused cache-sized buffers; per block it
+  transposes the ensemble so that the member axis is contiguous and forms the analysed
+  anomalies ``λA + v (c - c̄)ᵀ`` in place;
 * ``numba`` (optional extra ``fast``): two fused passes per batch with the site's ensemble in
   cache (means and spreads from sums shifted by the first member); no transposes, no temporaries.
 
@@ -109,37 +110,26 @@ def numba_available() -> bool:
     return _numba_kernel() is not None
 
 
-def _member_std(anomalies: np.ndarray) -> np.ndarray:
-    """Standard deviation (ddof = 1) over the last (member) axis of centred anomalies."""
-    return np.sqrt(np.einsum("...i,...i->...", anomalies, anomalies) / (anomalies.shape[-1] - 1))
-
-
 _CHUNK_BYTES = 2**18
-"""Target size of one (chunk, n, N) temporary in the numpy kernel: small enough to stay in the L2
-cache and to be recycled by malloc (no fresh pages), large enough to amortise numpy's per-call
-overhead.  Measured ~1.5x faster than one pass over 10,000 sites (benchmarks/filters.md)."""
-
-
-def _rank_one_numpy_block(states, weights, coefficients, scale, inflation):
-    ensemble = np.ascontiguousarray(np.swapaxes(states, -1, -2))  # (B, n, N)
-    with np.errstate(over="ignore", invalid="ignore"):
-        forecast_mean = ensemble.mean(axis=-1)
-        anomalies = ensemble - forecast_mean[..., None]
-    forecast_spread = _member_std(anomalies)
-    projection = np.einsum("...kj,...j->...k", anomalies, weights)
-    direction = scale[..., None] * projection
-    analysed = direction[..., :, None] * coefficients[..., None, :]  # fresh; updated in place
-    analysed += ensemble
-    if inflation != 1.0:
-        analysed += (inflation - 1.0) * anomalies
-    analysis_mean = analysed.mean(axis=-1)
-    # the forecast anomalies are no longer needed: reuse their memory
-    analysis_spread = _member_std(np.subtract(analysed, analysis_mean[..., None], out=anomalies))
-    return np.swapaxes(analysed, -1, -2), forecast_mean, analysis_mean, forecast_spread, analysis_spread, projection
+"""Target size of one (chunk, n, N) work buffer in the numpy kernel: small enough to stay in the L2
+cache, large enough to amortise numpy's per-call overhead.  Measured best of 2**15-2**20 at
+10,000 sites x 32 members x 3 states (benchmarks/filters.md)."""
 
 
 def _rank_one_numpy(states, weights, coefficients, scale, inflation) -> RankOneResult:
-    """Vectorised over sites, in blocks of sites (each site's numbers do not depend on the block)."""
+    """Vectorised over sites, in blocks of sites (each site's numbers do not depend on the block).
+
+    Per block the ensemble is copied into a reused (block, n, N) buffer with the member axis
+    contiguous (reductions along a short middle axis are numpy's slowest pattern), and the
+    analysed anomalies are formed directly::
+
+        Aᵃ = λA + v (c - c̄)ᵀ,   x̄ᵃ = x̄ + c̄ v,   v = scale · A w       (per site, A is n x N)
+
+    which is ``x_i + (λ-1) a_i + c_i v`` regrouped; the analysis spread is taken from ``Aᵃ``
+    itself (no one-pass variance formula, no cancellation), then ``x̄ᵃ`` is added and the block
+    is written back transposed.  All reductions over members use ``einsum`` (fixed summation
+    order per site, so the block size does not change a single bit).
+    """
     batch = states.shape[:-2]
     n_members, n_state = states.shape[-2:]
     flat_states = states.reshape(-1, n_members, n_state)
@@ -148,16 +138,47 @@ def _rank_one_numpy(states, weights, coefficients, scale, inflation) -> RankOneR
     flat_scale = np.reshape(scale, -1)
     n_batch = flat_states.shape[0]
     analysed = np.empty(flat_states.shape)
-    diagnostics = [np.empty((n_batch, n_state)) for _ in range(5)]
-    block = max(1, _CHUNK_BYTES // (8 * n_members * n_state))
+    forecast_mean, analysis_mean, forecast_spread, analysis_spread, projection = (
+        np.empty((n_batch, n_state)) for _ in range(5)
+    )
+    # the (..., N) coefficient vectors: split once into their member mean and centred part
+    coefficient_mean = np.einsum("bi->b", flat_coefficients) / n_members
+    block = max(1, min(n_batch, _CHUNK_BYTES // (8 * n_members * n_state)))
+    # small reused buffers only: fresh multi-megabyte temporaries cost page faults on every call
+    forecast_buffer = np.empty((block, n_state, n_members))
+    analysis_buffer = np.empty((block, n_state, n_members))
+    coefficient_buffer = np.empty((block, n_members))
     for start in range(0, n_batch, block):
         part = slice(start, start + block)
-        outputs = _rank_one_numpy_block(
-            flat_states[part], flat_weights[part], flat_coefficients[part], flat_scale[part], inflation
+        size = min(block, n_batch - start)
+        anomalies = forecast_buffer[:size]
+        analysed_anomalies = analysis_buffer[:size]
+        np.copyto(anomalies, flat_states[part].swapaxes(-1, -2))  # E, (b, n, N)
+        mean = forecast_mean[part]
+        np.einsum("bki->bk", anomalies, out=mean)
+        mean /= n_members
+        np.subtract(anomalies, mean[..., None], out=anomalies)  # A
+        np.einsum("bki,bki->bk", anomalies, anomalies, out=forecast_spread[part])
+        np.einsum("bki,bi->bk", anomalies, flat_weights[part], out=projection[part])
+        direction = projection[part] * flat_scale[part, None]  # v, (b, n)
+        centred_coefficients = np.subtract(
+            flat_coefficients[part], coefficient_mean[part, None], out=coefficient_buffer[:size]
         )
-        analysed[part] = outputs[0]
-        for target, value in zip(diagnostics, outputs[1:]):
-            target[part] = value
+        np.multiply(direction[..., None], centred_coefficients[:, None, :], out=analysed_anomalies)
+        if inflation != 1.0:
+            anomalies *= inflation
+        analysed_anomalies += anomalies
+        np.einsum("bki,bki->bk", analysed_anomalies, analysed_anomalies, out=analysis_spread[part])
+        new_mean = analysis_mean[part]
+        np.multiply(direction, coefficient_mean[part, None], out=new_mean)
+        new_mean += mean
+        analysed_anomalies += new_mean[..., None]
+        np.copyto(analysed[part].swapaxes(-1, -2), analysed_anomalies)
+    # sums of squared anomalies -> standard deviations, ddof = 1
+    for spread in (forecast_spread, analysis_spread):
+        spread /= n_members - 1
+        np.sqrt(spread, out=spread)
+    diagnostics = (forecast_mean, analysis_mean, forecast_spread, analysis_spread, projection)
     return RankOneResult(analysed.reshape(states.shape), *(d.reshape(batch + (n_state,)) for d in diagnostics))
 
 
