@@ -102,6 +102,8 @@ N_SITE_CONSTANTS = 24  # padded to three 64-byte cache lines per site
 SITE_BLOCK = 512
 """Sites per work item: the loop runs member by member over a block of sites, so the block's
 constants stay in cache for all members and every array is read in contiguous runs."""
+CHUNK_BLOCKS = 4
+"""Site blocks per dynamically scheduled chunk of the parallel loop."""
 FORCING_CHECKED = ("precipitation", "air_temperature", "net_radiation", "vegetation", "swe", "convective_fraction")
 
 
@@ -207,7 +209,7 @@ def _day(soil, snowpack, prev_swe, open_water, P, T, RN, VEG, SWE, has_swe, CONV
                     pack = pack0 + snowfall - subl
                     capacity = (ddf + rmf * p) * max(ta, 0.0)
                     melt = 0.0 if is_ice else min(pack, capacity)
-                    new_prev[m, k] = prev_swe[m, k]
+                    # previous_swe is unchanged: the caller passes the input array on (as kernel.py)
                 new_pack = pack - melt
                 # a.6
                 c = site[k, S_FT]
@@ -402,11 +404,12 @@ class NumbaKernel:
         self._flux_buffer = None
         self._vegetation_range = {}
 
-    def _new_state_buffers(self, soil_shape, shape, input_soil):
+    def _new_state_buffers(self, soil_shape, shape, input_soil, input_previous):
         if not self.reuse_buffers:
             return np.empty(soil_shape), np.empty(shape), np.empty(shape), np.empty(shape)
         for buffers in self._buffers:
-            if buffers[0].shape == soil_shape and buffers[0] is not input_soil:
+            # the input previous_swe may be a buffer handed on unchanged by a temperature-index day
+            if buffers[0].shape == soil_shape and buffers[0] is not input_soil and buffers[2] is not input_previous:
                 break
         else:
             buffers = (np.empty(soil_shape), np.empty(shape), np.empty(shape), np.empty(shape))
@@ -439,7 +442,7 @@ class NumbaKernel:
         has_conv = np.ndim(convective) > 0 or float(convective) != 0.0
         conv_array = f64(convective) if has_conv else np.zeros((1, 1))
         soil = np.ascontiguousarray(state["soil_moisture"], dtype=np.float64)
-        new_soil, new_snow, new_prev, new_open = self._new_state_buffers(soil.shape, shape, soil)
+        new_soil, new_snow, new_prev, new_open = self._new_state_buffers(soil.shape, shape, soil, state["previous_swe"])
         out = self._out(shape)
         low, inv_range = self._vegetation_normalisation(p01, p99)
         check = limits is not None
@@ -451,15 +454,20 @@ class NumbaKernel:
         if precipitation.size < SERIAL_BELOW:
             numba.set_num_threads(1)
         try:
-            _day(
-                soil, f64(state["snowpack"]), f64(state["previous_swe"]), f64(state["open_water_storage"]),
-                f64(precipitation), f64(air_temperature), f64(net_radiation), f64(vegetation), swe_array, has_swe,
-                conv_array, has_conv, self.site, low, inv_range, self.parameter_vector, limits, check, bad,
-                new_soil, new_snow, new_prev, new_open, out,
-            )
+            # dynamic scheduling in chunks of a few site blocks: on a shared machine a thread that
+            # is descheduled for a while does not hold up the whole day (static chunks would)
+            with numba.parallel_chunksize(CHUNK_BLOCKS):
+                _day(
+                    soil, f64(state["snowpack"]), f64(state["previous_swe"]), f64(state["open_water_storage"]),
+                    f64(precipitation), f64(air_temperature), f64(net_radiation), f64(vegetation), swe_array, has_swe,
+                    conv_array, has_conv, self.site, low, inv_range, self.parameter_vector, limits, check, bad,
+                    new_soil, new_snow, new_prev, new_open, out,
+                )
         finally:
             numba.set_num_threads(threads)
         if check and bad.any():
             return None
+        if not has_swe:
+            new_prev = state["previous_swe"]  # not used by the temperature-index snow; kernel.py returns it as is
         state = {"soil_moisture": new_soil, "snowpack": new_snow, "previous_swe": new_prev, "open_water_storage": new_open}
         return state, {name: out[i] for i, name in enumerate(FLUX_NAMES[: self.n_out])}
