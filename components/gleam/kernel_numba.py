@@ -2,8 +2,9 @@
 
 Each (member, site) is independent, so one ``prange`` loop over them does the whole day with
 scalars held in registers; the numpy kernel instead streams ~100 temporary arrays through memory.
-The formulas and the order of floating-point operations mirror the numpy modules line by line
-(cited there); ``tests/test_gleam_numba.py`` checks the two to 1e-12.  numba is an optional
+The formulas mirror the numpy modules (cited there); a few are rearranged for speed (per-site
+constants precomputed, reciprocals instead of divisions, the Priestley-Taylor factor with one
+division), which changes results by a few ulp; ``tests/test_gleam_numba.py`` checks the two to 1e-12.  numba is an optional
 dependency (``pip install s1da[fast]``); this module is only imported for ``kernel="numba"``.
 """
 
