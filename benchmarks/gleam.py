@@ -20,7 +20,8 @@ import numpy as np
 from s1da.components.gleam import GleamModel, SiteStatics
 from s1da.components.gleam.kernel_numba import FLUX_NAMES, N_BUDGET
 
-BYTES_STATE = 9 * 8  # soil moisture (6), snowpack, previous SWE, open-water balance
+BYTES_STATE = 8 * 8  # soil moisture (6), snowpack, open-water balance (previous SWE is handed on
+# untouched in the temperature-index snow mode used here)
 BYTES_FORCING = 4 * 8  # precipitation, temperature, net radiation, VOD
 BYTES_ALL = 2 * BYTES_STATE + BYTES_FORCING + len(FLUX_NAMES) * 8
 BYTES_BUDGET = 2 * BYTES_STATE + BYTES_FORCING + N_BUDGET * 8
@@ -38,22 +39,39 @@ DISCUSSION = """## Reading
   parallel loop, all 35 flux planes, fresh arrays every day; `budget+reuse` = `outputs="budget"`
   (P, E, D, Q, TWS, w1 only) and `reuse_buffers=True` (no fresh memory per day); `no check` also
   skips the per-day forcing validation (`check_forcing=False`).  The numba kernel equals numpy to
-  1e-12 (tests/test_gleam_numba.py).
-* The goal of 30 M member-site-days/s at 100,000 sites on 2 cores is **not reached** here.  What
-  holds it back:
-  1. the machine is shared: the load average was 5-7 on 2 cores during the run, so the process
-     gets well under its 2 cores (compare wall and CPU-time tables);
-  2. per CPU-second the fused kernel does ~10-13 M member-site-days, i.e. ~80-100 ns per
-     member-site-day on one core: it is compute-bound, not bandwidth-bound (224 B per member-site-day
-     at ~10 GB/s would allow ~45 M/s).  Each member-site-day evaluates 1 exp for e_s, ~25 divisions
-     (Priestley-Taylor, stress normalisations, drainage cascade, w = s/dz) and data-dependent
-     branches (snow mask, Gash thresholds, wettest-first order, drainage) that defeat SIMD.  Two
-     dedicated cores at perfect scaling would give ~20-26 M/s;
-  3. with all 35 flux planes and fresh arrays every day, page faults on ~1.5 GB/day of new memory
-     cost as much as the arithmetic (numba column vs budget+reuse column at 100,000 sites).
-  Next steps if needed: `fastmath` and reciprocal tables (results then differ from numpy by more
-  than round-off, so the equality test would need a looser tolerance), float32 state, and a
-  branch-free layout of the snow and interception steps.
+  1e-12 (tests/test_gleam_numba.py, unchanged tolerance, no fastmath).
+* What changed in the numba step (before: 11-13 M member-site-days per CPU-second, 20.5 M wall
+  with the check at 100,000 sites on an idle machine):
+  1. everything that depends only on the statics (fractions, 1/f_T, 1/(w_c - w_wp), 1/(w_c - w_r),
+     1/sum f, lower-bound / field-capacity / saturation storages per layer, ice flag) is computed
+     once per model into one 192-byte row per site; divisions by them became multiplications;
+  2. the loop runs over blocks of 512 sites x all members, so a block's constants stay in cache
+     for the 32 members and every array is read in contiguous runs; dynamic scheduling in chunks
+     of 4 blocks (a descheduled thread on a shared machine no longer holds up the day);
+  3. the six soil storages live in registers (no write-then-read of the state array, no
+     per-layer helper call); the Priestley-Taylor factor slope/(slope+gamma) Rn 86400/lambda is
+     rearranged to one division (4 before) and e_s/Delta share 1/(T+237.3): 2 divisions + 1 exp
+     per member-site-day instead of ~25 divisions;
+  4. the forcing check moved into the loop (a few comparisons on values already in registers,
+     NaN fails them); only a flagged day re-runs the numpy check to name the offending member and
+     site.  The numpy path checks with one min and one max per array (NaN propagates) and only
+     then looks for the offender: ~5x cheaper than isfinite + two comparisons per value;
+  5. previous_swe is handed on unchanged in the temperature-index snow mode (as kernel.py does)
+     instead of being copied every day.
+* **Goal reached**: this run (load average ~1) gives 37.1 M member-site-days/s at 100,000 sites
+  with the forcing check (36.4 M without: the in-loop check costs nothing measurable), 1.8x the
+  20.5 M of the previous kernel; the all-fluxes `numba` column went from 8.4 to 11.5 M.
+* Per CPU-second the budget+reuse step now does ~18-21 M member-site-days (~50 ns each on one
+  core), so two dedicated cores give ~36-40 M: the 30 M goal is reached when the process gets
+  its two cores (compare the wall and CPU-time tables and the load average: the machine is
+  shared with other benchmarks).  What remains (1-thread variants measured side by side): the
+  exp and the two divisions ~10 % each, memory traffic ~30 % (a memory-only loop with the same
+  reads and writes runs at ~66 M/s per core), the rest is the branchy scalar arithmetic of the
+  snow, Gash and wettest-first steps, which numba does not vectorise (no SIMD exp without SVML).
+  Next steps if needed: float32 state/forcing (halves the traffic, but breaks the 1e-12 equality
+  with numpy), SVML (icc_rt) for a vector exp.
+* `numba` with all 35 flux planes and fresh arrays every day is limited by page faults on
+  ~1 GB/day of new memory, not by the arithmetic: use `reuse_buffers=True` for long runs.
 * numpy is slowest at large sizes because it streams ~100 temporary (member, site) arrays per day
   through memory; at 100 sites it is dominated by Python overhead (~5 ms per day).
 * Below 50,000 member-sites the numba kernel runs on one thread: a parallel region's barrier is

@@ -173,8 +173,28 @@ class GleamModel(LandModel):
             f"value {values[member, site]!r} {why}"
         )
 
-    def prepare_forcing(self, forcing: Mapping[str, np.ndarray], n_members: int) -> dict[str, np.ndarray]:
-        """Validate and broadcast one day of forcing to (member, site) float arrays."""
+    def _check_values(self, name: str, array: np.ndarray, shape: tuple[int, int]):
+        """Raise :class:`ForcingError` naming member and site if ``array`` is not finite or implausible."""
+        lo, hi, units = FORCING_RANGES[name]
+        # fast path: one min and one max (NaN propagates through both and fails the comparison)
+        if array.size and lo <= array.min() and array.max() <= hi:
+            return
+        array = np.broadcast_to(array, shape)
+        finite = np.isfinite(array)
+        if not finite.all():
+            self._site_error(name, ~finite, array, "is not finite (gaps must be filled explicitly, see the forcing reader)")
+        bad = (array < lo) | (array > hi)
+        if bad.any():
+            self._site_error(name, bad, array, f"outside the plausible range [{lo}, {hi}] {units}")
+
+    def prepare_forcing(
+        self, forcing: Mapping[str, np.ndarray], n_members: int, deferred: frozenset = frozenset()
+    ) -> dict[str, np.ndarray]:
+        """Validate and broadcast one day of forcing to (member, site) float arrays.
+
+        The value checks of the names in ``deferred`` are left to the caller (the numba kernel
+        checks them inside its loop, see :meth:`step`).
+        """
         unknown = set(forcing) - set(REQUIRED_FORCING) - set(OPTIONAL_FORCING)
         if unknown:
             raise ForcingError(f"unknown forcing variables {sorted(unknown)}; known: {REQUIRED_FORCING + OPTIONAL_FORCING}")
@@ -191,16 +211,9 @@ class GleamModel(LandModel):
             array = np.asarray(value, dtype=float)
             if array.shape not in (shape, shape[1:]):
                 raise ForcingError(f"forcing {name!r}: shape {array.shape}, expected {shape} or {shape[1:]}")
-            array = np.broadcast_to(array, shape)
-            if self.check_forcing:
-                finite = np.isfinite(array)
-                if not finite.all():
-                    self._site_error(name, ~finite, array, "is not finite (gaps must be filled explicitly, see the forcing reader)")
-                lo, hi, units = FORCING_RANGES[name]
-                bad = (array < lo) | (array > hi)
-                if bad.any():
-                    self._site_error(name, bad, array, f"outside the plausible range [{lo}, {hi}] {units}")
-            out[name] = array
+            if self.check_forcing and name not in deferred:
+                self._check_values(name, array, shape)
+            out[name] = np.broadcast_to(array, shape)
         return out
 
     # ------------------------------------------------------------------ step
@@ -209,15 +222,35 @@ class GleamModel(LandModel):
         n_members = soil.shape[0]
         if soil.shape != (n_members, self.n_site, 6):
             raise ValueError(f"state soil_moisture shape {soil.shape}, expected (member, {self.n_site}, 6)")
-        f = self.prepare_forcing(forcing, n_members)
-        if "vod" in f:
+        vegetation_name = "vod" if "vod" in forcing else "lai"
+        uses_swe = self.parameters.snow_mode != "temperature_index" and "swe" in forcing
+        deferred = frozenset()
+        if self.kernel == "numba" and self.check_forcing:
+            # the compiled loop checks the values it reads: a few comparisons per member-site
+            # instead of several passes over memory
+            deferred = frozenset(
+                REQUIRED_FORCING + (vegetation_name,) + (("swe",) if uses_swe else ()) + ("convective_fraction",)
+            )
+        f = self.prepare_forcing(forcing, n_members, deferred)
+        if vegetation_name == "vod":
             veg, p01, p99 = f["vod"], self.statics.vod_p01, self.statics.vod_p99
         else:
             veg, p01, p99 = f["lai"], self.statics.lai_p01, self.statics.lai_p99
         swe = f.get("swe") if self.parameters.snow_mode != "temperature_index" else None
         convective = f.get("convective_fraction", 0.0)
         if self.kernel == "numba":
-            return self._numba.step(state, f["precipitation"], f["air_temperature"], f["net_radiation"], veg, p01, p99, swe, convective)
+            limits = None
+            if self.check_forcing:
+                names = ("precipitation", "air_temperature", "net_radiation", vegetation_name, "swe", "convective_fraction")
+                limits = [FORCING_RANGES[name][:2] for name in names]
+            result = self._numba.step(state, f["precipitation"], f["air_temperature"], f["net_radiation"], veg, p01, p99, swe, convective, limits)
+            if result is None:  # a value failed the in-loop check: find and name it
+                shape = (n_members, self.n_site)
+                for name, value in f.items():
+                    if name in deferred:
+                        self._check_values(name, value, shape)
+                raise AssertionError("the numba kernel flagged forcing that passes the numpy check")  # pragma: no cover
+            return result
         state, fluxes = numpy_kernel.daily_step(
             soil,
             state["snowpack"],
