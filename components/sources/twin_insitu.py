@@ -32,7 +32,7 @@ from scipy.stats import poisson
 
 from s1da.framework.randomness import Purpose
 
-from .twin_random import Substream, normal_from_uniform, per_year_draws, static_draws, yearly_draws
+from .twin_random import Substream, ar1_series, normal_from_uniform, per_year_draws, static_draws, yearly_draws
 from .twin_surface_layer import SurfaceLayerParameters, truth_shallow_soil_moisture
 
 if TYPE_CHECKING:
@@ -128,12 +128,7 @@ def simulate_insitu(
     at_depth = np.where(sites["insitu_sensor_depth"].values[None, :] < 0.075, shallow, truth)
 
     innovations = yearly_draws(network.entropy, site_ids, Purpose.TWIN_INSITU_NOISE, Substream.INSITU_NOISE, times, "normal")
-    phi = parameters.noise_autocorrelation
-    noise = np.empty_like(innovations)
-    noise[0] = parameters.noise_sd * innovations[0]
-    scale = parameters.noise_sd * np.sqrt(1.0 - phi**2)
-    for t in range(1, len(times)):
-        noise[t] = phi * noise[t - 1] + scale * innovations[t]
+    noise = ar1_series(innovations, parameters.noise_sd, parameters.noise_autocorrelation)
     values = np.clip(
         sites["insitu_bias"].values[None, :] + sites["insitu_scale"].values[None, :] * at_depth + noise, 0.01, 0.6
     )

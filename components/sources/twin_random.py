@@ -118,3 +118,13 @@ def per_year_draws(
             rng = stream(entropy, int(site), purpose, int(substream) * 10_000 + int(year))
             out[year_index, index] = rng.random(size)
     return out
+
+
+def ar1_series(innovations: np.ndarray, sd, autocorrelation: float) -> np.ndarray:
+    """Stationary AR(1) noise along axis 0 with standard deviation ``sd`` from standard normals."""
+    noise = np.empty_like(innovations)
+    noise[0] = sd * innovations[0]
+    scale = sd * np.sqrt(1.0 - autocorrelation**2)
+    for t in range(1, len(innovations)):
+        noise[t] = autocorrelation * noise[t - 1] + scale * innovations[t]
+    return noise

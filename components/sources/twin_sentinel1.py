@@ -33,7 +33,7 @@ import xarray as xr
 
 from s1da.framework.randomness import Purpose
 
-from .twin_random import Substream, normal_from_uniform, static_draws, yearly_draws
+from .twin_random import Substream, ar1_series, normal_from_uniform, static_draws, yearly_draws
 from .twin_surface_layer import SurfaceLayerParameters, truth_shallow_soil_moisture
 
 if TYPE_CHECKING:
@@ -217,12 +217,7 @@ def simulate_backscatter(
         network.entropy, site_ids, Purpose.TWIN_OBSERVATION_NOISE, Substream.SPECKLE, times, "normal"
     )
     innovations = yearly_draws(network.entropy, site_ids, Purpose.TWIN_OBSERVATION_NOISE, Substream.STRUCTURE_NOISE, times, "normal")
-    phi = parameters.structure_noise_autocorrelation
-    drift = np.empty_like(innovations)
-    drift[0] = parameters.structure_noise_sd * innovations[0]
-    scale = parameters.structure_noise_sd * np.sqrt(1.0 - phi**2)
-    for t in range(1, len(times)):
-        drift[t] = phi * drift[t - 1] + scale * innovations[t]
+    drift = ar1_series(innovations, parameters.structure_noise_sd, parameters.structure_noise_autocorrelation)
 
     acquired = calendar["acquired"].values
     unmasked = np.where(acquired, clean + offsets + drift + speckle, np.nan)
