@@ -12,6 +12,7 @@ import copy
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
+
 import attrs
 import numpy as np
 import xarray as xr
@@ -101,7 +102,7 @@ class Experiment:
         return {name: values[index] for name, values in self._forcing_arrays.items()}
 
     def _layer_names(self) -> tuple[str, ...]:
-        return tuple(getattr(self.model, "layer_names", ()))
+        return tuple(self.model.layer_names)
 
     def _checkpoint(self, state: Mapping[str, np.ndarray], perturber_state: Mapping[str, np.ndarray]) -> dict:
         arrays = {MODEL_PREFIX + key: np.asarray(value) for key, value in state.items()}

@@ -37,6 +37,13 @@ Standard names and units: ``precipitation`` mm d-1, ``air_temperature`` degC,
 class LandModel(abc.ABC):
     """A land-surface model advanced one day at a time, vectorised over members and sites."""
 
+    layer_names: tuple[str, ...] = ()
+    """Soil layers reported by :meth:`layer_soil_moisture`; empty for a model without layers."""
+
+    def layer_soil_moisture(self, state: State) -> np.ndarray:
+        """Soil moisture per layer, m3 m-3, shaped ``(member, site, len(layer_names))``."""
+        raise NotImplementedError(f"{type(self).__name__} reports no soil layers")
+
     @abc.abstractmethod
     def initial_state(self, n_members: int) -> State:
         """Return the initial state for all sites, arrays shaped ``(member, site, ...)``."""
