@@ -32,6 +32,9 @@ class TwinSourceOptions:
     """``source: {kind: twin, ...}``: the synthetic network of DESIGN.md ("Twin experiments")."""
 
     n_sites: int = attrs.field(default=12, validator=[attrs.validators.instance_of(int), attrs.validators.gt(0)])
+    site_ids: tuple | None = attrs.field(
+        default=None, converter=attrs.converters.optional(tuple), metadata={"doc": "run only these sites (overrides n_sites)"}
+    )
     truth_spinup_years: int = attrs.field(default=1, validator=attrs.validators.ge(0))
     weather: WeatherParameters = attrs.field(factory=WeatherParameters)
     forcing_error: ForcingErrorParameters = attrs.field(factory=ForcingErrorParameters)

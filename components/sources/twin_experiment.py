@@ -31,6 +31,7 @@ from .twin import (
 def twin_site_data(
     *,
     n_sites: int,
+    site_ids=None,
     start,
     end,
     seed: int,
@@ -41,9 +42,15 @@ def twin_site_data(
     backscatter: TruthBackscatterParameters = TruthBackscatterParameters(),
     insitu: InsituParameters = InsituParameters(),
 ) -> SiteData:
-    """Build the network for ``start..end`` (inclusive) and everything the experiment needs."""
+    """Build the network for ``start..end`` (inclusive) and everything the experiment needs.
+
+    ``site_ids`` picks sites of the network by id instead of ``0..n_sites-1``; every number of a
+    site is the same whichever other sites are built with it (keyed random streams).
+    """
     end_exclusive = pd.Timestamp(end) + pd.Timedelta(days=1)
-    network = build_network(n_sites, start, end_exclusive, seed, weather=weather, forcing_error=forcing_error)
+    network = build_network(
+        n_sites, start, end_exclusive, seed, site_ids=site_ids, weather=weather, forcing_error=forcing_error
+    )
     truth = run_truth(network, model_factory, spinup_years=truth_spinup_years)
     truth_sm = truth["surface_soil_moisture"]
     observed = simulate_backscatter(network, truth_sm, backscatter)
