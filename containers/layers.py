@@ -101,7 +101,7 @@ class FilterLayer(containers.DeclarativeContainer):
 
 
 def _operators(resolved: dict[str, Any]) -> dict[str, Any]:
-    return {label: attrs.evolve(section["parameters"]) for label, section in resolved.items()}
+    return {label: _copy(section["parameters"]) for label, section in resolved.items()}
 
 
 class ExperimentLayer(containers.DeclarativeContainer):
