@@ -21,9 +21,7 @@ Crash safety and resumption:
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,22 +33,6 @@ import zarr
 from s1da.framework.variables import attributes as cf_attributes
 
 RESTART_SLOTS = ("restart_slot0", "restart_slot1")
-
-CRASH_AFTER_BLOCKS = "S1DA_CRASH_AFTER_BLOCKS"
-"""Fault injection for crash tests: kill the process (SIGKILL) right after this many block
-writes, i.e. after a block's data is on disk but before its progress is recorded."""
-_blocks_written = 0
-
-
-def _maybe_crash() -> None:
-    global _blocks_written
-    limit = os.environ.get(CRASH_AFTER_BLOCKS)
-    if not limit:
-        return
-    _blocks_written += 1
-    if _blocks_written >= int(limit):
-        os.kill(os.getpid(), signal.SIGKILL)
-
 
 class StoreError(RuntimeError):
     """The store is missing, truncated or not what the caller expects."""
@@ -252,7 +234,6 @@ class EnsembleStore:
             consolidated=False,
             zarr_format=3,
         )
-        _maybe_crash()
 
     def save_progress(self, name: str, days_done: int, checkpoint: Mapping[str, np.ndarray] | None) -> None:
         """Record that ``days_done`` days are on disk, with the state needed to continue.

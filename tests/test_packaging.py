@@ -32,4 +32,4 @@ def test_every_source_package_is_importable_as_s1da():
 
 def test_console_script_is_declared():
     entry_points = {entry.name: entry.value for entry in installed().entry_points}
-    assert entry_points["s1da"] == "s1da.framework.cli:main"
+    assert entry_points["s1da"] == "s1da.containers.cli:main"

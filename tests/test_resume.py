@@ -4,16 +4,21 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from test_experiment_end_to_end import assert_stores_identical
 from tiny_experiment import TINY_YAML, write_tiny_config
 
-from s1da.framework.store import CRASH_AFTER_BLOCKS, EnsembleStore
+from fault_cli import CRASH_AFTER_BLOCKS
+
+from s1da.framework.store import EnsembleStore
+
+FAULT_CLI = Path(__file__).with_name("fault_cli.py")
 
 
 def s1da(*args, env=None):
-    command = [sys.executable, "-m", "s1da.framework.cli", *args]
+    command = [sys.executable, str(FAULT_CLI), *args]
     return subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
 
 

@@ -1,7 +1,7 @@
 """Command line: ``s1da run``, ``s1da inspect``, ``s1da report``.
 
-The framework does not know the concrete components; ``run`` asks the containers package (which
-does) to assemble the experiment from YAML, importing it only when the command runs.
+The CLI lives in the assembly package because it builds experiments from YAML through the
+containers; the framework core never imports the containers.
 """
 
 from __future__ import annotations
