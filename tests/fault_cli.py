@@ -2,7 +2,7 @@
 
 ``python tests/fault_cli.py ARGS...`` behaves like ``s1da ARGS...``, except that when the
 environment variable ``S1DA_TEST_CRASH_AFTER_BLOCKS`` is N, the process kills itself with
-SIGKILL right after the N-th block write of any run group (the block's data is on disk but its
+SIGKILL right after the N-th block write of any run group (open loop or DA) (the block's data is on disk but its
 progress is not yet recorded).  The hook lives here, in the tests, so the library carries no
 fault-injection code.
 """
@@ -17,21 +17,22 @@ CRASH_AFTER_BLOCKS = "S1DA_TEST_CRASH_AFTER_BLOCKS"
 
 
 def install_crash_hook(limit: int) -> None:
-    """Wrap :meth:`EnsembleStore.write_block` so that the ``limit``-th call ends in SIGKILL."""
-    from s1da.framework.store import EnsembleStore
+    """Wrap the engine's region writes so that the ``limit``-th block of a run group ends in SIGKILL."""
+    from s1da.framework import store_regions
 
-    original = EnsembleStore.write_block
+    original = store_regions.write_region
     written = 0
 
-    def write_block_then_maybe_die(self, *args, **kwargs):
+    def write_region_then_maybe_die(store, name, *args, **kwargs):
         nonlocal written
-        result = original(self, *args, **kwargs)
-        written += 1
-        if written >= limit:
-            os.kill(os.getpid(), signal.SIGKILL)
+        result = original(store, name, *args, **kwargs)
+        if name == "open_loop" or name.startswith("da_"):
+            written += 1
+            if written >= limit:
+                os.kill(os.getpid(), signal.SIGKILL)
         return result
 
-    EnsembleStore.write_block = write_block_then_maybe_die
+    store_regions.write_region = write_region_then_maybe_die
 
 
 if __name__ == "__main__":
