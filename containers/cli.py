@@ -47,7 +47,38 @@ def _inspect(args: argparse.Namespace) -> int:
 
     store = EnsembleStore.open(args.store)
     print(store.describe())
+    print(_components_used(store.attributes))
     return 0 if store.is_complete else 1
+
+
+def _components_used(attributes) -> str:
+    """The components recorded at the store's root (kind, distribution, version)."""
+    import json
+
+    records = json.loads(attributes.get("components", "{}") or "{}")
+    lines = ["  components:"] + [
+        f"    {key}: {record['kind']} ({record['distribution']} {record['version']})" for key, record in records.items()
+    ]
+    return "\n".join(lines) if records else "  components: not recorded"
+
+
+def _kinds(args: argparse.Namespace) -> int:
+    from s1da.containers.catalogue import describe_kinds
+    from s1da.containers.registry import LAYERS, registry
+
+    if args.layer is not None and args.layer not in LAYERS:
+        from s1da.framework.config import ConfigError
+
+        raise ConfigError(f"unknown layer {args.layer!r} (layers: {', '.join(LAYERS)})")
+    print(describe_kinds(registry(), args.layer, args.kind), end="")
+    return 0
+
+
+def _add_kinds_command(commands) -> None:
+    kinds = commands.add_parser("kinds", help="list every kind of every layer (built-in and plugins) with its options")
+    kinds.add_argument("layer", nargs="?", help="only this layer: source, model, perturbation, filter, operator")
+    kinds.add_argument("kind", nargs="?", help="only this kind of the layer")
+    kinds.set_defaults(handler=_kinds)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -83,6 +114,8 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("store")
     report.add_argument("--output", required=True, help="directory for the report")
     report.set_defaults(handler=_report)
+
+    _add_kinds_command(commands)
     return main_parser
 
 

@@ -23,7 +23,12 @@ class GleamOptions:
 
     state_vector: str = attrs.field(default="top", validator=_one_of("top", "top_aggregated", "augmented"))
     kernel: str = attrs.field(default="numpy", validator=_one_of("numpy", "numba"))
-    taper: tuple = attrs.field(default=(1.0, 1.0, 1.0), converter=tuple, metadata={"units": "1"})
+    taper: tuple[float, float, float] = attrs.field(
+        default=(1.0, 1.0, 1.0),
+        converter=tuple,
+        validator=attrs.validators.deep_iterable(attrs.validators.and_(attrs.validators.ge(0.0), attrs.validators.le(1.0))),
+        metadata={"units": "1", "doc": "Schur taper (rho_1, rho_2, rho_3) by layer depth, augmented state only"},
+    )
     parameters: GleamParameters = attrs.field(factory=GleamParameters)
 
 

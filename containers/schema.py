@@ -17,12 +17,7 @@ from typing import Any
 import attrs
 import yaml
 
-from s1da.components.filters import DEnKF, ETKF, StochasticEnKF
-from s1da.components.operators import SupportVectorOperator, WaterCloudModel
-from s1da.components.perturbers import ForcingPerturbationParameters
-from s1da.components.sources.spen_farm import SpenFarmSourceOptions
-from s1da.components.sources.site_files import SiteFilesOptions
-from s1da.containers.options import GleamOptions, TwinSourceOptions
+from s1da.containers.registry import registry
 from s1da.framework.config import (
     ConfigError,
     Field,
@@ -47,27 +42,20 @@ EXPERIMENT = Section(
     }
 )
 
-KINDS: dict[str, dict[str, type]] = {
-    "source": {"twin": TwinSourceOptions, "spen_farm": SpenFarmSourceOptions, "files": SiteFilesOptions},
-    "model": {"gleam": GleamOptions},
-    "perturbation": {"forcing": ForcingPerturbationParameters},
-    "filter": {"denkf": DEnKF, "enkf": StochasticEnKF, "etkf": ETKF},
-    "operator": {"wcm": WaterCloudModel, "svr": SupportVectorOperator},
-}
 SECTIONS = ("experiment", "source", "model", "perturbation", "filter", "operators")
 
 
 def _component(section: Any, family: str, prefix: str, file: str | Path) -> dict[str, Any]:
     if not isinstance(section, Mapping):
         raise ConfigError("expected a mapping with a 'kind'", key=prefix, file=file)
-    kinds = KINDS[family]
+    kinds = registry().kinds(family)
     kind = section.get("kind")
     if kind is None:
         raise ConfigError(f"required key is missing (one of {', '.join(sorted(kinds))})", key=f"{prefix}.kind", file=file)
     if kind not in kinds:
         raise ConfigError(f"unknown kind {kind!r} (allowed: {', '.join(sorted(kinds))})", key=f"{prefix}.kind", file=file)
     options = {key: value for key, value in section.items() if key != "kind"}
-    built = build_parameters(kinds[kind], options, prefix, file)
+    built = build_parameters(kinds[kind].parameters, options, prefix, file)
     return {"kind": kind, "parameters": built}
 
 
@@ -110,6 +98,22 @@ def load(path: str | Path, *, seed: int | None = None) -> dict[str, Any]:
     if seed is not None and isinstance(data.get("experiment"), Mapping) and data["experiment"].get("seed") is None:
         data["experiment"] = {**data["experiment"], "seed": int(seed)}
     return resolve(data, path)
+
+
+def components_used(resolved: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Kind, distribution and version of every component of a resolved configuration, by key path."""
+    records = {}
+    for name, section in _component_sections(resolved):
+        layer = "operator" if name.startswith("operators.") else name
+        records[name] = registry().get(layer, section["kind"]).record()
+    return records
+
+
+def _component_sections(resolved: Mapping[str, Any]):
+    for name in ("source", "model", "perturbation", "filter"):
+        yield name, resolved[name]
+    for label, section in resolved["operators"].items():
+        yield f"operators.{label}", section
 
 
 def as_text(resolved: Mapping[str, Any]) -> str:
