@@ -41,6 +41,18 @@ def _default(field: attrs.Attribute) -> Any:
     return field.default
 
 
+def _allowed(validator: Any) -> tuple | None:
+    """The values an ``attrs.validators.in_`` (possibly inside ``and_``/a list) allows."""
+    if validator is None:
+        return None
+    if isinstance(getattr(validator, "options", None), (tuple, list, set, frozenset)):
+        return tuple(validator.options)
+    for inner in getattr(validator, "_validators", ()):
+        if (found := _allowed(inner)) is not None:
+            return found
+    return None
+
+
 def options(cls: type, prefix: str = "") -> Iterator[Option]:
     """The options of a parameter class, nested groups expanded."""
     hints = annotations_of(cls)
@@ -53,9 +65,11 @@ def options(cls: type, prefix: str = "") -> Iterator[Option]:
             yield from options(type(default), key + ".")
             continue
         hint = hints.get(field.name, field.type)
+        allowed = _allowed(field.validator)
+        kind = describe(hint) if not isinstance(hint, str) else hint
         yield Option(
             key=key,
-            type=describe(hint) if not isinstance(hint, str) else hint,
+            type=f"one of {', '.join(map(str, allowed))}" if allowed else kind,
             default=default,
             units=str(field.metadata.get("units", "")),
             doc=str(field.metadata.get("doc", "")),

@@ -31,7 +31,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"s1da: resuming the unfinished store {output}", file=sys.stderr)
         # a config without a seed resumes with the entropy the interrupted run drew and recorded
         seed = int(existing.attributes.get("seed_entropy", 0)) or None
-    experiment = build_experiment(args.config, seed=seed, progress=not args.no_progress)
+    experiment = build_experiment(args.config, seed=seed, progress=not args.no_progress, overrides=args.overrides)
     store = experiment.run(output, overwrite=args.overwrite)
     print(store.describe())
     if args.report:
@@ -47,19 +47,23 @@ def _inspect(args: argparse.Namespace) -> int:
 
     store = EnsembleStore.open(args.store)
     print(store.describe())
-    print(_components_used(store.attributes))
+    print(_provenance(store.attributes))
     return 0 if store.is_complete else 1
 
 
-def _components_used(attributes) -> str:
-    """The components recorded at the store's root (kind, distribution, version)."""
+def _provenance(attributes) -> str:
+    """The components (kind, distribution, version) and --set overrides recorded at the store's root."""
     import json
 
     records = json.loads(attributes.get("components", "{}") or "{}")
     lines = ["  components:"] + [
         f"    {key}: {record['kind']} ({record['distribution']} {record['version']})" for key, record in records.items()
     ]
-    return "\n".join(lines) if records else "  components: not recorded"
+    if not records:
+        lines = ["  components: not recorded"]
+    overrides = json.loads(attributes.get("overrides", "[]") or "[]")
+    lines.append(f"  overrides: {' '.join('--set ' + item for item in overrides) if overrides else 'none'}")
+    return "\n".join(lines)
 
 
 def _kinds(args: argparse.Namespace) -> int:
@@ -72,6 +76,46 @@ def _kinds(args: argparse.Namespace) -> int:
         raise ConfigError(f"unknown layer {args.layer!r} (layers: {', '.join(LAYERS)})")
     print(describe_kinds(registry(), args.layer, args.kind), end="")
     return 0
+
+
+def _config_init(args: argparse.Namespace) -> int:
+    from s1da.containers.registry import registry
+    from s1da.containers.template import config_template
+
+    text = config_template(registry(), source=args.source)
+    if args.output is None:
+        print(text, end="")
+        return 0
+    output = Path(args.output)
+    if output.exists() and not args.overwrite:
+        from s1da.framework.config import ConfigError
+
+        raise ConfigError(f"{output} exists; pass --overwrite to replace it")
+    output.write_text(text)
+    print(f"configuration written to {output}; run it: s1da run {output} --output {output.with_suffix('.zarr')}")
+    return 0
+
+
+def _add_config_command(commands) -> None:
+    config = commands.add_parser("config", help="write configurations")
+    actions = config.add_subparsers(dest="action", required=True)
+    init = actions.add_parser("init", help="write a complete commented experiment YAML that runs as it is")
+    init.add_argument("output", nargs="?", help="file to write (default: print it)")
+    init.add_argument("--source", choices=("twin", "files"), default="twin", help="data source (default twin)")
+    init.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    init.set_defaults(handler=_config_init)
+
+
+def add_set_option(run_parser) -> None:
+    """``--set key.path=value`` (repeatable): override the YAML; recorded in the store."""
+    run_parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one option, e.g. --set experiment.members=16 (value in YAML syntax; repeatable)",
+    )
 
 
 def _add_kinds_command(commands) -> None:
@@ -104,6 +148,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="replace an existing store")
     run.add_argument("--report", metavar="DIR", help="also write the report (figures, summary) to DIR")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    add_set_option(run)
     run.set_defaults(handler=_run)
 
     inspect = commands.add_parser("inspect", help="print what a store holds and whether each run is complete")
@@ -116,6 +161,7 @@ def parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=_report)
 
     _add_kinds_command(commands)
+    _add_config_command(commands)
     return main_parser
 
 

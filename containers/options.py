@@ -19,7 +19,7 @@ def _one_of(*allowed: str):
 
 @attrs.frozen
 class GleamOptions:
-    """``model: {kind: gleam, ...}``."""
+    """GLEAM v3 land model (Miralles et al. 2011; Martens et al. 2017): ``model: {kind: gleam, ...}``."""
 
     state_vector: str = attrs.field(default="top", validator=_one_of("top", "top_aggregated", "augmented"))
     kernel: str = attrs.field(default="numpy", validator=_one_of("numpy", "numba"))
@@ -34,7 +34,7 @@ class GleamOptions:
 
 @attrs.frozen
 class TwinSourceOptions:
-    """``source: {kind: twin, ...}``: the synthetic network of DESIGN.md ("Twin experiments")."""
+    """Synthetic twin network, truth, S1 and in situ simulated: ``source: {kind: twin, ...}``."""
 
     n_sites: int = attrs.field(default=12, validator=[attrs.validators.instance_of(int), attrs.validators.gt(0)])
     site_ids: tuple | None = attrs.field(

@@ -10,7 +10,7 @@ naming the key and the file).  ``resolve`` returns plain values for the containe
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from s1da.framework.config import (
     Section,
     build_parameters,
     load_yaml,
+    parse_yaml_value,
     parse_date,
     positive,
 )
@@ -92,12 +93,34 @@ def resolve(data: Mapping[str, Any], file: str | Path) -> dict[str, Any]:
     }
 
 
-def load(path: str | Path, *, seed: int | None = None) -> dict[str, Any]:
-    """Load and resolve an experiment YAML; ``seed`` replaces a missing seed (resuming)."""
-    data = load_yaml(path)
+def load(path: str | Path, *, seed: int | None = None, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """Load and resolve an experiment YAML; ``seed`` replaces a missing seed (resuming).
+
+    ``overrides`` are ``key.path=value`` strings (``s1da run --set``) applied before the checks.
+    """
+    data = apply_overrides(load_yaml(path), overrides, path)
     if seed is not None and isinstance(data.get("experiment"), Mapping) and data["experiment"].get("seed") is None:
         data["experiment"] = {**data["experiment"], "seed": int(seed)}
     return resolve(data, path)
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str], file: str | Path) -> dict[str, Any]:
+    """``data`` with each ``key.path=value`` set (value in YAML syntax, e.g. ``[1, 10]``)."""
+    for override in overrides:
+        key, separator, text = override.partition("=")
+        path = key.strip().split(".")
+        if not separator or not all(path):
+            raise ConfigError(f"--set expects key.path=value, got {override!r}", file=file)
+        value = parse_yaml_value(text, key, file)
+        target = data
+        for depth, name in enumerate(path[:-1]):
+            child = target.setdefault(name, {})
+            if not isinstance(child, Mapping):
+                raise ConfigError(f"--set {override!r}: not a mapping", key=".".join(path[: depth + 1]), file=file)
+            target[name] = child = dict(child)
+            target = child
+        target[path[-1]] = value
+    return data
 
 
 def components_used(resolved: Mapping[str, Any]) -> dict[str, dict[str, str]]:

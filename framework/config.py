@@ -242,6 +242,14 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return dict(data)
 
 
+def parse_yaml_value(text: str, key: str, file: str | Path | None) -> Any:
+    """One value written in YAML syntax (a command-line override)."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError as error:
+        raise ConfigError(f"not a valid YAML value: {text!r}", key=key, file=file) from error
+
+
 def parse_date(value: Any, key: str, file: str | Path | None) -> _dt.date:
     """YAML dates come as ``datetime.date`` or ISO strings."""
     if isinstance(value, _dt.datetime):
