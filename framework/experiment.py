@@ -83,6 +83,8 @@ class Experiment:
     chunk_days: int = 32
     min_samples: int = 30
     config_text: str = ""
+    attributes: Mapping[str, str] = attrs.field(factory=dict)
+    """Extra root attributes of the store (the assembly records the components used)."""
     progress: bool = True
     validator: Callable[..., xr.Dataset] | None = None
     sites_per_task: int | None = None
@@ -190,6 +192,7 @@ class Experiment:
             "seed_entropy": str(self.entropy),
             "s1da_version": __version__,
             "source": self.data.description,
+            **self.attributes,
         }
         if path.exists() and not overwrite:
             store = EnsembleStore.open(path)
