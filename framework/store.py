@@ -359,6 +359,11 @@ class EnsembleStore:
         for name, status in self.groups().items():
             state = "complete" if status["complete"] else "INCOMPLETE"
             detail = f" ({status['progress']}/{status['length']} days)" if status["kind"] == "run" else ""
+            if status["kind"] == "tasks":  # the engine's per-task records (gone once finished)
+                records = [dict(record.attrs) for _, record in self._group(name, mode="r").groups()]
+                finished = sum(bool(record.get("complete")) for record in records)
+                lines.append(f"    {name}: {finished} of {len(records)} tasks finished (per-task progress and checkpoints)")
+                continue
             if status["kind"] == "state":
                 lines.append(f"    {name}: {state} (model and perturber state to restart from)")
                 continue

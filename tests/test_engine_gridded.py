@@ -1,17 +1,24 @@
 """Gridded stores: (time, [member,] y, x) maps with lat(y), lon(x) and a CF grid mapping,
 masked cells NaN, the same store for any tiling and worker count, and the output policy."""
 
+import signal
+import threading
+import time
+
 import distributed
 import numpy as np
 import pytest
 import xarray as xr
 from dependency_injector import providers
-from engine_fixtures import GRID_SHAPE, LAND_CELLS, regrid
+from engine_fixtures import GRID_SHAPE, LAND_CELLS, dask_cluster, regrid
 from test_experiment_end_to_end import assert_stores_identical
 from tiny_experiment import TINY_YAML, write_tiny_config
 
 from s1da.containers.assembly import build_container
+from s1da.framework import store_regions
 from s1da.framework.output_policy import OutputPolicy
+from s1da.framework.store import EnsembleStore
+from s1da.framework.store_regions import TaskRecords
 
 GRID_YAML = (
     TINY_YAML.replace("n_sites: 3", "n_sites: 12")
@@ -107,3 +114,53 @@ def test_ensemble_mean_fluxes_close_the_water_balance(gridded_data, tmp_path, dt
         residual = (np.diff(storage, axis=0) - net[1:])[:, *np.divmod(LAND_CELLS, GRID_SHAPE[1])]
         tolerance = 1e-9 if dtype == "float64" else 1e-3  # float32: rounding of storages of ~1000 mm
         assert np.abs(residual).max() < tolerance
+
+
+def test_joined_cluster_with_a_worker_killed_mid_run(gridded_data, serial, tmp_path):
+    """A real ``dask scheduler`` + two ``dask worker`` processes, joined by address; one worker
+    is SIGKILLed once a task has recorded progress.  Dask reschedules its task, which continues
+    from its checkpoint, and the store is the serial one."""
+    output = tmp_path / "joined.zarr"
+    with dask_cluster(2, tmp_path) as (address, workers):
+        killer = threading.Thread(target=_kill_after_first_progress, args=(output, workers[0]), daemon=True)
+        killer.start()
+        store = grid_experiment(tmp_path, gridded_data).run(output, scheduler=address, sites_per_task=4)
+        killer.join(timeout=60)
+        assert workers[0].poll() == -signal.SIGKILL
+    assert_stores_identical(serial, store)
+
+
+def _kill_after_first_progress(output, worker, timeout=300):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            records = TaskRecords(EnsembleStore.open(output))
+            if records.exists() and any(records.status(i).get("days_done", 0) > 0 for i in range(int(records.plan()["n_tasks"]))):
+                worker.send_signal(signal.SIGKILL)
+                return
+        except Exception:  # the store or its records are being created
+            pass
+        time.sleep(0.05)
+
+
+def test_interrupted_and_resumed_with_another_chunking(gridded_data, serial, tmp_path, monkeypatch):
+    """Stopped after a few block writes (tiles of 4 cells), resumed asking for tiles of 9: the
+    stored plan is kept, finished tasks are skipped, and the store is the serial one."""
+    original = store_regions.write_region
+    writes = {"n": 0}
+
+    def write_then_stop(store, name, *args, **kwargs):
+        original(store, name, *args, **kwargs)
+        writes["n"] += 1
+        if writes["n"] == 14:
+            raise KeyboardInterrupt("stopped by the test")
+
+    monkeypatch.setattr(store_regions, "write_region", write_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        grid_experiment(tmp_path, gridded_data).run(tmp_path / "resumed.zarr", sites_per_task=4)
+    records = TaskRecords(EnsembleStore.open(tmp_path / "resumed.zarr"))
+    finished = [records.status(i)["complete"] for i in range(int(records.plan()["n_tasks"]))]
+    assert any(finished) and not all(finished)
+    monkeypatch.setattr(store_regions, "write_region", original)
+    store = grid_experiment(tmp_path, gridded_data).run(tmp_path / "resumed.zarr", sites_per_task=9)
+    assert_stores_identical(serial, store)
