@@ -26,6 +26,12 @@ from s1da.framework.store_regions import TaskRecords
 from s1da.framework.tasks import ChunkRun
 
 ENGINE_YAML = TINY_YAML.replace("end: 2018-07-31", "end: 2018-06-30")
+# WCM from one start instead of 16 (the chunking, not the fit, is under test here)
+ENGINE_YAML = (
+    ENGINE_YAML[: ENGINE_YAML.index("  svr:")]
+    + "    start_values: [[0.05], [0.5], [-20.0], [40.0]]\n"
+    + ENGINE_YAML[ENGINE_YAML.index("filter:") :]
+)
 
 
 @pytest.fixture(scope="module")
