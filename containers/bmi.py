@@ -113,11 +113,14 @@ class GleamBmi(ArrayBmi):
         self._store_outputs({"surface_soil_moisture": self._model.surface_soil_moisture(state)})
 
     def _source_forcing(self, key: str, day: int) -> np.ndarray:
+        day = min(day, len(self._forcing_source[key]) - 1)  # past the end the caller sets all forcing
         return np.broadcast_to(self._forcing_source[key][day], (self._members, self._forcing_source[key].shape[1]))
 
     def _after_set(self, name: str) -> None:
         if name in self._forcing_names:
             self._forcing_set.add(name)
+        elif name in self._layer_names:  # the surface soil moisture follows a state set by the caller
+            self._store_outputs({"surface_soil_moisture": self._model.surface_soil_moisture(self.state())})
 
     def state(self) -> dict[str, np.ndarray]:
         """The model state from the buffers (what the caller set included), arrays (member, site, ...)."""
@@ -150,8 +153,10 @@ class GleamBmi(ArrayBmi):
                 self._store(name, np.mean(value, axis=0))
 
     def update(self) -> None:
-        if self._time >= self._end_time:
-            raise RuntimeError(f"{self._component_name}: the run ends at day {self._end_time:g} (the config's end)")
+        if self._time >= self._end_time and len(self._forcing_set) < len(self._forcing_names):
+            raise RuntimeError(
+                f"{self._component_name}: the config's forcing ends at day {self._end_time:g}; set every forcing variable to go on"
+            )
         state, fluxes = self._model.step(self.state(), self.forcing())
         self._store_state(state)
         self._store_outputs({**fluxes, "surface_soil_moisture": self._model.surface_soil_moisture(state)})

@@ -45,9 +45,9 @@ def test_gleam_through_bmi_equals_gleam_direct_bit_for_bit():
         bmi.update()
     model, state, fluxes = _direct_gleam(20)
     np.testing.assert_array_equal(bmi.state()["soil_moisture"], state["soil_moisture"])
-    np.testing.assert_array_equal(bmi.get_value(names.member(SSM), np.empty(6)), model.surface_soil_moisture(state).ravel())
+    np.testing.assert_array_equal(bmi.get_value(names.member(SSM), np.empty(3)), model.surface_soil_moisture(state).ravel())
     drainage = names.FLUXES["deep_drainage"][0]
-    np.testing.assert_array_equal(bmi.get_value(names.member(drainage), np.empty(6)), fluxes["deep_drainage"].ravel())
+    np.testing.assert_array_equal(bmi.get_value(names.member(drainage), np.empty(3)), fluxes["deep_drainage"].ravel())
     np.testing.assert_array_equal(bmi.get_value(SSM, np.empty(3)), model.surface_soil_moisture(state).mean(axis=0))
 
 
@@ -65,18 +65,18 @@ def test_forcing_set_by_the_caller_drives_the_next_update_only(gleam_bmi):
     storage = names.member(names.FLUXES["total_water_storage"][0])
     wet = GleamBmi()
     wet.initialize(str(BMI_DIR / "gleam.yaml"))
-    wet.set_value(RAIN, np.full(6, 50.0))
+    wet.set_value(RAIN, np.full(3, 50.0))
     wet.update()
     dry = GleamBmi()
     dry.initialize(str(BMI_DIR / "gleam.yaml"))
-    dry.set_value(RAIN, np.zeros(6))
+    dry.set_value(RAIN, np.zeros(3))
     dry.update()
-    difference = wet.get_value(storage, np.empty(6)) - dry.get_value(storage, np.empty(6))
+    difference = wet.get_value(storage, np.empty(3)) - dry.get_value(storage, np.empty(3))
     assert np.all(difference > 0.0)
     rain_out = names.member(names.FLUXES["total_evaporation"][0])  # wetter canopy and soil evaporate more
-    assert np.all(wet.get_value(rain_out, np.empty(6)) >= dry.get_value(rain_out, np.empty(6)))
+    assert np.all(wet.get_value(rain_out, np.empty(3)) >= dry.get_value(rain_out, np.empty(3)))
     wet.update()  # back to the source's forcing
-    assert not np.all(wet.get_value(RAIN, np.empty(6)) == 50.0)
+    assert not np.all(wet.get_value(RAIN, np.empty(3)) == 50.0)
 
 
 def test_outputs_cannot_be_set_and_unknown_names_are_named(gleam_bmi):
