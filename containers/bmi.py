@@ -26,11 +26,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import attrs
 import numpy as np
 
 from s1da.containers import bmi_names as names
-from s1da.containers.bmi_core import MEMBERS, SITES, ArrayBmi, Variable, lattice_order, site_grids
+from s1da.containers.bmi_core import MEMBERS, SITES, ArrayBmi, Variable, site_grids
 from s1da.framework.config import ConfigError, Field, Section, load_yaml
 
 BMI_SECTION = Section({"members": Field(int, default=1, check=lambda v: None if v > 0 else "must be positive", doc="GleamBmi ensemble size")})
@@ -43,26 +42,6 @@ def load_config(config_file: str | Path) -> tuple[dict[str, Any], dict[str, Any]
     data = load_yaml(config_file)
     options = BMI_SECTION.resolve(data.pop("bmi", None), "bmi", config_file)
     return schema.resolve(data, config_file), options
-
-
-def in_grid_order(site_data):
-    """Site data reordered row-major when the sites form a regular lattice (the BMI grid order)."""
-    order = lattice_order(site_data.sites["lon"].values, site_data.sites["lat"].values)
-    if order is None:
-        return site_data
-    ids = site_data.site_ids[order]
-
-    def by_site(item):
-        return None if item is None else item.sel(site=ids)
-
-    return attrs.evolve(
-        site_data,
-        sites=by_site(site_data.sites),
-        forcing=by_site(site_data.forcing),
-        observations=by_site(site_data.observations),
-        insitu=by_site(site_data.insitu),
-        truth=by_site(site_data.truth),
-    )
 
 
 class GleamBmi(ArrayBmi):
@@ -79,7 +58,7 @@ class GleamBmi(ArrayBmi):
         resolved, options = load_config(config_file)
         if resolved["model"]["kind"] != "gleam":
             raise ConfigError(f"GleamBmi runs GLEAM, the file configures {resolved['model']['kind']!r}", key="model.kind", file=config_file)
-        data = in_grid_order(container_for(resolved, progress=False).data.site_data())
+        data = container_for(resolved, progress=False).data.site_data()
         experiment = resolved["experiment"]
         self._members = options["members"]
         self._model = build("model", resolved["model"], experiment, sites=data.sites)
@@ -93,7 +72,7 @@ class GleamBmi(ArrayBmi):
         }
         self._end_time = float(len(days))
         self._time = 0.0
-        self._grids = site_grids(data.sites["lon"].values, data.sites["lat"].values, self._members)
+        self._grids = site_grids(data.sites["lon"].values, data.sites["lat"].values, self._members, data.grid)
         self._declare_variables(self._model.initial_state(self._members))
 
     def _declare_variables(self, state: Mapping[str, np.ndarray]) -> None:
