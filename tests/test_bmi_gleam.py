@@ -117,9 +117,10 @@ BUCKET = ROOT / "examples" / "s1da-bucket-plugin"
     ("folder", "config", "component", "python_path"),
     [
         (BMI_DIR, "gleam.yaml", "s1da.containers.bmi:GleamBmi", None),
+        (BMI_DIR, "assimilation.yaml", "s1da.containers.bmi:AssimilationBmi", None),
         (BUCKET / "bmi", "bucket_bmi.yaml", "s1da_bucket.bmi:BucketBmi", BUCKET / "src"),
     ],
-    ids=["GleamBmi", "BucketBmi"],
+    ids=["GleamBmi", "AssimilationBmi", "BucketBmi"],
 )
 def test_bmi_tester_passes(folder, config, component, python_path):
     """The CSDMS bmi-tester (stages 1-3) on the sample configurations."""
