@@ -38,7 +38,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from s1da.framework import store_regions
-from s1da.framework.experiment import Experiment, run_variables
+from s1da.framework.experiment import MODEL_PREFIX, Experiment, run_variables
 from s1da.framework.grid_view import GridSiteView
 from s1da.framework.layout import GridLayout, SiteLayout, Task, default_sites_per_task, layout_for
 from s1da.framework.output_policy import statistic_attributes
@@ -210,6 +210,8 @@ def _execute_on_cluster(experiment, store, records, stages, pending: list[Task],
 def _finalize(experiment: Experiment, store: EnsembleStore, layout, records: TaskRecords) -> None:
     """Calibration table, validation, completion (each skipped when already done)."""
     labels = list(experiment.operators)
+    if records.exists() and not store.group_complete("spinup_state"):
+        store.write_state("spinup_state", _assemble_spinup_state(records))
     if labels and not store.group_complete("calibration"):
         store.write_dataset("calibration", _assemble_calibration(experiment, records))
     if not store.group_complete("validation"):
@@ -246,6 +248,27 @@ def _assemble_calibration(experiment: Experiment, records: TaskRecords) -> xr.Da
         )
         pieces.append(parameters)
     return xr.merge(pieces, combine_attrs="no_conflicts")
+
+
+def _assemble_spinup_state(records: TaskRecords) -> dict[str, np.ndarray]:
+    """The network's state at the end of the spin-up, from every task's, in site-table order.
+
+    Model arrays are ``(member, site, ...)`` (the :class:`LandModel` convention); perturber
+    arrays whose leading axis is the task's sites are joined along it, the others (e.g. the
+    ensemble size) are the same in every task.
+    """
+    positions = records.site_positions()
+    order = np.argsort(np.concatenate(positions), kind="stable")
+    parts = [records.read_arrays(index, "spinup_state") for index in range(len(positions))]
+    joined = {}
+    for key in parts[0]:
+        if key.startswith(MODEL_PREFIX):
+            joined[key] = np.concatenate([part[key] for part in parts], axis=1).take(order, axis=1)
+        elif all(part[key].ndim and part[key].shape[0] == len(sites) for part, sites in zip(parts, positions)):
+            joined[key] = np.concatenate([part[key] for part in parts], axis=0).take(order, axis=0)
+        else:
+            joined[key] = parts[0][key]
+    return joined
 
 
 def _concat_sites(parts: list[xr.Dataset]) -> xr.Dataset:

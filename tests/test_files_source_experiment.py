@@ -8,7 +8,7 @@ from files_source_network import write_config, write_network
 
 from s1da.containers.assembly import build_experiment
 
-GROUPS = ("observations", "insitu", "open_loop", "calibration", "da_wcm", "validation")
+GROUPS = ("observations", "insitu", "spinup_state", "open_loop", "calibration", "da_wcm", "validation")
 
 
 @pytest.fixture(scope="module")
