@@ -142,8 +142,15 @@ class GleamModel(LandModel):
             },
         )
         return GleamModel(
-            statics, self.parameters, self.state_vector, self.kernel, tuple(self.taper), self.nudging,
-            self.check_forcing, self.outputs, self._reuse_buffers,
+            statics,
+            parameters=self.parameters,
+            state_vector=self.state_vector,
+            kernel=self.kernel,
+            taper=tuple(self.taper),
+            nudging=self.nudging,
+            check_forcing=self.check_forcing,
+            outputs=self.outputs,
+            reuse_buffers=self._reuse_buffers,
         )
 
     # ------------------------------------------------------------------ state
