@@ -26,6 +26,8 @@ class Purpose(enum.IntEnum):
     TWIN_MODEL_FORCING_ERROR = 8
     INITIAL_STATE = 9
     OPERATOR_FIT = 10
+    VALIDATION_BOOTSTRAP = 11
+    VALIDATION_RANK_TIES = 12
 
 
 def new_entropy() -> int:
