@@ -420,3 +420,12 @@ def spread_skill_ratio(rms_spread_value, rmse_value, n_members: int) -> np.ndarr
         raise ValueError(f"spread-skill needs at least 2 members, got {n_members}")
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.sqrt((n_members + 1) / n_members) * np.asarray(rms_spread_value, dtype=float) / np.asarray(rmse_value, dtype=float)
+
+
+def temporal_sd(x, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
+    """Sample standard deviation (ddof 1) over finite time steps; NaN below ``min_samples``."""
+    x, _, valid, count = _pair(x, x, axis)
+    _, sum_of_squares = _anomalies(x, valid, count)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt(sum_of_squares / (count - 1))
+    return _apply_min_samples(np.where(count > 1, sd, np.nan), count, min_samples)
