@@ -56,6 +56,34 @@ def _variable(values, dims, units: str, long_name: str) -> tuple:
     return (dims, np.asarray(values), {"units": units, "long_name": long_name})
 
 
+class _SiteReader:
+    """Groups of the store with a ``site`` dimension.  Gridded stores ``(..., y, x)`` are read
+    as sites too: one per cell that holds open-loop soil moisture, with the row-major cell id
+    ``y * nx + x`` as the site id, so the tables are the same for both layouts."""
+
+    def __init__(self, store: EnsembleStore):
+        self.store = store
+        self.cells: np.ndarray | None = None
+        probe = store.read(OPEN_LOOP)
+        if {"y", "x"} <= set(probe.dims) and "site" not in probe.dims:
+            surface = probe["surface_soil_moisture"].isel(member=0)
+            self.nx = probe.sizes["x"]
+            self.cells = np.flatnonzero(surface.notnull().any("time").transpose("y", "x").values.ravel())
+
+    def read(self, name: str) -> xr.Dataset:
+        dataset = self.store.read(name)
+        if self.cells is None or "site" in dataset.dims or not {"y", "x"} <= set(dataset.dims):
+            return dataset
+        coords = {key: dataset[key] for key in ("lat", "lon") if key in dataset.coords}
+        flat = dataset.drop_vars(list(coords)).stack(cell=("y", "x")).reset_index("cell", drop=True)
+        flat = flat.isel(cell=self.cells).rename({"cell": "site"}).assign_coords(site=self.cells.astype(np.int64))
+        rows, columns = np.divmod(self.cells, self.nx)
+        if "lat" in coords and coords["lat"].dims == ("y",):
+            flat = flat.assign_coords(lat=("site", coords["lat"].values[rows]), lon=("site", coords["lon"].values[columns]))
+            flat["lat"].attrs, flat["lon"].attrs = dict(coords["lat"].attrs), dict(coords["lon"].attrs)
+        return flat
+
+
 def _site_index(sites: np.ndarray) -> np.ndarray:
     """Integer stream keys of the sites: the ids when integer, else their positions."""
     return sites.astype(np.int64) if np.issubdtype(sites.dtype, np.integer) else np.arange(sites.size)
@@ -65,7 +93,7 @@ class _Ensembles:
     """Ensemble mean and spread ``(time, site)`` of each run's surface soil moisture, read one
     time chunk at a time (memory does not grow with members times years)."""
 
-    def __init__(self, store: EnsembleStore, runs: Sequence[str], truth: np.ndarray | None, tie_breaker: np.ndarray | None):
+    def __init__(self, store: _SiteReader, runs: Sequence[str], truth: np.ndarray | None, tie_breaker: np.ndarray | None):
         self.mean: dict[str, np.ndarray] = {}
         self.spread: dict[str, np.ndarray] = {}
         self.ranks: dict[str, np.ndarray] = {}
@@ -106,9 +134,9 @@ def _site_table(sites: np.ndarray, backscatter: np.ndarray, open_loop_mean: np.n
     )
 
 
-def _forward_table(store: EnsembleStore, operators: Sequence[str], sites: np.ndarray, backscatter: np.ndarray,
+def _forward_table(store: _SiteReader, operators: Sequence[str], sites: np.ndarray, backscatter: np.ndarray,
                    min_samples: int) -> xr.Dataset | None:
-    if not operators or not store.has_group("calibration"):
+    if not operators or not store.store.has_group("calibration"):
         return None
     calibration = store.read("calibration")
     simulated = {label: calibration[f"{label}_simulated_backscatter"].transpose("time", "site").values for label in operators}
@@ -201,7 +229,7 @@ def _network_table(improvements: Mapping[str, xr.Dataset], entropy: int) -> xr.D
     )
 
 
-def _increment_table(store: EnsembleStore, da_runs: Sequence[str], sites: np.ndarray) -> xr.Dataset:
+def _increment_table(store: _SiteReader, da_runs: Sequence[str], sites: np.ndarray) -> xr.Dataset:
     rows: dict[str, list[np.ndarray]] = {key: [] for key in ("mean_abs_increment", "mean_signed_increment", "analysis_days",
                                                              "mean_innovation", "normalised_innovation_variance")}
     for run in da_runs:
@@ -277,13 +305,14 @@ def validate_store(store: EnsembleStore, operators: Sequence[str], *, min_sample
     da_runs = [f"da_{label}" for label in operators]
     runs = [OPEN_LOOP, *da_runs]
     entropy = int(store.attributes.get("seed_entropy", 0))
-    observations = store.read("observations")
+    reader = _SiteReader(store)
+    observations = reader.read("observations")
     sites = observations["site"].values
     site_coords = {name: observations[name].load() for name in ("lat", "lon", "site_name") if name in observations.coords}
     backscatter = observations["backscatter"].transpose("time", "site").values
     day_of_year = observations["time"].dt.dayofyear.values
     references = {
-        name: store.read(name)[_REFERENCE_VARIABLE[name]].transpose("time", "site").values
+        name: reader.read(name)[_REFERENCE_VARIABLE[name]].transpose("time", "site").values
         for name in REFERENCES if store.has_group(name)
     }
     truth = references.get("truth")
@@ -291,10 +320,10 @@ def validate_store(store: EnsembleStore, operators: Sequence[str], *, min_sample
     if truth is not None:  # one keyed stream per site: any subset of sites draws the same numbers
         keys = _site_index(sites)
         tie_breaker = np.stack([stream(entropy, int(key), Purpose.VALIDATION_RANK_TIES).random(truth.shape[0]) for key in keys], axis=1)
-    ensembles = _Ensembles(store, runs, truth, tie_breaker)
+    ensembles = _Ensembles(reader, runs, truth, tie_breaker)
 
     children: dict[str, xr.Dataset] = {"sites": _site_table(sites, backscatter, ensembles.mean[OPEN_LOOP], min_samples, site_coords)}
-    forward = _forward_table(store, operators, sites, backscatter, min_samples)
+    forward = _forward_table(reader, operators, sites, backscatter, min_samples)
     if forward is not None:
         children["forward"] = forward
     improvements = {}
@@ -305,7 +334,7 @@ def validate_store(store: EnsembleStore, operators: Sequence[str], *, min_sample
     if improvements:
         children["network"] = _network_table(improvements, entropy)
     if da_runs:
-        children["increments"] = _increment_table(store, da_runs, sites)
+        children["increments"] = _increment_table(reader, da_runs, sites)
     children["ensemble"] = _ensemble_table(ensembles, np.isfinite(backscatter), truth, sites, min_samples)
     if ensembles.ranks:
         children["rank_histogram"] = _rank_table(ensembles)

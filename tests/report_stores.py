@@ -115,6 +115,11 @@ def write_grid_store(path: Path, *, operators=("wcm", "svr")) -> Path:
     for y, x in ((0, 0), (2, 3), (4, 1)):
         insitu[:, y, x] = true_sm[:, y, x] + 0.01 * rng.standard_normal(n_days)
     _write(xr.Dataset({"insitu_soil_moisture": (("time", "y", "x"), insitu, _attrs("m3 m-3", "in situ"))}, coords=coords), path, "insitu")
+    s1_days = (np.arange(n_days) % 3 == 0)[:, None, None] & land
+    backscatter = np.where(s1_days, -12 + 20 * (true_sm - 0.25) + 0.5 * rng.standard_normal((n_days, ny, nx)), np.nan)
+    _write(xr.Dataset({"backscatter": (("time", "y", "x"), backscatter, _attrs("dB", "Sentinel-1 VV backscatter")),
+                       "lai": (("time", "y", "x"), np.where(land, 1.5, np.nan) + 0 * true_sm, _attrs("m2 m-2", "leaf area index"))},
+                      coords=coords), path, "observations")
     _write(xr.Dataset({"surface_soil_moisture": members(0.02, 0.02)}, coords=coords), path, "open_loop", group_kind="run")
     for index, label in enumerate(operators):
         observed = (np.arange(n_days) % 3 == 0)[:, None, None] & land

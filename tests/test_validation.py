@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-from report_stores import N_DAYS, SITES, write_site_store
+from report_stores import N_DAYS, SITES, write_grid_store, write_site_store
 
 from s1da.framework import metrics
 from s1da.framework.store import EnsembleStore
@@ -73,3 +73,14 @@ def test_written_tree_reads_back_from_the_store(validated, tmp_path):
     tree_back = xr.open_datatree(str(path), engine="zarr", group="validation", consolidated=False)
     assert "network" in tree_back.children and "truth" not in tree_back.children
     assert tree_back.attrs["n_sites"] == SITES.size and "mean_delta_r_insitu_wcm" in tree_back.attrs
+
+
+def test_gridded_stores_are_validated_per_land_cell(tmp_path):
+    store = EnsembleStore(write_grid_store(tmp_path / "grid.zarr"))
+    tree = validate_store(store, ["wcm", "svr"], min_samples=20)
+    sites = tree["sites"]["site"].values
+    assert sites.size == 5 * 5 and sites.max() < 5 * 7  # land cells only, row-major ids y * nx + x
+    assert not np.isin(sites % 7, [5, 6]).any()  # the two sea columns
+    r = tree["insitu"]["r"].sel(run="da_wcm")
+    assert sorted(sites[np.isfinite(r.values)]) == [0, 2 * 7 + 3, 4 * 7 + 1]  # the three station cells
+    np.testing.assert_allclose(tree["sites"]["lat"].sel(site=2 * 7 + 3), 49.0)

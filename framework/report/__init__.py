@@ -58,7 +58,7 @@ def _check_formats(formats: Sequence[str], dpi: int) -> tuple[str, ...]:
 
 def _validate_on_the_fly(content: StoreContent) -> None:
     """Score a store that has no ``validation`` tree (older stores, or a run without one)."""
-    if content.validation or not content.runs or content.gridded:
+    if content.validation or not content.runs:
         return
     from s1da.framework.store import EnsembleStore, StoreError
     from s1da.framework.validation import validate_store

@@ -260,9 +260,14 @@ def osse_statistics(content: StoreContent) -> list[OsseRow]:
         open_loop = ensemble.sel(run=OPEN_LOOP)
         rows.append(OsseRow("open-loop spread of surface SM on S1 days (m3 m-3)", median(open_loop["mean_spread_obs_days"].values),
                             "0.02-0.035", "increment"))
-        share = median(open_loop["collapsed_share_obs_days"].values)
+        share = None
+        if sites is not None:  # pooled over every site's S1 days
+            days = sites["s1_days"].values.astype(float)
+            shares = open_loop["collapsed_share_obs_days"].values
+            finite = np.isfinite(shares) & (days > 0)
+            share = float((shares[finite] * days[finite]).sum() / days[finite].sum()) if finite.any() else None
         threshold = ensemble.attrs.get("collapsed_spread_threshold", metrics.COLLAPSED_SPREAD)
-        rows.append(OsseRow(f"S1 days with open-loop spread < {threshold:g} (%)", None if share is None else 100 * share, "-", "%"))
+        rows.append(OsseRow(f"S1 site-days with open-loop spread < {threshold:g} (%)", None if share is None else 100 * share, "-", "%"))
     if insitu is not None and OPEN_LOOP in insitu["run"].values:
         rows.append(OsseRow("open-loop R vs in situ", median(insitu["r"].sel(run=OPEN_LOOP).values), "about 0.6", "1"))
     return rows
