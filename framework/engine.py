@@ -39,7 +39,6 @@ from tqdm.auto import tqdm
 
 from s1da.framework import store_regions
 from s1da.framework.experiment import MODEL_PREFIX, Experiment, run_variables
-from s1da.framework.grid_view import GridSiteView
 from s1da.framework.layout import GridLayout, SiteLayout, Task, default_sites_per_task, layout_for
 from s1da.framework.output_policy import statistic_attributes
 from s1da.framework.store import EnsembleStore
@@ -105,7 +104,7 @@ def _create_templates(experiment: Experiment, store: EnsembleStore, layout: Site
     for name, dataset in input_datasets(experiment).items():
         variables = {key: (layout.dims(("time", "site")), dict(variable.attrs), str(variable.dtype)) for key, variable in dataset.data_vars.items()}
         store_regions.create_chunked_group(store, name, coords=coords, variables=variables, attributes={"group_kind": "static"}, **common)
-    members = policy.member_numbers(experiment.members)
+    members = policy.member_coordinate(experiment.members)
     run_coords = dict(coords)
     if members.size:
         run_coords["member"] = (("member",), members, {"standard_name": "realization", "long_name": "ensemble member", "units": "1"})
@@ -215,9 +214,10 @@ def _finalize(experiment: Experiment, store: EnsembleStore, layout, records: Tas
     if labels and not store.group_complete("calibration"):
         store.write_dataset("calibration", _assemble_calibration(experiment, records))
     if not store.group_complete("validation"):
-        view = GridSiteView(store, experiment.data.grid) if layout.gridded else store
-        validation = experiment._validate(view, labels)
-        if validation is not None:
+        validation = experiment._validate(store, labels)  # reads gridded stores by land cell
+        if isinstance(validation, xr.DataTree):  # tidy tables, one sub-group per dimension set
+            store.write_tree("validation", validation)
+        elif validation is not None:
             store.write_dataset("validation", validation)
     records.remove()
     store.mark_complete()

@@ -304,7 +304,7 @@ class Experiment:
         parameters.attrs = {key: value for key, value in parameters.attrs.items() if key != "calibration_warnings"}
         return type(self.operators[label]).from_dataset(parameters)
 
-    def _validate(self, store: Any, labels: list[str]) -> xr.Dataset | None:
+    def _validate(self, store: Any, labels: list[str]) -> xr.Dataset | xr.DataTree | None:
         """Network-level scores from the finished runs (``store`` may be a site view of a grid)."""
         if self.validator is None:
             return None

@@ -5,7 +5,8 @@ members x 3 years of daily fields is about 187 GB per run), so the ``output:`` s
 experiment chooses:
 
 * ``variables``: the per-member and per-site variables written (default: all of them);
-* ``members``: ``all``, ``none`` or a list of member numbers kept as they are;
+* ``members``: ``all``, ``none`` or a list of member numbers kept as they are, and
+  ``members_of``: variables whose every member is kept whatever ``members`` says;
 * ``statistics``: ensemble statistics written beside (or instead of) the members: ``mean`` and
   ``std`` (sample standard deviation over members, ``ddof=1``) as ``<variable>_mean`` and
   ``<variable>_std``, and ``quantiles`` (member quantiles, linear interpolation between order
@@ -93,6 +94,7 @@ class OutputPolicy:
     members: str | tuple[int, ...] | None = attrs.field(default=None, converter=_optional(_members), metadata={"doc": "all, none or a list of member numbers"})
     statistics: tuple[str, ...] | None = attrs.field(default=None, converter=_optional(tuple), validator=attrs.validators.optional(_statistics), metadata={"doc": "mean and/or std over members"})
     quantiles: tuple[float, ...] | None = attrs.field(default=None, converter=_optional(lambda v: tuple(float(q) for q in v)), validator=attrs.validators.optional(_quantiles), metadata={"units": "1"})
+    members_of: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_names, metadata={"doc": "variables whose every member is stored whatever 'members' says"})
     dtype: str | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.in_(DTYPES)))
     compression: str | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.in_(COMPRESSIONS)))
     compression_level: int = attrs.field(default=3, validator=[attrs.validators.instance_of(int), attrs.validators.ge(-7), attrs.validators.le(22)])
@@ -100,14 +102,19 @@ class OutputPolicy:
     def resolved(self, gridded: bool) -> OutputPolicy:
         """Every None field filled from the layout's default; refuses a policy that stores no ensemble."""
         base = GRID_DEFAULT if gridded else SITE_DEFAULT
-        policy = OutputPolicy(
-            **{
-                field.name: getattr(base, field.name) if getattr(self, field.name) is None else getattr(self, field.name)
-                for field in attrs.fields(OutputPolicy)
-            }
-        )
+        values = {
+            field.name: getattr(base, field.name) if getattr(self, field.name) is None else getattr(self, field.name)
+            for field in attrs.fields(OutputPolicy)
+        }
+        if isinstance(values["members"], tuple):  # one member dimension per group: a list applies to all
+            if self.members_of:
+                raise ValueError("members_of needs members: none or all (a run group has one member dimension)")
+            values["members_of"] = ()
+        policy = OutputPolicy(**values)
         if policy.members == "none" and not policy.statistics and not policy.quantiles:
             raise ValueError("members: none with no statistics or quantiles would store nothing of the ensemble")
+        if policy.members == "none" and "surface_soil_moisture" not in policy.members_of:
+            raise ValueError("members: none needs members_of: [surface_soil_moisture] (the validation scores its spread and ranks)")
         return policy
 
     def check_variables(self, known: Sequence[str]) -> None:
@@ -123,9 +130,9 @@ class OutputPolicy:
     def keeps(self, name: str) -> bool:
         return self.variables is None or name in self.variables
 
-    def member_numbers(self, n_members: int) -> np.ndarray:
-        """The member numbers stored as they are (possibly none)."""
-        if self.members == "all":
+    def member_numbers(self, n_members: int, name: str | None = None) -> np.ndarray:
+        """The member numbers stored as they are (possibly none), of variable ``name``."""
+        if self.members == "all" or (name is not None and name in (self.members_of or ())):
             return np.arange(n_members)
         if self.members == "none":
             return np.arange(0)
@@ -134,11 +141,15 @@ class OutputPolicy:
             raise ValueError(f"output.members: {too_large} do not exist in an ensemble of {n_members}")
         return np.asarray(self.members)
 
+    def member_coordinate(self, n_members: int) -> np.ndarray:
+        """The ``member`` coordinate of a run group (all members if any variable keeps them all)."""
+        return np.arange(n_members) if self.members_of else self.member_numbers(n_members)
+
     def stored_variables(self, per_member: Mapping[str, tuple[str, ...]], n_members: int) -> dict[str, tuple[str, ...]]:
         """Store variable name -> dims (in the ``member``/``site`` layout of ``per_member``)."""
         stored: dict[str, tuple[str, ...]] = {}
-        keep_members = self.member_numbers(n_members).size > 0
         for name, dims in per_member.items():
+            keep_members = self.member_numbers(n_members, name).size > 0
             if not self.keeps(name):
                 continue
             if "member" not in dims:
@@ -183,11 +194,14 @@ class OutputPolicy:
         return {"dtype": self.dtype, "compressors": compressors}
 
 
-SITE_DEFAULT = OutputPolicy(members="all", statistics=(), quantiles=(), dtype="float64", compression="default")
+SITE_DEFAULT = OutputPolicy(members="all", statistics=(), quantiles=(), members_of=(), dtype="float64", compression="default")
 """The default for site networks: every member of every variable in float64 (the full output)."""
 
-GRID_DEFAULT = OutputPolicy(members="none", statistics=("mean", "std"), quantiles=(), dtype="float32", compression="zstd")
-"""The default for gridded sources: ensemble mean and spread of every variable, float32, zstd."""
+GRID_DEFAULT = OutputPolicy(
+    members="none", statistics=("mean", "std"), quantiles=(), members_of=("surface_soil_moisture",), dtype="float32", compression="zstd"
+)
+"""The default for gridded sources: ensemble mean and spread of every variable, every member of
+surface soil moisture only (the validation's spread and rank scores need them), float32, zstd."""
 
 
 def statistic_attributes(name: str, attributes: Mapping[str, str]) -> dict[str, str]:

@@ -195,7 +195,6 @@ class TaskRunner:
         period = experiment.period
         variables = run_variables(experiment._layer_names(), operator is not None)
         stored_dims = self.policy.stored_variables(variables, experiment.members)
-        members = self.policy.member_numbers(experiment.members)
         if checkpoint is None:
             checkpoint = self.records.read_arrays(self.task.index, "spinup_state")
             if operator is None:
@@ -213,7 +212,7 @@ class TaskRunner:
             arrays = {}
             for key, values in buffers.items():
                 if "member" in variables[key]:
-                    arrays.update(self.policy.reduce(key, values, members))
+                    arrays.update(self.policy.reduce(key, values, self.policy.member_numbers(experiment.members, key)))
                 elif self.policy.keeps(key):
                     arrays[key] = values
             self._write(name, block_start, arrays, stored_dims)

@@ -35,6 +35,8 @@ def test_defaults_differ_by_layout():
         ("  variables: [surface_soil_moisture, rain]", "output", "unknown \\['rain'\\]"),
         ("  members: [9]", "output", "do not exist in an ensemble of 8"),
         ("  members: none", "output", "store nothing"),
+        ("  members: none\n  statistics: [mean]", "output", "members_of: \\[surface_soil_moisture\\]"),
+        ("  members: [0]\n  members_of: [precipitation]", "output", "members_of needs members: none or all"),
     ],
 )
 def test_bad_output_sections_are_refused_by_key(tmp_path, section, key, message):
@@ -61,12 +63,13 @@ def test_member_statistics_of_a_site_do_not_depend_on_the_other_sites(n_sites, n
 
 
 def test_a_site_network_keeping_only_statistics(tmp_path):
-    text = SHORT_YAML + "output:\n  members: none\n  statistics: [mean, std]\n"
+    text = SHORT_YAML + "output:\n  members: none\n  members_of: [surface_soil_moisture]\n  statistics: [mean, std]\n"
     store = build_experiment(write_tiny_config(tmp_path, text), progress=False).run(tmp_path / "stats.zarr")
     open_loop = store.read("open_loop").load()
-    assert "surface_soil_moisture" not in open_loop and open_loop["surface_soil_moisture_mean"].dims == ("time", "site")
+    assert "precipitation" not in open_loop and open_loop["precipitation_mean"].dims == ("time", "site")
+    assert open_loop["surface_soil_moisture"].dims == ("time", "member", "site")  # members_of
     assert open_loop["surface_soil_moisture_std"].dtype == np.float64  # the site default
-    assert np.isfinite(store.read("validation")["r_truth"].values).any()
+    assert store.group_complete("validation")
     for run in ("open_loop", "da_wcm"):
         ds = store.read(run).load()
         net = ds["precipitation_mean"] - ds["total_evaporation_mean"] - ds["deep_drainage_mean"] - ds["surface_runoff_mean"]
