@@ -210,7 +210,8 @@ def _finalize(experiment: Experiment, store: EnsembleStore, layout, records: Tas
     """Calibration table, validation, completion (each skipped when already done)."""
     labels = list(experiment.operators)
     if records.exists() and not store.group_complete("spinup_state"):
-        store.write_state("spinup_state", _assemble_spinup_state(records))
+        sizes = {"member": experiment.members, "site": len(experiment.data.site_ids), "layer": len(experiment._layer_names())}
+        store.write_state("spinup_state", _assemble_spinup_state(records), sizes=sizes)
     if labels and not store.group_complete("calibration"):
         store.write_dataset("calibration", _assemble_calibration(experiment, records))
     if not store.group_complete("validation"):

@@ -124,7 +124,7 @@ def write_region(store: EnsembleStore, name: str, region: Mapping[str, slice], d
     Values are cast to each array's stored dtype (float64 -> float32 rounds to nearest).
     """
     try:
-        group = zarr.open_group(str(store.path / name), mode="r+", zarr_format=3)
+        group = zarr.open_group(str(store.path / name), mode="r+", zarr_format=3, use_consolidated=False)
     except Exception as error:
         raise StoreError(f"{store.path} has no writable group {name!r} ({error})") from error
     for key, values in data.items():
