@@ -16,6 +16,7 @@ from dependency_injector import containers, providers
 from s1da.components.gleam import GleamModel
 from s1da.components.gleam.sites import statics_from_sites
 from s1da.components.perturbers import ForcingPerturber
+from s1da.components.perturbers.spatial import SpatialForcingPerturber
 from s1da.components.sources.spen_farm import spen_farm_site_data
 from s1da.components.sources.site_files import site_files_data
 from s1da.components.sources.twin_experiment import twin_site_data
@@ -85,8 +86,11 @@ class ModelLayer(containers.DeclarativeContainer):
 class PerturbationLayer(containers.DeclarativeContainer):
     config = providers.Configuration()
     entropy = providers.Dependency(instance_of=int)
+    sites = providers.Dependency()
     perturber = providers.Selector(
-        config.kind, forcing=providers.Factory(ForcingPerturber, config.parameters, entropy=entropy)
+        config.kind,
+        forcing=providers.Factory(ForcingPerturber, config.parameters, entropy=entropy),
+        spatial_forcing=providers.Factory(SpatialForcingPerturber, config.parameters, entropy=entropy, positions=sites),
     )
 
 
@@ -112,7 +116,7 @@ class ExperimentLayer(containers.DeclarativeContainer):
     data = providers.Container(DataLayer, config=config.source, experiment=config.experiment, model_config=config.model)
     sites = providers.Callable(lambda site_data: site_data.sites, data.site_data)
     models = providers.Container(ModelLayer, config=config.model, sites=sites)
-    perturbation = providers.Container(PerturbationLayer, config=config.perturbation, entropy=config.experiment.seed)
+    perturbation = providers.Container(PerturbationLayer, config=config.perturbation, entropy=config.experiment.seed, sites=sites)
     filters = providers.Container(FilterLayer, config=config.filter)
 
     model = providers.Dependency(instance_of=LandModel, default=models.model)

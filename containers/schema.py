@@ -20,6 +20,7 @@ import yaml
 from s1da.components.filters import DEnKF, ETKF, StochasticEnKF
 from s1da.components.operators import SupportVectorOperator, WaterCloudModel
 from s1da.components.perturbers import ForcingPerturbationParameters
+from s1da.components.perturbers.spatial import SpatialForcingPerturbationParameters
 from s1da.components.sources.spen_farm import SpenFarmSourceOptions
 from s1da.components.sources.site_files import SiteFilesOptions
 from s1da.containers.options import GleamOptions, TwinSourceOptions
@@ -50,7 +51,7 @@ EXPERIMENT = Section(
 KINDS: dict[str, dict[str, type]] = {
     "source": {"twin": TwinSourceOptions, "spen_farm": SpenFarmSourceOptions, "files": SiteFilesOptions},
     "model": {"gleam": GleamOptions},
-    "perturbation": {"forcing": ForcingPerturbationParameters},
+    "perturbation": {"forcing": ForcingPerturbationParameters, "spatial_forcing": SpatialForcingPerturbationParameters},
     "filter": {"denkf": DEnKF, "enkf": StochasticEnKF, "etkf": ETKF},
     "operator": {"wcm": WaterCloudModel, "svr": SupportVectorOperator},
 }

@@ -26,6 +26,8 @@ class Purpose(enum.IntEnum):
     TWIN_MODEL_FORCING_ERROR = 8
     INITIAL_STATE = 9
     OPERATOR_FIT = 10
+    FORCING_PERTURBATION_LATTICE = 11
+    TWIN_GRID_FIELD = 12
 
 
 def new_entropy() -> int:
