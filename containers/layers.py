@@ -20,6 +20,8 @@ from s1da.components.perturbers.spatial import SpatialForcingPerturber
 from s1da.components.sources.spen_farm import spen_farm_site_data
 from s1da.components.sources.site_files import site_files_data
 from s1da.components.sources.twin_experiment import twin_site_data
+from s1da.components.sources.twin_grid import twin_grid_site_data
+from s1da.components.sources.grid_files import grid_files_data
 from s1da.framework.experiment import Experiment
 from s1da.framework.interfaces import Filter, LandModel, Perturber
 from s1da.framework.sitedata import SiteData
@@ -50,6 +52,16 @@ def _twin(options, model_options, experiment) -> SiteData:
     )
 
 
+def _twin_grid(options, model_options, experiment) -> SiteData:
+    return twin_grid_site_data(
+        options,
+        start=experiment["spinup_start"],
+        end=experiment["end"],
+        seed=experiment["seed"],
+        model_factory=_gleam_factory(model_options),
+    )
+
+
 def _files(options, experiment) -> SiteData:
     return site_files_data(
         options, start=experiment["spinup_start"], end=experiment["end"], seed=experiment["seed"], run_start=experiment["start"]
@@ -73,6 +85,8 @@ class DataLayer(containers.DeclarativeContainer):
                 spen_farm_site_data, config.parameters, start=experiment.spinup_start, end=experiment.end, seed=experiment.seed
             ),
             files=providers.Factory(_files, config.parameters, experiment),
+            twin_grid=providers.Factory(_twin_grid, config.parameters, model_config.parameters, experiment),
+            grid_files=providers.Factory(grid_files_data, config.parameters, start=experiment.spinup_start, end=experiment.end),
         )
     )
 

@@ -23,6 +23,8 @@ from s1da.components.perturbers import ForcingPerturbationParameters
 from s1da.components.perturbers.spatial import SpatialForcingPerturbationParameters
 from s1da.components.sources.spen_farm import SpenFarmSourceOptions
 from s1da.components.sources.site_files import SiteFilesOptions
+from s1da.components.sources.twin_grid import TwinGridOptions
+from s1da.components.sources.grid_files import GridFilesOptions
 from s1da.containers.options import GleamOptions, TwinSourceOptions
 from s1da.framework.config import (
     ConfigError,
@@ -49,7 +51,13 @@ EXPERIMENT = Section(
 )
 
 KINDS: dict[str, dict[str, type]] = {
-    "source": {"twin": TwinSourceOptions, "spen_farm": SpenFarmSourceOptions, "files": SiteFilesOptions},
+    "source": {
+        "twin": TwinSourceOptions,
+        "spen_farm": SpenFarmSourceOptions,
+        "files": SiteFilesOptions,
+        "twin_grid": TwinGridOptions,
+        "grid_files": GridFilesOptions,
+    },
     "model": {"gleam": GleamOptions},
     "perturbation": {"forcing": ForcingPerturbationParameters, "spatial_forcing": SpatialForcingPerturbationParameters},
     "filter": {"denkf": DEnKF, "enkf": StochasticEnKF, "etkf": ETKF},

@@ -109,6 +109,16 @@ class LatticeField:
         """Standard normals ``(node, *shape)``, one keyed stream per node."""
         return np.stack([stream(entropy, int(node), purpose, block).standard_normal(shape) for node in nodes])
 
+    def nearest_normals(
+        self, entropy: int, lat: np.ndarray, lon: np.ndarray, purpose: Purpose, block: int, shape: tuple[int, ...] = ()
+    ) -> np.ndarray:
+        """Standard normals of each cell's nearest lattice node, ``(cell, *shape)``: a patchwork of
+        constant values over lattice cells of the spacing (not a smooth field)."""
+        h_lat, h_lon = self.spacing
+        ids = self._node_ids(np.round(np.asarray(lat) / h_lat).astype(np.int64), np.round(np.asarray(lon) / h_lon).astype(np.int64))
+        nodes, index = np.unique(ids, return_inverse=True)
+        return self.node_normals(entropy, nodes, purpose, block, shape)[index.ravel()]
+
     def normals(
         self, entropy: int, lat: np.ndarray, lon: np.ndarray, purpose: Purpose, block: int, shape: tuple[int, ...] = ()
     ) -> np.ndarray:

@@ -28,6 +28,7 @@ class Purpose(enum.IntEnum):
     OPERATOR_FIT = 10
     FORCING_PERTURBATION_LATTICE = 11
     TWIN_GRID_FIELD = 12
+    TWIN_GRID_ROW = 13
 
 
 def new_entropy() -> int:
