@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,6 +14,7 @@ from s1da.components.gleam.sites import statics_from_sites
 from s1da.components.sources.twin import build_network
 from s1da.components.sources.twin_grid import TwinGridOptions, build_grid_network, land_cells, twin_grid_site_data
 
+REPO = Path(__file__).resolve().parents[1]
 START, END = "2018-03-01", "2018-05-01"
 OPTIONS = TwinGridOptions(south=47.0, west=8.0, ny=10, nx=12, land_fraction=0.8, coast_length=0.05)
 
@@ -112,3 +115,42 @@ def test_bad_options_and_cells_are_errors_naming_them():
         build_grid_network(TwinGridOptions(**{**_options_dict(), "site_ids": (int(sea[0]),)}), START, END, seed=11)
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         build_grid_network(OPTIONS, START, END, seed=-1)
+
+
+GRID_YAML = """
+experiment: {name: tiny_grid, seed: 9, members: 6, spinup_start: 2018-04-01, start: 2018-04-15, end: 2018-06-15, chunk_days: 20, min_samples: 5}
+source: {kind: twin_grid, south: 47.0, west: 8.0, ny: 3, nx: 4, truth_spinup_years: 0}
+model: {kind: gleam}
+perturbation: {kind: spatial_forcing, correlation_length_lat: 0.3, correlation_length_lon: 0.3}
+operators: {wcm: {kind: wcm}}
+filter: {kind: denkf}
+"""
+
+
+def test_a_gridded_experiment_runs_from_yaml_and_the_tile_config_resolves(tmp_path):
+    from s1da.containers import schema
+    from s1da.containers.assembly import build_experiment
+    from s1da.framework.store import EnsembleStore
+
+    resolved = schema.load(REPO / "experiments" / "grid_tile.yaml")
+    assert resolved["source"]["kind"] == "twin_grid" and resolved["perturbation"]["kind"] == "spatial_forcing"
+    config = tmp_path / "grid.yaml"
+    config.write_text(GRID_YAML)
+    experiment = build_experiment(config, progress=False)
+    assert experiment.data.grid.shape == (3, 4)
+    store = experiment.run(tmp_path / "grid.zarr")
+    assert EnsembleStore.open(tmp_path / "grid.zarr").is_complete and store.is_complete
+
+
+def test_site_data_built_in_blocks_equals_one_block(monkeypatch):
+    import s1da.components.sources.twin_grid as twin_grid
+
+    options = TwinGridOptions(south=47.0, west=8.0, ny=3, nx=5, truth_spinup_years=0)
+    kwargs = dict(start="2018-06-01", end="2018-06-20", seed=5, model_factory=lambda s: GleamModel(statics_from_sites(s)))
+    whole = twin_grid_site_data(options, **kwargs)
+    monkeypatch.setattr(twin_grid, "BLOCK_CELLS", 4)
+    blocked = twin_grid_site_data(options, **kwargs)
+    for name in ("sites", "forcing", "observations", "truth"):
+        assert getattr(blocked, name).identical(getattr(whole, name)), name
+    assert blocked.insitu.identical(whole.insitu)
+    np.testing.assert_array_equal(blocked.grid.site_ids, whole.grid.site_ids)

@@ -302,6 +302,7 @@ def run_truth(
     spinup_years: int = 1,
     *,
     statics: str = "truth",
+    record: bool = True,
 ) -> xr.Dataset:
     """Run a land model with the TRUE forcing (one member) and return the truth.
 
@@ -316,7 +317,8 @@ def run_truth(
     Returns a Dataset ``(time, site[, ...])`` with ``surface_soil_moisture`` (m3 m-3), every
     floating-point state array as ``state_<name>`` and every flux as ``flux_<name>`` (CF
     attributes from :mod:`s1da.framework.variables` where the name is registered, otherwise
-    ``units="unknown"``: the land model's own units).
+    ``units="unknown"``: the land model's own units); ``record=False`` keeps only the surface
+    soil moisture (memory of large gridded twins).
     """
     if isinstance(spinup_years, bool) or not isinstance(spinup_years, (int, np.integer)) or spinup_years < 0:
         raise ValueError(f"spinup_years must be a non-negative integer, got {spinup_years!r}")
@@ -352,7 +354,7 @@ def run_truth(
             bad = network.site_ids[~np.isfinite(values[0])]
             raise ValueError(f"truth run produced non-finite surface soil moisture on {network.times[day].date()} at sites {bad.tolist()}")
         surface[day] = values[0]
-        for store, source in ((recorded_state, state), (recorded_flux, fluxes)):
+        for store, source in ((recorded_state, state), (recorded_flux, fluxes)) if record else ():
             for name, array in source.items():
                 array = np.asarray(array)
                 if array.ndim >= 2 and array.shape[:2] == (1, n_site) and np.issubdtype(array.dtype, np.floating):

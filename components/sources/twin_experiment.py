@@ -65,7 +65,7 @@ def network_site_data(
     description: str,
 ) -> SiteData:
     """Truth run, observations and in situ of a built network, as :class:`SiteData`."""
-    truth = run_truth(network, model_factory, spinup_years=truth_spinup_years)
+    truth = run_truth(network, model_factory, spinup_years=truth_spinup_years, record=False)
     truth_sm = truth["surface_soil_moisture"]
     observed = simulate_backscatter(network, truth_sm, backscatter)
     forcing = network.model_forcing[list(FORCING_VARIABLES)].copy()

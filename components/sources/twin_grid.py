@@ -112,23 +112,33 @@ class TwinGridOptions:
         return GridDraws(self.lat, self.lon, self.landscape_length, self.weather_length, self.swath_length)
 
 
+def is_land(options: TwinGridOptions, entropy: int, cells: np.ndarray) -> np.ndarray:
+    """Whether the cells ``y * nx + x`` are land (the land field at those cells only)."""
+    y, x = np.divmod(np.asarray(cells, dtype=np.int64), options.nx)
+    field = LatticeField(options.coast_length, options.coast_length)
+    z = field.normals(entropy, options.lat[y], options.lon[x], Purpose.TWIN_GRID_FIELD, LAND_MASK_BLOCK)
+    return ndtr(z) < options.land_fraction
+
+
 def land_cells(options: TwinGridOptions, entropy: int) -> np.ndarray:
     """Ids ``y * nx + x`` of the land cells of the whole tile, ascending."""
-    y, x = np.meshgrid(np.arange(options.ny), np.arange(options.nx), indexing="ij")
-    field = LatticeField(options.coast_length, options.coast_length)
-    z = field.normals(entropy, options.lat[y.ravel()], options.lon[x.ravel()], Purpose.TWIN_GRID_FIELD, LAND_MASK_BLOCK)
-    return np.flatnonzero(ndtr(z) < options.land_fraction).astype(np.int64)
+    cells = np.arange(options.ny * options.nx, dtype=np.int64)
+    return cells[is_land(options, entropy, cells)]
 
 
-def _requested_cells(options: TwinGridOptions, land: np.ndarray, site_ids: Sequence[int] | None) -> np.ndarray:
+def _requested_cells(options: TwinGridOptions, entropy: int, site_ids: Sequence[int] | None) -> np.ndarray:
     if site_ids is None:
+        land = land_cells(options, entropy)
         if land.size == 0:
             raise ValueError(f"the tile has no land cell (land_fraction={options.land_fraction})")
         return land
     ids = np.asarray(site_ids)
     if ids.ndim != 1 or ids.size == 0 or not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(f"site_ids must be a non-empty 1-d sequence of integers, got {site_ids!r}")
-    not_land = np.setdiff1d(ids, land)
+    inside = (ids >= 0) & (ids < options.ny * options.nx)
+    not_land = np.sort(ids[~inside])
+    if not not_land.size:
+        not_land = ids[~is_land(options, entropy, ids)]
     if not_land.size:
         raise ValueError(f"site_ids {not_land[:10].tolist()} are not land cells of the {options.ny} x {options.nx} tile")
     if np.unique(ids).size != ids.size:
@@ -141,7 +151,7 @@ def build_grid_network(options: TwinGridOptions, start, end, seed: int) -> tuple
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     entropy = int(seed)
-    ids = _requested_cells(options, land_cells(options, entropy), options.site_ids)
+    ids = _requested_cells(options, entropy, options.site_ids)
     y, x = np.divmod(ids, options.nx)
     draws = options.draws()
     sites = sites_at(entropy, ids, options.lat[y], options.lon[x], draws)
@@ -151,15 +161,43 @@ def build_grid_network(options: TwinGridOptions, start, end, seed: int) -> tuple
     return network, GridInfo(options.lat, options.lon, y, x)
 
 
+BLOCK_CELLS = 2048
+"""Cells built at once: the twin's intermediate (time, cell) arrays of one block bound the peak memory."""
+
+
 def twin_grid_site_data(
     options: TwinGridOptions, *, start, end, seed: int, model_factory: Callable[[xr.Dataset], LandModel]
 ) -> SiteData:
-    """Everything the experiment needs for ``start..end`` (inclusive), with ``SiteData.grid``."""
+    """Everything the experiment needs for ``start..end`` (inclusive), with ``SiteData.grid``.
+
+    The cells are built in blocks of :data:`BLOCK_CELLS` and joined (the numbers do not depend on
+    the blocks), so the peak memory is the result plus one block's working arrays.
+    """
     end_exclusive = pd.Timestamp(end) + pd.Timedelta(days=1)
-    network, grid = build_grid_network(options, start, end_exclusive, seed)
+    ids = _requested_cells(options, int(seed), options.site_ids)
+    blocks = []
+    for first in range(0, ids.size, BLOCK_CELLS):
+        block_options = attrs.evolve(options, site_ids=tuple(ids[first : first + BLOCK_CELLS].tolist()))
+        network, _ = build_grid_network(block_options, start, end_exclusive, seed)
+        blocks.append(network_site_data(network, model_factory, options.truth_spinup_years, options.backscatter, options.insitu, ""))
+    y, x = np.divmod(ids, options.nx)
     description = (
         f"s1da gridded synthetic twin ({options.ny} x {options.nx} cells of {options.resolution} deg from "
-        f"{options.south} N {options.west} E, {network.n_sites} land cells, seed {seed})"
+        f"{options.south} N {options.west} E, {ids.size} land cells, seed {seed})"
     )
-    data = network_site_data(network, model_factory, options.truth_spinup_years, options.backscatter, options.insitu, description)
-    return attrs.evolve(data, grid=grid)
+    if len(blocks) == 1:
+        return attrs.evolve(blocks[0], description=description, grid=GridInfo(options.lat, options.lon, y, x))
+
+    def joined(name: str):
+        parts = [getattr(block, name) for block in blocks]
+        return None if parts[0] is None else xr.concat(parts, dim="site", data_vars="all", coords="minimal", compat="override")
+
+    return SiteData(
+        sites=joined("sites"),
+        forcing=joined("forcing"),
+        observations=joined("observations"),
+        insitu=joined("insitu"),
+        truth=joined("truth"),
+        description=description,
+        grid=GridInfo(options.lat, options.lon, y, x),
+    )
