@@ -21,6 +21,7 @@ from s1da.components.sources.site_files import SiteFilesOptions, site_files_data
 from s1da.components.sources.spen_farm import SpenFarmSourceOptions, spen_farm_site_data
 from s1da.components.sources.twin_experiment import twin_site_data
 from s1da.components.sources.twin_grid import TwinGridOptions, twin_grid_site_data
+from s1da.containers.bmi_model import BmiModelOptions, bmi_model
 from s1da.containers.options import GleamOptions, TwinSourceOptions
 from s1da.containers.registry import BuildContext, Component
 
@@ -88,6 +89,7 @@ BUILTIN = [
     Component("source", "twin_grid", TwinGridOptions, _twin_grid),
     Component("source", "grid_files", GridFilesOptions, _grid_files),
     Component("model", "gleam", GleamOptions, _gleam),
+    Component("model", "bmi", BmiModelOptions, bmi_model),
     Component("perturbation", "forcing", ForcingPerturbationParameters, _forcing_perturber),
     Component("perturbation", "spatial_forcing", SpatialForcingPerturbationParameters, _spatial_perturber),
     Component("filter", "denkf", DEnKF, copy_of),
