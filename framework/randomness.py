@@ -29,6 +29,8 @@ class Purpose(enum.IntEnum):
     FORCING_PERTURBATION_LATTICE = 11
     TWIN_GRID_FIELD = 12
     TWIN_GRID_ROW = 13
+    VALIDATION_BOOTSTRAP = 20  # validation purposes from 20 on, apart from the model's
+    VALIDATION_RANK_TIES = 21
 
 
 def new_entropy() -> int:
