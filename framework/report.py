@@ -35,12 +35,14 @@ import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from s1da.framework import metrics
+from s1da.framework.outputs import REPORT_MARKER, check_replaceable
 
 OPERATORS = ("wcm", "svr")
 """Operators the report looks for (``da_<op>`` groups, ``<op>_simulated_backscatter``)."""
@@ -58,6 +60,12 @@ class StoreContent:
     attrs: dict = field(default_factory=dict)
     groups: dict[str, xr.Dataset] = field(default_factory=dict)
     incomplete: list[str] = field(default_factory=list)
+    partial: bool = False
+    """The store is incomplete and the report says so (PARTIAL) in its title and first line."""
+
+    @property
+    def title(self) -> str:
+        return ("PARTIAL " if self.partial else "") + f"s1da report: {self.path.name}"
 
     def variable(self, group: str, name: str) -> xr.DataArray | None:
         dataset = self.groups.get(group)
@@ -377,7 +385,7 @@ def _notes(content: StoreContent) -> list[str]:
 
 
 def _summary_markdown(content: StoreContent, rows, notes: list[str], validation_attrs: dict) -> str:
-    lines = [f"# s1da report: `{content.path.name}`", ""]
+    lines = [f"# {content.title}", ""]
     for key in ("experiment_name", "s1da_version", "seed_entropy"):
         if key in content.attrs:
             lines.append(f"- {key.replace('_', ' ')}: `{content.attrs[key]}`")
@@ -406,10 +414,10 @@ def _index_html(content: StoreContent, rows, notes: list[str]) -> str:
     )
     note_items = "".join(f"<li>{escape(note)}</li>" for note in notes)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>s1da report: {escape(content.path.name)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(content.title)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:2px 8px}}</style></head>
-<body><h1>s1da report: {escape(content.path.name)}</h1>
+<body><h1>{escape(content.title)}</h1>
 <h2>Network summary</h2>
 <table><tr><th>quantity</th><th>value</th><th>units</th></tr>
 {table}
@@ -423,18 +431,25 @@ td,th{{border:1px solid #ccc;padding:2px 8px}}</style></head>
 
 
 # --- entry point ----------------------------------------------------------------------------------
-def write_report(store_path: str | Path, output_dir: str | Path) -> Path:
+def write_report(
+    store_path: str | Path, output_dir: str | Path, *, partial: bool = False, protected: Sequence[str | Path] = ()
+) -> Path:
     """Write figures, ``summary.md`` and ``index.html`` for a store; returns the index.html path.
 
     Written to a temporary directory beside ``output_dir`` and renamed into place; an existing
-    ``output_dir`` is replaced only after the new report is complete.
+    ``output_dir`` is replaced only after the new report is complete, and only if it is an
+    s1da report (it holds :data:`~s1da.framework.outputs.REPORT_MARKER`) or empty
+    (:func:`~s1da.framework.outputs.check_replaceable`; the store and ``protected`` folders
+    never).  ``partial`` marks a report of an incomplete store: PARTIAL in its title and first line.
     """
     try:
         import matplotlib  # noqa: F401
     except ImportError as error:  # pragma: no cover - matplotlib is the "plot" extra
         raise ImportError("the report needs matplotlib: pip install 's1da[plot]'") from error
 
+    check_replaceable(output_dir, "report", protected=[store_path, *protected])
     content = read_store(store_path)
+    content.partial = partial
     output_dir = Path(output_dir).resolve()
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.partial-", dir=output_dir.parent))
@@ -453,6 +468,7 @@ def write_report(store_path: str | Path, output_dir: str | Path) -> Path:
         }
         (temporary / "summary.md").write_text(_summary_markdown(content, rows, notes, validation_attrs))
         (temporary / "index.html").write_text(_index_html(content, rows, notes))
+        (temporary / REPORT_MARKER).write_text(f"s1da report of {Path(store_path).resolve()}\n")
         temporary.chmod(0o755)  # mkdtemp creates 0700
         if output_dir.exists():
             previous = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.old-", dir=output_dir.parent))

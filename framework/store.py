@@ -30,9 +30,12 @@ import numpy as np
 import xarray as xr
 import zarr
 
+from s1da.framework.outputs import STORE_MARKER, check_replaceable
 from s1da.framework.variables import attributes as cf_attributes
 
 RESTART_SLOTS = ("restart_slot0", "restart_slot1")
+STORE_FORMAT = 1
+"""Value of the root attribute :data:`~s1da.framework.outputs.STORE_MARKER`."""
 
 class StoreError(RuntimeError):
     """The store is missing, truncated or not what the caller expects."""
@@ -68,19 +71,28 @@ class EnsembleStore:
     # ------------------------------------------------------------------ creation / opening
     @classmethod
     def create(
-        cls, path: str | Path, attributes: Mapping[str, Any], *, overwrite: bool = False
+        cls,
+        path: str | Path,
+        attributes: Mapping[str, Any],
+        *,
+        overwrite: bool = False,
+        protected: Sequence[str | Path] = (),
     ) -> EnsembleStore:
         """Create a new store with root ``attributes``.
 
-        An existing path is only replaced with ``overwrite=True``; use :meth:`open` to resume.
+        An existing path is only replaced with ``overwrite=True``, and only when it holds an s1da
+        store or is an empty folder (:func:`~s1da.framework.outputs.check_replaceable`; the
+        current working directory and the folders in ``protected`` never); use :meth:`open` to
+        resume.
         """
         path = Path(path)
-        if path.exists():
+        if path.exists() or path.is_symlink():
             if not overwrite:
                 raise StoreError(f"{path} already exists; pass overwrite=True to replace it")
+            check_replaceable(path, "store", protected=protected)
             shutil.rmtree(path)
         root = zarr.open_group(str(path), mode="w", zarr_format=3)
-        root.attrs.update(_json_safe({**attributes, "complete": False}))
+        root.attrs.update(_json_safe({**attributes, STORE_MARKER: STORE_FORMAT, "complete": False}))
         return cls(path)
 
     @classmethod
@@ -124,6 +136,13 @@ class EnsembleStore:
             raise IncompleteStoreError(f"cannot mark {self.path} complete: unfinished groups {unfinished}")
         self._root().attrs["complete"] = True
 
+    def problems(self) -> list[str]:
+        """Why the store is not a complete, intact experiment (empty when it is)."""
+        found = [f"group {name} is incomplete" for name, status in self.groups().items() if not status["complete"]]
+        if not self.is_complete and not found:
+            found.append("the experiment did not finish (the root is not marked complete)")
+        return found
+
     def groups(self) -> dict[str, dict[str, Any]]:
         """Status of every group: ``complete``, ``progress`` (days written) and ``length``."""
         root = self._root(mode="r")
@@ -161,6 +180,8 @@ class EnsembleStore:
         variable (which must be registered in :mod:`s1da.framework.variables`) to its dims.
         Dimension sizes come from ``times`` and the coordinates.
         """
+        if self.has_group(name) and "group_kind" not in self._group(name, mode="r").attrs:
+            del self._root()[name]  # a template whose creation was interrupted: made again
         if self.has_group(name):
             existing = self._group(name, mode="r")
             if existing.attrs.get("group_kind") != "run":
