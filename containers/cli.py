@@ -43,22 +43,27 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_locked(args: argparse.Namespace, output: Path, protected: list[Path]) -> int:
     from s1da.containers.assembly import build_experiment  # containers know the components
-    from s1da.framework.store import EnsembleStore
+    from s1da.framework.store import EnsembleStore, StoreError
 
     seed = None
+    existing = None
     if output.exists() and not args.overwrite:
         try:
             existing = EnsembleStore.open(output)
-        except Exception as error:
-            print(f"s1da: {output} exists and is not a readable s1da store ({error}); pass --overwrite", file=sys.stderr)
-            return 2
-        if existing.is_complete:
-            print(f"s1da: {output} holds a finished experiment; pass --overwrite to replace it", file=sys.stderr)
-            return 2
-        print(f"s1da: resuming the unfinished store {output}", file=sys.stderr)
+        except StoreError as error:
+            raise StoreError(f"{error}; choose another output (s1da replaces only stores it recognises)") from error
+        damaged = [name for name, status in existing.verify().items() if not status.intact]
+        if existing.is_complete and not damaged:
+            raise StoreError(f"{output} holds a finished experiment; pass --overwrite to replace it")
         # a config without a seed resumes with the entropy the interrupted run drew and recorded
         seed = int(existing.attributes.get("seed_entropy", 0)) or None
     experiment = build_experiment(args.config, seed=seed, progress=not args.no_progress)
+    if existing is not None:
+        recorded = existing.attributes
+        if recorded.get("config") == experiment.config_text and recorded.get("seed_entropy") == str(experiment.entropy):
+            for action in existing.repair():  # only a store of this very experiment is repaired
+                print(f"s1da: {output}: {action}", file=sys.stderr)
+        print(f"s1da: resuming the unfinished store {output}", file=sys.stderr)
     store = experiment.run(output, overwrite=args.overwrite)
     print(store.describe())
     if args.report:
@@ -73,8 +78,9 @@ def _inspect(args: argparse.Namespace) -> int:
     from s1da.framework.store import EnsembleStore
 
     store = EnsembleStore.open(args.store)
-    print(store.describe())
-    return 0 if store.is_complete else 1
+    health = store.verify()
+    print(store.describe(health))
+    return 0 if not store.problems(health) else 1
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +74,15 @@ def assert_user_error(result, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in message, (fragment, message)
     return message
+
+
+def reference_run(tmp_path_factory) -> tuple[Path, Path, int]:
+    """``(config, store, files written)`` of one uninterrupted run, shared by the fault modules."""
+    directory = tmp_path_factory.getbasetemp() / "faults_reference"
+    count = directory / "writes"
+    if not count.exists():
+        config = write_config(directory)
+        shutil.rmtree(directory / "ref.zarr", ignore_errors=True)
+        result = s1da("run", config, "--output", directory / "ref.zarr", "--no-progress", env={"S1DA_TEST_COUNT_WRITES": str(count)})
+        assert result.returncode == 0, result.stderr
+    return directory / "faults.yaml", directory / "ref.zarr", int(count.read_text())

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from faults_common import SMALL_YAML, assert_user_error, s1da, snapshot, write_config
+from faults_common import SMALL_YAML, assert_user_error, reference_run, s1da, snapshot, write_config
 from test_experiment_end_to_end import assert_stores_identical
 
 from fault_cli import CRASH_AFTER_BLOCKS, ENOSPC_AFTER_WRITES, HOLD_AFTER_BLOCKS, HOLD_FILE
@@ -29,11 +29,8 @@ from s1da.framework.store import EnsembleStore
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """An uninterrupted run of the small experiment."""
-    directory = tmp_path_factory.mktemp("reference")
-    config = write_config(directory)
-    result = s1da("run", config, "--output", directory / "ref.zarr", "--no-progress")
-    assert result.returncode == 0, result.stderr
-    return config, directory / "ref.zarr"
+    config, store, _ = reference_run(tmp_path_factory)
+    return config, store
 
 
 def foreign_folder(path: Path) -> Path:
