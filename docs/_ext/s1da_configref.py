@@ -19,9 +19,9 @@ from docutils.statemachine import StringList
 
 def known_kinds() -> dict[str, dict[str, type]]:
     """``{layer: {kind: parameter class}}`` from the containers' one registry of kinds."""
-    from s1da.containers import schema
+    from s1da.containers.registry import LAYERS, registry
 
-    return {layer: dict(sorted(kinds.items())) for layer, kinds in schema.KINDS.items()}
+    return {layer: {kind: component.parameters for kind, component in registry().kinds(layer).items()} for layer in LAYERS}
 
 
 def _type_name(annotation) -> str:
