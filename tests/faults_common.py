@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 FAULT_CLI = Path(__file__).with_name("fault_cli.py")
 
@@ -86,3 +87,12 @@ def reference_run(tmp_path_factory) -> tuple[Path, Path, int]:
         result = s1da("run", config, "--output", directory / "ref.zarr", "--no-progress", env={"S1DA_TEST_COUNT_WRITES": str(count)})
         assert result.returncode == 0, result.stderr
     return directory / "faults.yaml", directory / "ref.zarr", int(count.read_text())
+
+
+def s1da_here(capsys, *args: str) -> SimpleNamespace:
+    """``s1da ARGS`` through the CLI's entry point in this process (for read-only commands)."""
+    from s1da.containers import cli
+
+    code = cli.main([str(arg) for arg in args])
+    captured = capsys.readouterr()
+    return SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)

@@ -3,7 +3,9 @@ points, and damaged chunks, checkpoints, groups and metadata.
 
 Every case asserts the exact outcome: the damage is detected and named (``s1da inspect``
 exits 1 naming group, array and chunk; ``s1da report`` refuses with exit 2), and a resume
-ends in a store bit-identical to an uninterrupted run.
+ends in a store bit-identical to an uninterrupted run.  Runs and resumes are subprocesses
+(they are killed, and hold locks); the read-only ``inspect`` and ``report`` calls run the same
+CLI entry point in the test process, which keeps the suite fast.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from faults_common import assert_user_error, reference_run, s1da
+from faults_common import assert_user_error, reference_run, s1da, s1da_here
 from test_experiment_end_to_end import assert_stores_identical
 
 from fault_cli import CRASH_AFTER_BLOCKS, KILL_AFTER_WRITES
@@ -99,19 +101,19 @@ DAMAGES = {
 
 
 @pytest.mark.parametrize("family", DAMAGES)
-def test_damage_is_named_by_inspect_refused_by_report_and_repaired_by_a_resume(reference, tmp_path, family):
+def test_damage_is_named_by_inspect_refused_by_report_and_repaired_by_a_resume(reference, tmp_path, capsys, family):
     config, reference_store, _ = reference
     store = tmp_path / "damaged.zarr"
     shutil.copytree(reference_store.path, store)
     expected = {how: damage(store, how) for how in DAMAGES[family]}
     groups = {how: line.split("/")[0].split(":")[0].replace("group ", "").split()[0] for how, line in expected.items()}
 
-    inspect = s1da("inspect", store)
+    inspect = s1da_here(capsys, "inspect", store)
     assert inspect.returncode == 1, inspect.stdout
     assert f"DAMAGED: {', '.join(sorted(groups.values()))}" in inspect.stdout
     for how, line in expected.items():
         assert line in inspect.stdout, how
-    report = s1da("report", store, "--output", tmp_path / "report")
+    report = s1da_here(capsys, "report", store, "--output", tmp_path / "report")
     assert_user_error(report, "is not complete and intact", "--partial")
     assert not (tmp_path / "report").exists()
 
@@ -120,7 +122,7 @@ def test_damage_is_named_by_inspect_refused_by_report_and_repaired_by_a_resume(r
     for how, group in groups.items():
         assert f"{store}: {group} failed verification" in resumed.stderr or f"group {group} is missing" in resumed.stderr, how
     assert_stores_identical(reference_store, EnsembleStore.open(store))
-    assert s1da("inspect", store).returncode == 0
+    assert s1da_here(capsys, "inspect", store).returncode == 0
 
 
 # ------------------------------------------------------------------------------------------------
@@ -146,7 +148,7 @@ def interrupted(reference, tmp_path_factory):
         ("both slots", "the run starts again from its beginning"),
     ],
 )
-def test_a_damaged_checkpoint_is_never_resumed_from(reference, interrupted, tmp_path, slot_damage, fallback):
+def test_a_damaged_checkpoint_is_never_resumed_from(reference, interrupted, tmp_path, capsys, slot_damage, fallback):
     config, reference_store, _ = reference
     store = tmp_path / "killed.zarr"
     shutil.copytree(interrupted, store)
@@ -158,7 +160,7 @@ def test_a_damaged_checkpoint_is_never_resumed_from(reference, interrupted, tmp_
     if slot_damage == "both slots":
         flip_byte(store / "da_wcm" / "restart_slot1" / "perturber__ar_state" / "c" / "0" / "0" / "0")
 
-    inspect = s1da("inspect", store)
+    inspect = s1da_here(capsys, "inspect", store)
     assert inspect.returncode == 1
     assert "da_wcm/restart_slot0/model__soil_moisture: chunk c/0/0/0 is" in inspect.stdout
 

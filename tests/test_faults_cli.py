@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from faults_common import SMALL_YAML, assert_user_error, reference_run, s1da, snapshot, write_config
+from faults_common import SMALL_YAML, assert_user_error, reference_run, s1da, s1da_here, snapshot, write_config
 from test_experiment_end_to_end import assert_stores_identical
 
 from fault_cli import CRASH_AFTER_BLOCKS, ENOSPC_AFTER_WRITES, HOLD_AFTER_BLOCKS, HOLD_FILE
@@ -96,13 +96,13 @@ def test_report_output_refuses_foreign_folders_and_the_working_directory(referen
     assert snapshot(tmp_path) == before
 
 
-def test_report_replaces_an_earlier_report_only(reference, tmp_path):
+def test_report_replaces_an_earlier_report_only(reference, tmp_path, capsys):
     _, store = reference
     target = tmp_path / "report"
-    assert s1da("report", store, "--output", target).returncode == 0
+    assert s1da_here(capsys, "report", store, "--output", target).returncode == 0
     assert (target / REPORT_MARKER).is_file()
     (target / "stale.png").write_bytes(b"old figure")
-    again = s1da("report", store, "--output", target)
+    again = s1da_here(capsys, "report", store, "--output", target)
     assert again.returncode == 0, again.stderr
     assert not (target / "stale.png").exists() and (target / "index.html").is_file()
     assert (target / "summary.md").read_text().startswith("# s1da report: ref.zarr")
@@ -128,15 +128,15 @@ def test_report_and_inspect_refuse_a_missing_path_a_non_store_and_a_truncated_ro
     assert not (tmp_path / "r").exists()
 
 
-def test_report_of_an_incomplete_store_needs_partial_and_says_partial(reference, tmp_path):
+def test_report_of_an_incomplete_store_needs_partial_and_says_partial(reference, tmp_path, capsys):
     config, _ = reference
     store = tmp_path / "killed.zarr"
     killed = s1da("run", config, "--output", store, "--no-progress", env={CRASH_AFTER_BLOCKS: "9"})
     assert killed.returncode == -signal.SIGKILL
-    refused = s1da("report", store, "--output", tmp_path / "r")
+    refused = s1da_here(capsys, "report", store, "--output", tmp_path / "r")
     assert_user_error(refused, f"{store} is not complete and intact", "group da_wcm is incomplete", "--partial")
     assert not (tmp_path / "r").exists()
-    partial = s1da("report", store, "--output", tmp_path / "r", "--partial")
+    partial = s1da_here(capsys, "report", store, "--output", tmp_path / "r", "--partial")
     assert partial.returncode == 0, partial.stderr
     summary = (tmp_path / "r" / "summary.md").read_text()
     assert summary.splitlines()[0] == "# PARTIAL s1da report: killed.zarr"
