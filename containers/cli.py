@@ -69,7 +69,7 @@ def _run_locked(args: argparse.Namespace, output: Path, protected: list[Path]) -
     if args.report:
         from s1da.framework.report import write_report
 
-        index = write_report(output, Path(args.report), protected=protected)
+        index = write_report(output, Path(args.report), formats=args.format, dpi=args.dpi, protected=protected)
         print(f"report written to {index}")
     return 0
 
@@ -173,9 +173,33 @@ def _report(args: argparse.Namespace) -> int:
         )
     if problems:
         print(f"s1da: PARTIAL report of {args.store}: {'; '.join(problems)}", file=sys.stderr)
-    index = write_report(Path(args.store), Path(args.output), partial=bool(problems))
+    index = write_report(Path(args.store), Path(args.output), formats=args.format, dpi=args.dpi, partial=bool(problems))
     print(f"report written to {index}")
     return 0
+
+
+def _figure_formats(text: str) -> tuple[str, ...]:
+    formats = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = [fmt for fmt in formats if fmt not in ("png", "pdf", "svg")]
+    if unknown or not formats:
+        raise argparse.ArgumentTypeError(f"figure formats are a comma-separated list of png, pdf, svg; got {text!r}")
+    return formats
+
+
+def _dpi(text: str) -> int:
+    try:
+        dpi = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"dpi must be an integer, got {text!r}") from None
+    if not 50 <= dpi <= 1200:
+        raise argparse.ArgumentTypeError(f"dpi must lie in 50..1200, got {dpi}")
+    return dpi
+
+
+def _report_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--format", type=_figure_formats, default=("png", "pdf", "svg"), metavar="LIST",
+                         help="figure formats, comma-separated from png, pdf, svg (default: all three)")
+    command.add_argument("--dpi", type=_dpi, default=300, help="resolution of the PNG figures (default: 300)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -194,6 +218,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--report", metavar="DIR", help="also write the report (figures, summary) to DIR")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     add_set_option(run)
+    _report_options(run)
     run.set_defaults(handler=_run)
 
     inspect = commands.add_parser("inspect", help="print what a store holds and whether each run is complete")
@@ -206,6 +231,7 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--partial", action="store_true", help="report an incomplete or damaged store (marked PARTIAL) instead of refusing"
     )
+    _report_options(report)
     report.set_defaults(handler=_report)
 
     _add_kinds_command(commands)
