@@ -148,6 +148,15 @@ def load_verified_checkpoint(
     )
     return 0, None
 
+def _dimension_names(key: str, shape: tuple[int, ...], sizes: Mapping[str, int]) -> list[str]:
+    """Names of a state array's axes: the first unused name of ``sizes`` whose length matches."""
+    names, used = [], set()
+    for axis, length in enumerate(shape):
+        name = next((dim for dim, size in sizes.items() if size == length and dim not in used), f"{key}_dim{axis}")
+        used.add(name)
+        names.append(name)
+    return names
+
 
 class EnsembleStore:
     """A Zarr v3 store holding every ensemble of one experiment."""
@@ -198,7 +207,15 @@ class EnsembleStore:
         return store
 
     def _root(self, mode: str = "r+") -> zarr.Group:
-        return zarr.open_group(str(self.path), mode=mode, zarr_format=3)
+        # the store's own reads never use the consolidated copy, which lags while a run is going
+        return zarr.open_group(str(self.path), mode=mode, zarr_format=3, use_consolidated=False)
+
+    def _consolidate(self) -> None:
+        """Refresh the consolidated metadata at the root (after a group finished), so that
+        ``xarray.open_zarr(path, group=...)`` opens without the fallback warning."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zarr: consolidated metadata is not yet in the v3 spec
+            zarr.consolidate_metadata(str(self.path), zarr_format=3)
 
     def _group(self, name: str, mode: str = "r+") -> zarr.Group:
         root = self._root(mode="r" if mode == "r" else "r+")
@@ -225,6 +242,7 @@ class EnsembleStore:
             raise IncompleteStoreError(f"cannot mark {self.path} complete: unfinished groups {unfinished}")
         # every finished group, also one whose recording a kill interrupted
         self._root().attrs.update({FINISHED_GROUPS: sorted(self.groups()), "complete": True})
+        self._consolidate()
 
     def _record_finished(self, name: str) -> None:
         """Remember at the root that group ``name`` was finished (a later deletion is then detected)."""
@@ -273,6 +291,7 @@ class EnsembleStore:
                 self._drop_checkpoints(name)
         if actions:
             self._root().attrs["complete"] = False
+            self._consolidate()  # the consolidated copy must not list what was deleted
         return actions
 
     def groups(self) -> dict[str, dict[str, Any]]:
@@ -427,6 +446,7 @@ class EnsembleStore:
         group.attrs.update({"restart_slot": None, "complete": True})  # before the slots go: never points to a deleted one
         self._record_finished(name)
         self._drop_checkpoints(name)
+        self._consolidate()
 
     def _drop_checkpoints(self, name: str) -> None:
         group = self._group(name)
@@ -435,18 +455,23 @@ class EnsembleStore:
                 del group[slot]
 
     # ------------------------------------------------------------------ model states
-    def write_state(self, name: str, arrays: Mapping[str, np.ndarray]) -> None:
-        """Keep a model/perturber state (e.g. the end of the spin-up) so that runs can restart."""
+    def write_state(self, name: str, arrays: Mapping[str, np.ndarray], sizes: Mapping[str, int] | None = None) -> None:
+        """Keep a model/perturber state (e.g. the end of the spin-up) so that runs can restart.
+
+        ``sizes`` (e.g. ``{"member": 32, "site": 139, "layer": 6}``) names each axis whose length
+        matches, in that order of preference; other axes are ``<key>_dim<i>``.
+        """
         if self.has_group(name):
             del self._root()[name]
         group = self._root().create_group(name)
         for key, values in arrays.items():
             values = np.asarray(values)
             group.create_array(
-                key, data=values, dimension_names=[f"{key}_dim{i}" for i in range(values.ndim)], compressors=CHECKSUMMED
+                key, data=values, dimension_names=_dimension_names(key, values.shape, sizes or {}), compressors=CHECKSUMMED
             )
         group.attrs.update({"group_kind": "state", "complete": True})
         self._record_finished(name)
+        self._consolidate()
 
     def read_state(self, name: str) -> dict[str, np.ndarray]:
         group = self._group(name, mode="r")
@@ -474,6 +499,7 @@ class EnsembleStore:
         dataset.to_zarr(str(self.path), group=name, mode="w", consolidated=False, zarr_format=3, encoding=encoding)
         self._group(name).attrs["complete"] = True
         self._record_finished(name)
+        self._consolidate()
 
     def write_tree(self, name: str, tree: xr.DataTree) -> None:
         """Write a group of sub-groups (e.g. ``validation``'s tidy tables) and mark it complete.
@@ -504,6 +530,7 @@ class EnsembleStore:
             dataset.to_zarr(str(self.path), group=path, mode="w", consolidated=False, zarr_format=3, encoding=encoding)
         group.attrs.update(_json_safe({**tree.attrs, "group_kind": "static", "complete": True}))
         self._record_finished(name)
+        self._consolidate()
 
     # ------------------------------------------------------------------ reading
     def read(self, name: str, *, allow_incomplete: bool = False) -> xr.Dataset:

@@ -109,7 +109,7 @@ def write_report(
         if frame is not None:
             frame.to_csv(temporary / "sites.csv", float_format="%.6g")
         page = render.Page(
-            title=("PARTIAL " if partial else "") + f"s1da report: {content.path.name}",
+            title=("PARTIAL " if partial or content.incomplete else "") + f"s1da report: {content.path.name}",
             settings=settings(content),
             tables=[table for table in (tables.score_table(content), tables.forward_table(content), tables.osse_table(content),
                                         tables.paper_table(content)) if table is not None and table.rows]
