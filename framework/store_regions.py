@@ -71,6 +71,8 @@ def create_chunked_group(
     others are whole).  With ``grid_mapping`` a CF ``crs`` variable is written and named in the
     ``grid_mapping`` attribute of every data variable.
     """
+    if store.has_group(name) and "length_days" not in store._group(name, mode="r").attrs:
+        del store._root()[name]  # a template interrupted before its attributes: start it again
     if store.has_group(name):
         existing = store._group(name, mode="r")
         if existing.attrs.get("group_kind") != attributes.get("group_kind", "run"):
@@ -151,6 +153,9 @@ class TaskRecords:
 
     # ------------------------------------------------------------------ plan
     def exists(self) -> bool:
+        """True once the records are complete (their plan is written last); partial ones are dropped."""
+        if self.store.has_group(TASKS_GROUP) and "n_tasks" not in self.store._group(TASKS_GROUP, mode="r").attrs:
+            del self.store._root()[TASKS_GROUP]
         return self.store.has_group(TASKS_GROUP)
 
     def create(self, plan: Mapping[str, Any], site_positions: Sequence[np.ndarray]) -> None:
