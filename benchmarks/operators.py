@@ -80,9 +80,9 @@ def main(argv=None):
     site_ids = np.arange(args.sites)
 
     svr_config = SupportVectorOperator(n_jobs=1)
-    svr, t_svr_seq = timed(svr_config.fit, sm, lai, sigma, site_ids=site_ids)
+    svr, t_svr_seq = timed(svr_config.fit, {"soil_moisture": sm, "lai": lai}, sigma, site_ids=site_ids)
     print(f"SupportVectorOperator n_jobs=1: {t_svr_seq:.1f} s", flush=True)
-    svr_par, t_svr_par = timed(SupportVectorOperator(n_jobs=-1).fit, sm, lai, sigma, site_ids=site_ids)
+    svr_par, t_svr_par = timed(SupportVectorOperator(n_jobs=-1).fit, {"soil_moisture": sm, "lai": lai}, sigma, site_ids=site_ids)
     print(f"SupportVectorOperator n_jobs=-1: {t_svr_par:.1f} s", flush=True)
     reference, t_reference = timed(sklearn_reference, sm, lai, sigma, svr_config)
     print(f"GridSearchCV loop: {t_reference:.1f} s", flush=True)
@@ -92,7 +92,7 @@ def main(argv=None):
         np.array_equal(svr.to_dataset()[v].values, svr_par.to_dataset()[v].values) for v in svr.to_dataset().data_vars
     )
 
-    wcm, t_wcm = timed(WaterCloudModel().fit, sm, lai, sigma, site_ids=site_ids)
+    wcm, t_wcm = timed(WaterCloudModel().fit, {"soil_moisture": sm, "lai": lai}, sigma, site_ids=site_ids)
     print(f"WaterCloudModel fit: {t_wcm:.1f} s", flush=True)
 
     # predict throughput: tile the fitted sites to predict_sites sites, evaluate (member, site)
@@ -104,10 +104,10 @@ def main(argv=None):
     member_lai = np.broadcast_to(lai[tile, 0], member_sm.shape)
     throughput = {}
     for name, operator in (("WCM", wcm_big), ("SVR", svr_big)):
-        operator.predict(member_sm[:2], member_lai[:2])  # warm-up
+        operator.predict({"soil_moisture": member_sm[:2], "lai": member_lai[:2]})  # warm-up
         repeats = []
         for _ in range(3):
-            _, seconds = timed(operator.predict, member_sm, member_lai)
+            _, seconds = timed(operator.predict, {"soil_moisture": member_sm, "lai": member_lai})
             repeats.append(seconds)
         throughput[name] = min(repeats)
         print(f"{name} predict {args.members}x{args.predict_sites}: {min(repeats) * 1e3:.1f} ms", flush=True)

@@ -211,7 +211,7 @@ class Experiment:
         done, checkpoint = store.load_progress(name)
         state, perturber_state = self._restore(checkpoint if checkpoint is not None else spun_up)
         observations = self.data.observations_on(period)["backscatter"].values  # (time, site)
-        lai = self.data.forcing["lai"].sel(time=np.asarray(period, dtype="datetime64[ns]")).values
+        operator_series = self._operator_series(period) if operator is not None else {}
         bar = tqdm(total=len(period), initial=done, desc=f"{self.name}: {name}", unit="day", disable=not self.progress)
         for block_start in range(done, len(period), self.chunk_days):
             block_end = min(block_start + self.chunk_days, len(period))
@@ -224,7 +224,8 @@ class Experiment:
                 forcing, perturber_state = self.perturber.perturb(self._forcing_day(day), self._day_index(day), perturber_state)
                 state, fluxes = self.model.step(state, forcing)
                 if operator is not None and np.isfinite(observations[t]).any():
-                    state, diagnostics = self._analyse(state, operator, observations[t], lai[t], self._day_index(day))
+                    day_inputs = {name: series[t] for name, series in operator_series.items()}
+                    state, diagnostics = self._analyse(state, operator, observations[t], day_inputs, self._day_index(day))
                     changes_mm = np.nan_to_num(diagnostics["analysis_increment"])  # NaN: no observation
                     for key, values in diagnostics.items():
                         buffers[key][offset] = values
@@ -245,12 +246,29 @@ class Experiment:
         sizes = {"member": self.members, "site": len(self.data.site_ids), "layer": len(layer_names)}
         return tuple(sizes[dim] for dim in dims[1:])
 
+    def _operator_series(self, times: np.ndarray) -> dict[str, np.ndarray]:
+        """Operator inputs the data provide, each ``(time, site)``: the forcing's ``lai`` (m2 m-2)
+        and ``vod`` (1) where present, and ``day_of_year`` (1..366)."""
+        selection = np.asarray(times, dtype="datetime64[ns]")
+        series = {
+            name: np.asarray(self.data.forcing[name].sel(time=selection).transpose("time", "site").values, dtype="float64")
+            for name in ("lai", "vod")
+            if name in self.data.forcing
+        }
+        years = selection.astype("datetime64[Y]")
+        day_of_year = (selection.astype("datetime64[D]") - years).astype("int64") + 1.0
+        series["day_of_year"] = np.repeat(day_of_year[:, np.newaxis], len(self.data.site_ids), axis=1)
+        return series
+
     def _analyse(
-        self, state: dict, operator: ObservationOperator, observed: np.ndarray, lai: np.ndarray, day_index: int
+        self, state: dict, operator: ObservationOperator, observed: np.ndarray, day_inputs: Mapping[str, np.ndarray], day_index: int
     ) -> tuple[dict, dict[str, np.ndarray]]:
-        """One analysis at the end of the model day (MODEL_SPEC c)."""
+        """One analysis at the end of the model day (MODEL_SPEC c); ``day_inputs`` holds the
+        operator inputs of the data for this day, each ``(site,)``."""
         forecast_sm = self.model.surface_soil_moisture(state)  # (member, site)
-        predicted = operator.predict(forecast_sm, np.broadcast_to(lai, forecast_sm.shape))  # (member, site)
+        available = {name: np.broadcast_to(values, forecast_sm.shape) for name, values in day_inputs.items()}
+        available["soil_moisture"] = forecast_sm
+        predicted = operator.predict(operator.select_inputs(available))  # (member, site)
         states = self.model.analysis_variables(state)  # (site, member, n_state)
         error_variance = np.asarray(operator.error_variance, dtype="float64")
         rng = None
@@ -294,18 +312,18 @@ class Experiment:
         open_loop = store.read("open_loop")
         mean_sm = store.ensemble_mean("open_loop", "surface_soil_moisture").transpose("site", "time").values
         obs = store.read("observations")
-        backscatter = obs["backscatter"].transpose("site", "time").values
-        lai = obs["lai"].transpose("site", "time").values
-        valid = np.isfinite(backscatter)
+        backscatter = obs["backscatter"].transpose("site", "time").values  # dB, NaN = no observation
+        available = {name: series.T for name, series in self._operator_series(open_loop["time"].values).items()}
+        available["lai"] = obs["lai"].transpose("site", "time").values
+        available["soil_moisture"] = mean_sm
         fitted = {}
         pieces = []
         for label, operator in self.operators.items():
             operator = copy.deepcopy(operator)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                fitted[label] = operator.fit(
-                    mean_sm, lai, np.where(valid, backscatter, 0.0), valid=valid, site_ids=self.data.site_ids
-                )
+                inputs = operator.select_inputs(available)
+                fitted[label] = operator.fit(inputs, backscatter, site_ids=self.data.site_ids)
             site_warnings = sorted({str(item.message) for item in caught})
             if site_warnings:  # one summary instead of a warning per site; all kept in the store
                 warnings.warn(
@@ -317,7 +335,7 @@ class Experiment:
             attributes = {f"{label}_operator_attributes": dict(parameters.attrs), f"{label}_warnings": site_warnings}
             parameters = parameters.rename({name: f"{label}_{name}" for name in parameters.data_vars})
             parameters.attrs = attributes
-            simulated = fitted[label].predict(mean_sm.T, lai.T)  # (time, site)
+            simulated = fitted[label].predict({name: values.T for name, values in inputs.items()})  # (time, site)
             parameters[f"{label}_simulated_backscatter"] = xr.DataArray(
                 simulated,
                 dims=("time", "site"),

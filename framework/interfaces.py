@@ -8,8 +8,9 @@ Array conventions (DESIGN.md, "Interfaces"):
 
 * Land-model state and forcing arrays are shaped ``(member, site, ...)``.
 * Filter arrays are shaped ``(..., member, n)``: leading axes are independent batches (sites).
-* Observation operators broadcast over any leading axes; the *last* axis is ``site`` when the
-  operator holds one parameter set per site.
+* Observation operators take a mapping of named inputs (:data:`OperatorInputs`) that broadcast
+  over any leading axes; the *last* axis is ``site`` when the operator holds one parameter set
+  per site.
 
 Units: soil moisture m3 m-3, water fluxes mm d-1, stores mm, temperature degC, net radiation
 W m-2 (daily mean), backscatter dB.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -83,40 +84,110 @@ class LandModel(abc.ABC):
         """
 
 
+OPERATOR_INPUTS: Mapping[str, str] = {
+    "soil_moisture": "m3 m-3",
+    "lai": "m2 m-2",
+    "vod": "1",
+    "incidence_angle": "degree",
+    "day_of_year": "1",
+}
+"""Standard names and units of observation-operator inputs (``day_of_year`` counts 1..366)."""
+
+OperatorInputs = Mapping[str, np.ndarray]
+"""Named operator inputs (names and units of :data:`OPERATOR_INPUTS`), arrays that broadcast together.
+
+For ``fit`` each is shaped ``(time,)`` (one site) or ``(site, time)``; for ``predict`` each is
+shaped ``(..., site)`` (e.g. ``(member, site)``), or any shape for an operator fitted on one site.
+"""
+
+
 class ObservationOperator(abc.ABC):
-    """Forward model h(soil moisture, LAI) -> backscatter (dB), calibrated per site."""
+    """Forward model h(inputs) -> backscatter (dB), calibrated per site.
+
+    An operator declares the inputs it needs in ``required_inputs`` and those it uses when they
+    are given in ``optional_inputs`` (name -> units, names from :data:`OPERATOR_INPUTS`).  The
+    experiment builds the mapping from what the land model and the data provide
+    (:meth:`select_inputs`), so a new operator needs no change to the experiment.  Every site's
+    result is a function of that site's data only: fitting any subset of sites gives the same
+    numbers for each of them, bit for bit.
+    """
+
+    required_inputs: ClassVar[Mapping[str, str]] = {"soil_moisture": "m3 m-3", "lai": "m2 m-2"}
+    optional_inputs: ClassVar[Mapping[str, str]] = {}
+    min_samples: int = 10
+    """Fewest valid samples a site needs for ``fit``."""
 
     @abc.abstractmethod
     def fit(
         self,
-        soil_moisture: np.ndarray,
-        lai: np.ndarray,
+        inputs: OperatorInputs,
         backscatter_db: np.ndarray,
         valid: np.ndarray | None = None,
         *,
         site_ids: np.ndarray | None = None,
     ) -> ObservationOperator:
-        """Calibrate and return the fitted operator.
+        """Calibrate and return a new fitted operator (this configuration object is unchanged).
 
-        Inputs are shaped ``(time,)`` for one site or ``(site, time)`` for a network; soil
-        moisture in m3 m-3, LAI in m2 m-2, backscatter in dB.  ``valid`` (same shape, bool)
-        marks the samples to use; unmarked samples are ignored, and a non-finite marked sample
-        is an error.  ``site_ids`` labels the sites (default ``0..n-1``) in messages and in
-        :meth:`to_dataset`.
+        ``inputs`` and ``backscatter_db`` are shaped ``(time,)`` for one site or ``(site, time)``;
+        backscatter in dB, NaN where there is no observation.  ``valid`` (same shape, bool)
+        restricts the samples further (default: every finite backscatter).  Any non-finite or
+        out-of-range input at a used sample, too few samples, or a fit with zero or non-finite
+        residual variance is a ``ValueError`` naming the site.  ``site_ids`` labels the sites
+        (default ``0..n-1``) in messages and in :meth:`to_dataset`.
         """
 
     @abc.abstractmethod
-    def predict(self, soil_moisture: np.ndarray, lai: np.ndarray) -> np.ndarray:
-        """Backscatter in dB.  Broadcasts over leading axes; the last axis is ``site``."""
+    def predict(self, inputs: OperatorInputs) -> np.ndarray:
+        """Backscatter in dB shaped like the broadcast inputs ``(..., site)``.
+
+        A non-finite or out-of-range input is a ``ValueError`` naming the input and the site.
+        """
+
+    def sensitivity(self, inputs: OperatorInputs, step: float = 1e-3) -> np.ndarray:
+        """d sigma0 / d soil moisture, dB per m3 m-3, shaped like :meth:`predict`.
+
+        Default: central finite difference of :meth:`predict` with ``step`` (m3 m-3), one-sided
+        at the ends of [0, 1].
+        """
+        soil_moisture = np.asarray(inputs["soil_moisture"], dtype=float)
+        upper = np.minimum(soil_moisture + step, 1.0)
+        lower = np.maximum(soil_moisture - step, 0.0)
+        high = self.predict({**inputs, "soil_moisture": upper})
+        low = self.predict({**inputs, "soil_moisture": lower})
+        return (high - low) / (upper - lower)
 
     @property
     @abc.abstractmethod
     def error_variance(self) -> np.ndarray:
-        """Mean-square residual of the fit per site, dB^2 (the paper's R)."""
+        """Observation error variance R per site, dB^2, shaped ``(site,)``: the mean-square
+        calibration residual (the paper's R), finite and positive."""
+
+    @property
+    @abc.abstractmethod
+    def site_ids(self) -> np.ndarray:
+        """Site labels of the fit, shaped ``(site,)``, in the order of the ``site`` axis."""
 
     @abc.abstractmethod
     def to_dataset(self) -> Any:
-        """Fitted parameters as an ``xarray.Dataset`` with dimension ``site`` (for the store)."""
+        """Fitted parameters as an ``xarray.Dataset`` with dimension ``site`` (for the store);
+        every variable has ``units`` and ``long_name``."""
+
+    @classmethod
+    @abc.abstractmethod
+    def from_dataset(cls, dataset: Any) -> ObservationOperator:
+        """Rebuild the fitted operator from :meth:`to_dataset` output, without refitting;
+        predictions are bit-identical to the operator that wrote it."""
+
+    @classmethod
+    def select_inputs(cls, available: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The operator's inputs out of everything ``available``: every required name (a missing
+        one is a ``KeyError`` naming it and its units) and the optional names present."""
+        missing = [name for name in cls.required_inputs if name not in available]
+        if missing:
+            needed = ", ".join(f"{name} ({cls.required_inputs[name]})" for name in missing)
+            raise KeyError(f"{cls.__name__} needs input(s) {needed}; available: {', '.join(sorted(available)) or 'none'}")
+        wanted = [*cls.required_inputs, *(name for name in cls.optional_inputs if name in available)]
+        return {name: available[name] for name in wanted}
 
 
 class Perturber(abc.ABC):

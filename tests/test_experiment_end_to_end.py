@@ -72,8 +72,8 @@ def test_analysis_moves_toward_the_observations(tiny_store):
     forecast = da["forecast_surface_soil_moisture"].mean("member").values
     analysis = da["analysis_surface_soil_moisture"].mean("member").values
     days = np.isfinite(forecast) & np.isfinite(obs)
-    forecast_innovation = (obs - operator.predict(np.nan_to_num(forecast), lai))[days]
-    analysis_innovation = (obs - operator.predict(np.nan_to_num(analysis), lai))[days]
+    forecast_innovation = (obs - operator.predict({"soil_moisture": np.nan_to_num(forecast), "lai": lai}))[days]
+    analysis_innovation = (obs - operator.predict({"soil_moisture": np.nan_to_num(analysis), "lai": lai}))[days]
     assert np.mean(analysis_innovation**2) < np.mean(forecast_innovation**2)
 
 

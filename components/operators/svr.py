@@ -25,6 +25,9 @@ depend on the number of workers.
 
 ``predict`` evaluates f(x) = sum_i alpha_i exp(-gamma |x - x_i|^2) + b for all sites at once
 against the support vectors of every site padded to a common length (padding has alpha = 0).
+The sum runs over the support vectors in order, one term at a time, so the zero terms of the
+padding leave every partial sum unchanged: a site's prediction is bit-identical whatever other
+sites (and so whatever padding) share the operator.
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ import xarray as xr
 from sklearn.svm import SVR
 
 from s1da.components.operators.inputs import (
+    check_residual_variance,
     pearson_r,
     prepare_calibration,
+    prepare_prediction,
     rmsd,
     site_stream_key,
     text_coordinate,
@@ -130,31 +135,28 @@ def rbf_expansion(features, support_vectors, dual_coef, intercept, gamma):
 
     ``features`` (rows, site, 2); ``support_vectors`` (site, n_sv, 2) zero-padded;
     ``dual_coef`` (site, n_sv) zero-padded; ``intercept``, ``gamma`` (site,).  Returns (rows, site).
-    Evaluated in cache-sized blocks of rows and sites with in-place operations, so memory stays
-    bounded and the cost is dominated by the exponentials.
+    The terms are accumulated one support vector at a time (vectorised over rows and sites), so a
+    padded term adds an exact zero and the result of a site does not depend on the padding.
     """
     n_rows, n_sites, _ = features.shape
-    n_sv = max(support_vectors.shape[1], 1)
     out = np.empty((n_rows, n_sites))
-    site_block = max(1, min(n_sites, _PREDICT_CHUNK_ELEMENTS // n_sv))
-    row_block = max(1, _PREDICT_CHUNK_ELEMENTS // (site_block * n_sv))
-    negative_gamma = -np.asarray(gamma, float)[:, np.newaxis]
-    for s0 in range(0, n_sites, site_block):
-        s1 = min(s0 + site_block, n_sites)
-        sv_sm, sv_lai = support_vectors[s0:s1, :, 0], support_vectors[s0:s1, :, 1]
-        alpha, scale = dual_coef[s0:s1], negative_gamma[s0:s1]
-        for r0 in range(0, n_rows, row_block):
-            r1 = min(r0 + row_block, n_rows)
-            x = features[r0:r1, s0:s1]
-            kernel = x[:, :, np.newaxis, 0] - sv_sm
-            np.multiply(kernel, kernel, out=kernel)
-            other = x[:, :, np.newaxis, 1] - sv_lai
+    negative_gamma = -np.asarray(gamma, float)
+    row_block = max(1, _PREDICT_CHUNK_ELEMENTS // max(n_sites, 1))
+    for r0 in range(0, n_rows, row_block):
+        x = features[r0 : r0 + row_block]
+        total = np.zeros(x.shape[:2])
+        term, other = np.empty_like(total), np.empty_like(total)
+        for k in range(support_vectors.shape[1]):
+            np.subtract(x[..., 0], support_vectors[:, k, 0], out=term)
+            np.multiply(term, term, out=term)
+            np.subtract(x[..., 1], support_vectors[:, k, 1], out=other)
             np.multiply(other, other, out=other)
-            kernel += other
-            kernel *= scale
-            np.exp(kernel, out=kernel)
-            kernel *= alpha
-            out[r0:r1, s0:s1] = kernel.sum(axis=-1) + intercept[s0:s1]
+            term += other
+            term *= negative_gamma
+            np.exp(term, out=term)
+            term *= dual_coef[:, k]
+            total += term
+        out[r0 : r0 + row_block] = total + intercept
     return out
 
 
@@ -172,8 +174,11 @@ def _positive_grid(instance, attribute, value):
 class SupportVectorOperator(ObservationOperator):
     """epsilon-SVR operator h(SM, LAI) -> sigma0 dB, one model per site.
 
-    ``fit`` returns a *new* fitted operator and leaves this configuration object untouched.
+    Inputs ``soil_moisture`` (m3 m-3) and ``lai`` (m2 m-2).  ``fit`` returns a *new* fitted
+    operator and leaves this configuration object untouched.
     """
+
+    required_inputs = {"soil_moisture": "m3 m-3", "lai": "m2 m-2"}
 
     epsilon: float = attrs.field(default=0.1, converter=float, validator=attrs.validators.ge(0.0), metadata={"units": "dB"})
     gamma_grid: tuple = attrs.field(default=GAMMA_GRID, converter=lambda v: tuple(float(x) for x in v), validator=_positive_grid)
@@ -200,17 +205,19 @@ class SupportVectorOperator(ObservationOperator):
         if self._model is None:
             raise RuntimeError("SupportVectorOperator is not fitted; call fit() or from_dataset() first")
 
-    def fit(self, soil_moisture, lai, backscatter_db, valid=None, *, site_ids: Sequence | None = None):
+    def fit(self, inputs, backscatter_db, valid=None, *, site_ids: Sequence | None = None):
         """Grid-search and fit the SVR per site; returns a new fitted ``SupportVectorOperator``.
 
-        Shapes ``(time,)`` or ``(site, time)``; SM m3 m-3, LAI m2 m-2, backscatter dB.
+        ``inputs`` maps ``soil_moisture`` (m3 m-3) and ``lai`` (m2 m-2) to arrays shaped like
+        ``backscatter_db``: ``(time,)`` or ``(site, time)``, dB, NaN where missing.
         """
         data = prepare_calibration(
-            soil_moisture, lai, backscatter_db, valid, site_ids=site_ids, min_samples=self.min_samples
+            inputs, backscatter_db, valid, required=self.required_inputs, site_ids=site_ids, min_samples=self.min_samples
         )
         tasks, scalers = [], []
         for index in range(data.n_sites):
-            sm, lai_site, sigma = data.site_samples(index)
+            site_inputs, sigma = data.site_samples(index)
+            sm, lai_site = site_inputs["soil_moisture"], site_inputs["lai"]
             mean, scale = standardise(sm, lai_site)
             scalers.append((mean, scale))
             features = (np.stack([sm, lai_site], axis=-1) - mean) / scale
@@ -253,7 +260,8 @@ class SupportVectorOperator(ObservationOperator):
         # in-sample statistics: R = mean squared residual (same definition as the WCM)
         error_variance, fit_rmsd, fit_r, n_samples = [], [], [], []
         for index in range(n_sites):
-            sm, lai_site, sigma = data.site_samples(index)
+            site_inputs, sigma = data.site_samples(index)
+            sm, lai_site = site_inputs["soil_moisture"], site_inputs["lai"]
             simulated = fitted._predict_sites(sm[:, np.newaxis], lai_site[:, np.newaxis], [index])[:, 0]
             error_variance.append(np.mean((simulated - sigma) ** 2))
             fit_rmsd.append(rmsd(simulated, sigma))
@@ -265,6 +273,7 @@ class SupportVectorOperator(ObservationOperator):
             r=np.array(fit_r),
             n_samples=np.array(n_samples),
         )
+        check_residual_variance(fitted._model["error_variance"], data.site_ids, "SVR")
         return fitted
 
     def _predict_sites(self, soil_moisture, lai, sites=slice(None)):
@@ -276,22 +285,16 @@ class SupportVectorOperator(ObservationOperator):
             features, m["support_vectors"][sites], m["dual_coef"][sites], m["intercept"][sites], m["gamma"][sites]
         )
 
-    def predict(self, soil_moisture, lai) -> np.ndarray:
-        """sigma0 dB; broadcasts over leading axes, the last axis is site (any shape if one site)."""
+    def predict(self, inputs) -> np.ndarray:
+        """sigma0 dB shaped ``(..., site)`` like the broadcast inputs (any shape if one site)."""
         self._require_fitted()
-        sm, lai = np.broadcast_arrays(np.asarray(soil_moisture, float), np.asarray(lai, float))
-        if self._model["single_site"]:
-            return self._predict_sites(sm.reshape(-1, 1), lai.reshape(-1, 1))[:, 0].reshape(sm.shape)
-        n_sites = self._model["intercept"].size
-        if sm.ndim == 0 or sm.shape[-1] != n_sites:
-            raise ValueError(f"last axis must be site ({n_sites}), got shape {sm.shape}")
-        out = self._predict_sites(sm.reshape(-1, n_sites), lai.reshape(-1, n_sites))
+        arrays = prepare_prediction(
+            inputs, required=self.required_inputs, site_ids=self._model["site_ids"], single_site=self._model["single_site"]
+        )
+        sm, lai = arrays["soil_moisture"], arrays["lai"]
+        columns = 1 if self._model["single_site"] else self._model["intercept"].size
+        out = self._predict_sites(sm.reshape(-1, columns), lai.reshape(-1, columns))
         return out.reshape(sm.shape)
-
-    def sensitivity(self, soil_moisture, lai, step: float = 1e-3) -> np.ndarray:
-        """d sigma0 / d SM (dB per m3 m-3) by central finite difference of ``predict``."""
-        sm = np.asarray(soil_moisture, float)
-        return (self.predict(sm + step, lai) - self.predict(sm - step, lai)) / (2 * step)
 
     @property
     def error_variance(self) -> np.ndarray:

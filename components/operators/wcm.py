@@ -36,12 +36,14 @@ import xarray as xr
 
 from s1da.components.operators.inputs import (
     CalibrationData,
+    check_residual_variance,
     pearson_r,
     prepare_calibration,
+    prepare_prediction,
     rmsd,
     site_label,
-    text_coordinate,
     site_stream_key,
+    text_coordinate,
 )
 from s1da.framework.interfaces import ObservationOperator
 from s1da.framework.randomness import Purpose, stream
@@ -140,10 +142,15 @@ def _check_method(instance, attribute, value):
 
 @attrs.define
 class WaterCloudModel(ObservationOperator):
-    """WCM operator h(SM, LAI) -> sigma0 dB with one (A, B, C, D) per site.
+    """WCM operator h(SM, LAI[, incidence angle]) -> sigma0 dB with one (A, B, C, D) per site.
 
-    ``fit`` returns a *new* fitted operator and leaves this configuration object untouched.
+    Inputs ``soil_moisture`` (m3 m-3) and ``lai`` (m2 m-2); an ``incidence_angle`` input (degree,
+    per sample) replaces the fixed ``incidence_angle_deg``.  ``fit`` returns a *new* fitted
+    operator and leaves this configuration object untouched.
     """
+
+    required_inputs = {"soil_moisture": "m3 m-3", "lai": "m2 m-2"}
+    optional_inputs = {"incidence_angle": "degree"}
 
     incidence_angle_deg: float = attrs.field(
         default=40.0,
@@ -182,14 +189,17 @@ class WaterCloudModel(ObservationOperator):
     def is_fitted(self) -> bool:
         return self._parameters is not None
 
-    def fit(self, soil_moisture, lai, backscatter_db, valid=None, *, site_ids: Sequence | None = None):
+    def fit(self, inputs, backscatter_db, valid=None, *, site_ids: Sequence | None = None):
         """Calibrate A-D per site; returns a new fitted ``WaterCloudModel``.
 
-        Shapes ``(time,)`` or ``(site, time)``; SM m3 m-3, LAI m2 m-2, backscatter dB.
-        Emits ``WcmCalibrationWarning`` for parameters on a bound or not identifiable.
+        ``inputs`` maps ``soil_moisture`` (m3 m-3), ``lai`` (m2 m-2) and optionally
+        ``incidence_angle`` (degree) to arrays shaped like ``backscatter_db``: ``(time,)`` or
+        ``(site, time)``, dB, NaN where missing.  Emits ``WcmCalibrationWarning`` for parameters
+        on a bound or not identifiable.
         """
         data = prepare_calibration(
-            soil_moisture, lai, backscatter_db, valid, site_ids=site_ids, min_samples=self.min_samples
+            inputs, backscatter_db, valid, required=self.required_inputs, optional=self.optional_inputs,
+            site_ids=site_ids, min_samples=self.min_samples,
         )
         rows = [self._fit_site(data, index) for index in range(data.n_sites)]
         fitted = attrs.evolve(self)
@@ -197,17 +207,20 @@ class WaterCloudModel(ObservationOperator):
         fitted._fit_table = {key: np.array([row[key] for row in rows]) for key in rows[0]}
         fitted._site_ids = data.site_ids
         fitted._single_site = data.single_site
+        check_residual_variance(fitted._fit_table["error_variance"], data.site_ids, "WCM")
         fitted.warn_about_flags()
         return fitted
 
     def _fit_site(self, data: CalibrationData, index: int) -> dict:
-        sm, lai, sigma = data.site_samples(index)
+        site_inputs, sigma = data.site_samples(index)
+        sm, lai = site_inputs["soil_moisture"], site_inputs["lai"]
+        theta = site_inputs.get("incidence_angle", self.incidence_angle_deg)
         lower = np.asarray(self.lower_bounds, float)
         upper = np.asarray(self.upper_bounds, float)
         vegetation_fixed = bool(lai.max() < self.min_lai_for_vegetation)  # DD-16
         free = np.array([2, 3]) if vegetation_fixed else np.arange(4)
         base = np.zeros(4)
-        theta, units = self.incidence_angle_deg, self.units
+        units = self.units
 
         def full(p):
             x = base.copy()
@@ -332,26 +345,26 @@ class WaterCloudModel(ObservationOperator):
         self._require_fitted()
         return self._site_ids
 
-    def predict(self, soil_moisture, lai) -> np.ndarray:
-        """sigma0 dB; broadcasts over leading axes, the last axis is site (any shape if one site)."""
-        self._check_site_axis(soil_moisture, lai)
-        a, b, c, d = self._site_parameters()
-        return water_cloud_backscatter(soil_moisture, lai, a, b, c, d, self.incidence_angle_deg, self.units)
-
-    def _check_site_axis(self, soil_moisture, lai):
+    def _prediction_inputs(self, inputs):
         self._require_fitted()
-        if self._single_site:
-            return
-        shape = np.broadcast_shapes(np.shape(soil_moisture), np.shape(lai))
-        n_sites = self._parameters.shape[0]
-        if len(shape) == 0 or shape[-1] != n_sites:
-            raise ValueError(f"last axis must be site ({n_sites}), got shape {shape}")
+        arrays = prepare_prediction(
+            inputs, required=self.required_inputs, optional=self.optional_inputs,
+            site_ids=self._site_ids, single_site=self._single_site,
+        )
+        theta = arrays.get("incidence_angle", self.incidence_angle_deg)
+        return arrays["soil_moisture"], arrays["lai"], theta
 
-    def sensitivity(self, soil_moisture, lai) -> np.ndarray:
-        """d sigma0 / d SM (dB per m3 m-3), analytic; broadcasts like ``predict``."""
-        self._check_site_axis(soil_moisture, lai)
+    def predict(self, inputs) -> np.ndarray:
+        """sigma0 dB shaped ``(..., site)`` like the broadcast inputs (any shape if one site)."""
+        sm, lai, theta = self._prediction_inputs(inputs)
         a, b, c, d = self._site_parameters()
-        return water_cloud_sensitivity(soil_moisture, lai, a, b, c, d, self.incidence_angle_deg, self.units)
+        return water_cloud_backscatter(sm, lai, a, b, c, d, theta, self.units)
+
+    def sensitivity(self, inputs, step: float | None = None) -> np.ndarray:
+        """d sigma0 / d SM (dB per m3 m-3), analytic; shaped like ``predict`` (``step`` unused)."""
+        sm, lai, theta = self._prediction_inputs(inputs)
+        a, b, c, d = self._site_parameters()
+        return water_cloud_sensitivity(sm, lai, a, b, c, d, theta, self.units)
 
     @property
     def error_variance(self) -> np.ndarray:
