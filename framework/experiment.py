@@ -323,14 +323,13 @@ class Experiment:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 inputs = operator.select_inputs(available)
-                fitted[label] = operator.fit(inputs, backscatter, site_ids=self.data.site_ids)
-            site_warnings = sorted({str(item.message) for item in caught})
-            if site_warnings:  # one summary instead of a warning per site; all kept in the store
-                warnings.warn(
-                    f"{label}: {len(site_warnings)} calibration warnings (see the calibration group's "
-                    f"'{label}_warnings' attribute); first: {site_warnings[0]}",
-                    stacklevel=2,
+                fitted[label] = operator.fit(
+                    inputs, backscatter, site_ids=self.data.site_ids,
+                    progress=f"{self.name}: calibrate {label}" if self.progress else None,
                 )
+            site_warnings = sorted({str(item.message) for item in caught})
+            for line in calibration_warning_summary(label, caught):  # one line per kind; all kept in the store
+                warnings.warn(line, stacklevel=2)
             parameters = fitted[label].to_dataset()
             attributes = {f"{label}_operator_attributes": dict(parameters.attrs), f"{label}_warnings": site_warnings}
             parameters = parameters.rename({name: f"{label}_{name}" for name in parameters.data_vars})
@@ -351,6 +350,19 @@ class Experiment:
         if store.group_complete("validation") or self.validator is None:
             return
         store.write_dataset("validation", self.validator(store, list(operators), min_samples=self.min_samples))
+
+
+def calibration_warning_summary(label: str, caught) -> list[str]:
+    """One line per kind of calibration warning (``CalibrationWarning.kind``, else the class)."""
+    counts: dict[str, set[str]] = {}
+    for item in caught:
+        kind = getattr(item.category, "kind", None) or item.category.__name__
+        counts.setdefault(kind, set()).add(str(item.message))
+    return [
+        f"{label}: {len(messages)} calibration warning(s): {kind} (listed in the calibration group's "
+        f"'{label}_warnings' attribute)"
+        for kind, messages in sorted(counts.items())
+    ]
 
 
 def operator_dataset(calibration: xr.Dataset, label: str) -> xr.Dataset:

@@ -84,6 +84,15 @@ class LandModel(abc.ABC):
         """
 
 
+class CalibrationWarning(UserWarning):
+    """A per-site calibration finding that does not stop the fit (a parameter on its bound, ...).
+
+    ``kind`` names the finding in a few words, so that callers can count the warnings per kind.
+    """
+
+    kind: str = "calibration warning"
+
+
 OPERATOR_INPUTS: Mapping[str, str] = {
     "soil_moisture": "m3 m-3",
     "lai": "m2 m-2",
@@ -125,6 +134,7 @@ class ObservationOperator(abc.ABC):
         valid: np.ndarray | None = None,
         *,
         site_ids: np.ndarray | None = None,
+        progress: str | None = None,
     ) -> ObservationOperator:
         """Calibrate and return a new fitted operator (this configuration object is unchanged).
 
@@ -133,7 +143,9 @@ class ObservationOperator(abc.ABC):
         restricts the samples further (default: every finite backscatter).  Any non-finite or
         out-of-range input at a used sample, too few samples, or a fit with zero or non-finite
         residual variance is a ``ValueError`` naming the site.  ``site_ids`` labels the sites
-        (default ``0..n-1``) in messages and in :meth:`to_dataset`.
+        (default ``0..n-1``) in messages and in :meth:`to_dataset`.  ``progress`` names a progress
+        bar of sites done (none when None).  Per-site findings that do not stop the fit are
+        reported as :class:`CalibrationWarning`.
         """
 
     @abc.abstractmethod

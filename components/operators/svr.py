@@ -13,15 +13,18 @@ same open-loop soil moisture and LAI.  Here, per site:
   default ``KFold`` (no shuffling) for a regressor.  ``folds="shuffled"`` permutes the samples
   first with a random stream keyed by (entropy, site id); shuffled folds put near-duplicate
   neighbouring days in train and test and reward overfitting;
-* for speed, the squared-distance matrix is computed once per site and the RBF Gram matrix once
-  per gamma; every (fold, C) fit then uses ``SVR(kernel="precomputed")`` on slices of it.
-  This selects the same hyper-parameters as a grid search on ``SVR(kernel="rbf")``
-  (checked in benchmarks/operators.py).
+* the grid search (``solver="smo"``, with numba) runs on our compiled SMO solver
+  (``s1da.components.operators.smo``: LIBSVM's working-set selection and stopping rule), with the
+  squared distances once per site, the Gram matrix once per gamma and fold, warm starts along the
+  increasing C path and early abandoning of grid points that cannot win; sites run in parallel
+  threads (numba ``prange``).  Without numba, or with ``solver="libsvm"``, every (fold, C) fit
+  uses scikit-learn's ``SVR(kernel="precomputed")`` on slices of the per-gamma Gram matrix,
+  in parallel over sites with joblib (process backend: LIBSVM holds the GIL);
+* the final model at the selected (C, gamma) is fitted by LIBSVM (scikit-learn) on all samples,
+  so its predictions are LIBSVM's.
 
-Sites are independent, so calibration runs in parallel over sites with joblib (process backend:
-libsvm does not release the GIL, so threads would not run concurrently).  Each site's result is a
-pure function of its own data (and of its own keyed stream for shuffled folds), so it does not
-depend on the number of workers.
+Each site's result is a pure function of its own data (and of its own keyed stream for shuffled
+folds), so it does not depend on the other sites in the run or on the number of workers.
 
 ``predict`` evaluates f(x) = sum_i alpha_i exp(-gamma |x - x_i|^2) + b for all sites at once
 against the support vectors of every site padded to a common length (padding has alpha = 0).
@@ -39,7 +42,9 @@ import joblib
 import numpy as np
 import xarray as xr
 from sklearn.svm import SVR
+from tqdm.auto import tqdm
 
+from s1da.components.operators import smo
 from s1da.components.operators.inputs import (
     check_residual_variance,
     pearson_r,
@@ -56,6 +61,7 @@ GAMMA_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
 C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0, 20.0, 30.0, 40.0, 50.0, 100.0)
 FEATURES = ("soil_moisture", "lai")
 FOLD_MODES = ("blocked", "shuffled")
+SOLVERS = ("smo", "libsvm")  # smo: compiled grid search (needs numba; LIBSVM without it)
 _PREDICT_CHUNK_ELEMENTS = 2**16  # kernel entries per block in predict (512 kB: stays in cache)
 
 
@@ -91,14 +97,15 @@ def standardise(soil_moisture, lai):
     return mean, scale
 
 
-def calibrate_site(features, target, folds, gammas, costs, epsilon, tol, cache_size):
-    """Grid search and final fit for one site on standardised ``features`` (n, 2).
-
-    Returns a dict with the fold-mean RMSD table (C, gamma), the selected indices and the
-    final model's support vectors, dual coefficients and intercept.
-    """
+def squared_distances(features):
+    """|x_s - x_t|^2 for all pairs of rows of ``features`` (n, 2)."""
     difference = features[:, np.newaxis, :] - features[np.newaxis, :, :]
-    squared_distance = np.einsum("ijk,ijk->ij", difference, difference)
+    return np.einsum("ijk,ijk->ij", difference, difference)
+
+
+def libsvm_fold_table(features, target, folds, gammas, costs, epsilon, tol, cache_size):
+    """Fold RMSDs (C, gamma, fold) by LIBSVM (scikit-learn, precomputed Gram once per gamma)."""
+    squared_distance = squared_distances(features)
     fold_rmsd = np.empty((len(costs), len(gammas), len(folds)))
     for gamma_index, gamma in enumerate(gammas):
         gram = np.exp(-gamma * squared_distance)
@@ -110,24 +117,50 @@ def calibrate_site(features, target, folds, gammas, costs, epsilon, tol, cache_s
                 model.fit(gram_train, target[train])
                 prediction = model.predict(gram_test)
                 fold_rmsd[cost_index, gamma_index, fold_index] = np.sqrt(np.mean((target[test] - prediction) ** 2))
+    return fold_rmsd
+
+
+def _libsvm_batch(batch, gammas, costs, epsilon, tol, cache_size):
+    return [libsvm_fold_table(f, y, folds, gammas, costs, epsilon, tol, cache_size) for f, y, folds in batch]
+
+
+def smo_fold_tables(tasks, gammas, costs, epsilon, tol, abandon):
+    """Fold RMSDs (site, C, gamma, fold) of many sites by the compiled SMO grid search.
+
+    ``tasks`` as for :func:`_libsvm_batch`; the C path runs in ascending order whatever the
+    order of ``costs`` (the table comes back in the given order).  NaN marks abandoned points.
+    """
+    order = np.argsort(costs, kind="stable")
+    offsets = np.concatenate([[0], np.cumsum([target.size for _, target, _ in tasks])])
+    fold_of = np.empty(offsets[-1], dtype=np.int64)
+    for (features, target, folds), start in zip(tasks, offsets):
+        for index, (_, test) in enumerate(folds):
+            fold_of[start + test] = index
+    tables = smo.cv_rmsd_sites(
+        np.concatenate([task[0] for task in tasks]), np.concatenate([task[1] for task in tasks]), fold_of, offsets,
+        len(tasks[0][2]), np.asarray(gammas, float), np.asarray(costs, float)[order], epsilon, tol, abandon, True,
+    )
+    return tables[:, np.argsort(order)]
+
+
+def select_grid_point(fold_rmsd):
+    """(C index, gamma index, fold-mean table) of the lowest mean fold RMSD; ties go to the first
+    point in C-outer, gamma-inner order (sklearn's ``GridSearchCV``); NaN (abandoned) never wins."""
     mean_rmsd = np.mean(fold_rmsd, axis=-1)
-    best = int(np.argmin(mean_rmsd.ravel()))  # first minimum in C-outer, gamma-inner order
+    best = int(np.argmin(np.where(np.isnan(mean_rmsd), np.inf, mean_rmsd).ravel()))
     cost_index, gamma_index = np.unravel_index(best, mean_rmsd.shape)
-    gamma, cost = gammas[gamma_index], costs[cost_index]
+    return cost_index, gamma_index, mean_rmsd
+
+
+def final_fit(features, target, gamma, cost, epsilon, tol, cache_size):
+    """The site's model at the selected (C, gamma), fitted by LIBSVM on all samples."""
     model = SVR(kernel="precomputed", C=cost, epsilon=epsilon, tol=tol, cache_size=cache_size)
-    model.fit(np.exp(-gamma * squared_distance), target)
+    model.fit(np.exp(-gamma * squared_distances(features)), target)
     return {
-        "cv_rmsd": mean_rmsd,
-        "gamma": gamma,
-        "C": cost,
         "support_vectors": features[model.support_],
         "dual_coef": model.dual_coef_[0].copy(),
         "intercept": float(model.intercept_[0]),
     }
-
-
-def _calibrate_batch(batch, gammas, costs, epsilon, tol, cache_size):
-    return [calibrate_site(f, y, folds, gammas, costs, epsilon, tol, cache_size) for f, y, folds in batch]
 
 
 def rbf_expansion(features, support_vectors, dual_coef, intercept, gamma):
@@ -187,6 +220,8 @@ class SupportVectorOperator(ObservationOperator):
     folds: str = attrs.field(default="blocked", validator=_check_folds)
     entropy: int = 0  # seeds the shuffled folds (keyed by site id)
     n_jobs: int = -1
+    solver: str = attrs.field(default="smo", validator=attrs.validators.in_(SOLVERS))
+    early_abandon: bool = True  # skip the remaining folds of grid points that cannot win (smo)
     tol: float = 1e-3  # libsvm stopping tolerance (sklearn default)
     cache_size: float = 200.0  # libsvm kernel cache, MB
     min_samples: int = attrs.field(default=10)
@@ -205,11 +240,17 @@ class SupportVectorOperator(ObservationOperator):
         if self._model is None:
             raise RuntimeError("SupportVectorOperator is not fitted; call fit() or from_dataset() first")
 
-    def fit(self, inputs, backscatter_db, valid=None, *, site_ids: Sequence | None = None):
+    @property
+    def uses_compiled_solver(self) -> bool:
+        """True when the grid search runs on the compiled SMO solver (``solver="smo"`` and numba)."""
+        return self.solver == "smo" and smo.AVAILABLE
+
+    def fit(self, inputs, backscatter_db, valid=None, *, site_ids: Sequence | None = None, progress: str | None = None):
         """Grid-search and fit the SVR per site; returns a new fitted ``SupportVectorOperator``.
 
         ``inputs`` maps ``soil_moisture`` (m3 m-3) and ``lai`` (m2 m-2) to arrays shaped like
-        ``backscatter_db``: ``(time,)`` or ``(site, time)``, dB, NaN where missing.
+        ``backscatter_db``: ``(time,)`` or ``(site, time)``, dB, NaN where missing.  ``progress``
+        names a progress bar of sites done (none when None).
         """
         data = prepare_calibration(
             inputs, backscatter_db, valid, required=self.required_inputs, site_ids=site_ids, min_samples=self.min_samples
@@ -223,18 +264,12 @@ class SupportVectorOperator(ObservationOperator):
             features = (np.stack([sm, lai_site], axis=-1) - mean) / scale
             rng = stream(self.entropy, site_stream_key(data.site_ids[index]), Purpose.OPERATOR_FIT, 1)
             tasks.append((features, sigma, cross_validation_folds(sigma.size, self.n_folds, self.folds, rng)))
-        args = (self.gamma_grid, self.c_grid, self.epsilon, self.tol, self.cache_size)
-        n_workers = min(joblib.effective_n_jobs(self.n_jobs), len(tasks))
-        if n_workers <= 1:
-            results = _calibrate_batch(tasks, *args)
-        else:
-            batches = [tasks[i::n_workers] for i in range(n_workers)]  # round robin balances sizes
-            parts = joblib.Parallel(n_jobs=n_workers, backend="loky")(
-                joblib.delayed(_calibrate_batch)(batch, *args) for batch in batches
-            )
-            results = [None] * len(tasks)
-            for worker, part in enumerate(parts):
-                results[worker::n_workers] = part
+        results = []
+        for (features, sigma, _), table in zip(tasks, self._fold_tables(tasks, progress)):
+            cost_index, gamma_index, mean_rmsd = select_grid_point(table)
+            gamma, cost = self.gamma_grid[gamma_index], self.c_grid[cost_index]
+            model = final_fit(features, sigma, gamma, cost, self.epsilon, self.tol, self.cache_size)
+            results.append({"cv_rmsd": mean_rmsd, "gamma": gamma, "C": cost, **model})
         n_sv_max = max(r["dual_coef"].size for r in results)
         n_sites = data.n_sites
         support_vectors = np.zeros((n_sites, n_sv_max, 2))
@@ -275,6 +310,38 @@ class SupportVectorOperator(ObservationOperator):
         )
         check_residual_variance(fitted._model["error_variance"], data.site_ids, "SVR")
         return fitted
+
+    def _fold_tables(self, tasks, progress):
+        """Fold RMSD tables (C, gamma, fold) per site, in blocks of sites (for the progress bar)."""
+        n_workers = max(1, min(joblib.effective_n_jobs(self.n_jobs), len(tasks)))
+        block = max(8 * n_workers, 32)
+        tables = []
+        with tqdm(total=len(tasks), desc=progress, unit="site", disable=progress is None) as bar:
+            for start in range(0, len(tasks), block):
+                batch = tasks[start : start + block]
+                tables.extend(self._fold_tables_block(batch, n_workers))
+                bar.update(len(batch))
+        return tables
+
+    def _fold_tables_block(self, tasks, n_workers):
+        args = (self.gamma_grid, self.c_grid, self.epsilon, self.tol)
+        if self.uses_compiled_solver:
+            previous = smo.numba.get_num_threads()
+            smo.numba.set_num_threads(min(n_workers, smo.numba.config.NUMBA_NUM_THREADS))
+            try:
+                return list(smo_fold_tables(tasks, *args, self.early_abandon))
+            finally:
+                smo.numba.set_num_threads(previous)
+        if n_workers <= 1:
+            return _libsvm_batch(tasks, *args, self.cache_size)
+        batches = [tasks[i::n_workers] for i in range(n_workers)]  # round robin balances sizes
+        parts = joblib.Parallel(n_jobs=n_workers, backend="loky")(
+            joblib.delayed(_libsvm_batch)(batch, *args, self.cache_size) for batch in batches
+        )
+        tables = [None] * len(tasks)
+        for worker, part in enumerate(parts):
+            tables[worker::n_workers] = part
+        return tables
 
     def _predict_sites(self, soil_moisture, lai, sites=slice(None)):
         m = self._model

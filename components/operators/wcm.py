@@ -45,7 +45,7 @@ from s1da.components.operators.inputs import (
     site_stream_key,
     text_coordinate,
 )
-from s1da.framework.interfaces import ObservationOperator
+from s1da.framework.interfaces import CalibrationWarning, ObservationOperator
 from s1da.framework.randomness import Purpose, stream
 
 PARAMETER_NAMES = ("A", "B", "C", "D")
@@ -59,8 +59,18 @@ DB_PER_NEPER = 10.0 / np.log(10.0)  # 4.3429: d(10 log10 x) = DB_PER_NEPER dx / 
 UNITS_MODES = ("mixed", "db_literal")
 
 
-class WcmCalibrationWarning(UserWarning):
+class WcmCalibrationWarning(CalibrationWarning):
     """A calibrated WCM parameter sits on its bound or is not identifiable."""
+
+    kind = "WCM calibration warning"
+
+
+class WcmBoundWarning(WcmCalibrationWarning):
+    kind = "WCM parameter(s) on their bounds"
+
+
+class WcmIdentifiabilityWarning(WcmCalibrationWarning):
+    kind = "WCM parameters not identifiable"
 
 
 # --- kernels (MODEL_SPEC b) ---------------------------------------------------------------
@@ -311,7 +321,7 @@ class WaterCloudModel(ObservationOperator):
             warnings.warn(
                 f"WCM {site_label(self._site_ids, index)}: parameter(s) {', '.join(names)} on their bounds "
                 f"({', '.join(f'{n}={v:.4g}' for n, v in zip(PARAMETER_NAMES, self._parameters[index]))})",
-                WcmCalibrationWarning,
+                WcmBoundWarning,
                 stacklevel=3,
             )
         for index in np.flatnonzero(table["not_identifiable"]):
@@ -319,7 +329,7 @@ class WaterCloudModel(ObservationOperator):
                 f"WCM {site_label(self._site_ids, index)}: parameters not identifiable (|correlation| > "
                 f"{self.correlation_threshold} with C centred at mean SM, or singular Jacobian; LAI nearly constant, "
                 "A and B trading off, or SM and LAI co-varying)",
-                WcmCalibrationWarning,
+                WcmIdentifiabilityWarning,
                 stacklevel=3,
             )
 
