@@ -5,7 +5,9 @@ import numpy as np
 from operator_inputs import named
 import pytest
 import xarray as xr
-from hypothesis import given
+import warnings
+
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from s1da.components.operators import (
@@ -301,3 +303,22 @@ def test_operators_wcm_single_site_diagnostics():
     # recovered model generalises: out-of-sample RMSD close to the 0.3 dB noise
     assert float(table["rmsd_out_of_sample"][0]) < 0.45
     assert table["parameter_correlation"].shape == (1, 4, 4)
+
+
+@settings(max_examples=6)
+@given(seed=st.integers(0, 2**32 - 1), noise=st.sampled_from([0.05, 0.5, 2.0]), units=st.sampled_from(["mixed", "db_literal"]))
+def test_operators_wcm_batched_reaches_trf_cost(seed, noise, units):
+    # the compiled multi-start LM ends no worse than scipy's per-site TRF loop at every site
+    rng = np.random.default_rng(seed)
+    parameters = (rng.uniform(0.0, 1.0), rng.uniform(0.0, 1.0), rng.uniform(-25, -10), rng.uniform(15, 50))
+    sm, lai, sigma = simulate(n_sites=3, n_time=50, noise=noise, parameters=parameters, seed=seed % 1000)
+    if units == "db_literal":
+        sigma = water_cloud_backscatter(sm, lai, *parameters, units=units) + rng.normal(0, noise, sm.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WcmCalibrationWarning)
+        batched = WaterCloudModel(units=units).fit(named(sm, lai), sigma)
+        loop = WaterCloudModel(units=units, method="trf").fit(named(sm, lai), sigma)
+    if not batched.uses_batched_solver:
+        pytest.skip("numba is not installed: both ran TRF")
+    cost, reference = batched.fit_table()["cost"], loop.fit_table()["cost"]
+    assert np.all(cost <= reference * (1 + 1e-6) + 1e-12), (cost, reference)
