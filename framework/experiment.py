@@ -258,10 +258,14 @@ class Experiment:
             for name in ("lai", "vod")
             if name in self.data.forcing
         }
-        years = selection.astype("datetime64[Y]")
-        day_of_year = (selection.astype("datetime64[D]") - years).astype("int64") + 1.0
-        series["day_of_year"] = np.repeat(day_of_year[:, np.newaxis], len(self.data.site_ids), axis=1)
+        series["day_of_year"] = np.repeat(_day_of_year(selection)[:, np.newaxis], len(self.data.site_ids), axis=1)
         return series
+
+    def _operator_day_inputs(self, forcing: Mapping[str, np.ndarray], day: np.datetime64) -> dict[str, np.ndarray]:
+        """One day of :meth:`_operator_series` from that day's forcing ``(site,)``."""
+        inputs = {name: np.asarray(forcing[name], dtype="float64") for name in ("lai", "vod") if name in forcing}
+        inputs["day_of_year"] = np.full(len(self.data.site_ids), _day_of_year(np.array([day]))[0])
+        return inputs
 
     def _analyse(
         self, state: dict, operator: ObservationOperator, observed: np.ndarray, day_inputs: Mapping[str, np.ndarray], day_index: int
@@ -353,6 +357,12 @@ class Experiment:
         if store.group_complete("validation") or self.validator is None:
             return
         store.write_dataset("validation", self.validator(store, list(operators), min_samples=self.min_samples))
+
+
+def _day_of_year(times: np.ndarray) -> np.ndarray:
+    """Day of the year, 1..366, of each date (float, as the operator inputs)."""
+    days = np.asarray(times).astype("datetime64[D]")
+    return (days - days.astype("datetime64[Y]")).astype("int64") + 1.0
 
 
 def calibration_warning_summary(label: str, caught) -> list[str]:
