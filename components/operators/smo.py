@@ -50,39 +50,43 @@ def _jit(**options):
 
 @_jit()
 def _select_pair(kernel, diagonal, grad, alpha, cost, n):
-    """WSS 2 of Fan et al. (2005): (i, j, violation), i or j = -1 when optimal at ``tol``.
+    """WSS 2 of Fan et al. (2005): (i, j, violation), j = -1 when optimal at ``tol``.
 
-    For both labels of t the curvature along the pair is K_rr + K_cc - 2 K_rc of the samples.
+    Variables s and s + l belong to sample s, and the curvature along a pair is
+    K_rr + K_ss - 2 K_rs of the samples for either label.  The variables are visited in LIBSVM's
+    order (ties go to the later index, as in LIBSVM), in two branch-free passes per half.
     """
     g_max, i = -np.inf, -1
-    for t in range(2 * n):
-        if t < n:
-            if alpha[t] < cost and -grad[t] >= g_max:
-                g_max, i = -grad[t], t
-        elif alpha[t] > 0.0 and grad[t] >= g_max:
+    for s in range(n):  # first half: y = +1, may grow when below C
+        if alpha[s] < cost and -grad[s] >= g_max:
+            g_max, i = -grad[s], s
+    for s in range(n):  # second half: y = -1
+        t = s + n
+        if alpha[t] > 0.0 and grad[t] >= g_max:
             g_max, i = grad[t], t
     if i < 0:
         return -1, -1, 0.0
-    row = i % n
+    row = i if i < n else i - n
     g_max2, j, best = -np.inf, -1, np.inf
-    for t in range(2 * n):
-        column = t % n
-        if t < n:
-            if alpha[t] > 0.0:
-                diff = g_max + grad[t]
-                if grad[t] >= g_max2:
-                    g_max2 = grad[t]
-                if diff > 0.0:
-                    curvature = diagonal[row] + diagonal[column] - 2.0 * kernel[row, column]
-                    objective = -diff * diff / (curvature if curvature > 0.0 else TAU)
-                    if objective <= best:
-                        j, best = t, objective
-        elif alpha[t] < cost:
+    d_row = diagonal[row]
+    for s in range(n):
+        if alpha[s] > 0.0:
+            diff = g_max + grad[s]
+            if grad[s] >= g_max2:
+                g_max2 = grad[s]
+            if diff > 0.0:
+                curvature = d_row + diagonal[s] - 2.0 * kernel[row, s]
+                objective = -diff * diff / (curvature if curvature > 0.0 else TAU)
+                if objective <= best:
+                    j, best = s, objective
+    for s in range(n):
+        t = s + n
+        if alpha[t] < cost:
             diff = g_max - grad[t]
             if -grad[t] >= g_max2:
                 g_max2 = -grad[t]
             if diff > 0.0:
-                curvature = diagonal[row] + diagonal[column] - 2.0 * kernel[row, column]
+                curvature = d_row + diagonal[s] - 2.0 * kernel[row, s]
                 objective = -diff * diff / (curvature if curvature > 0.0 else TAU)
                 if objective <= best:
                     j, best = t, objective
@@ -94,7 +98,8 @@ def _update_pair(kernel, diagonal, grad, alpha, cost, n, i, j):
     """LIBSVM's analytic two-variable step, then the gradient update (Chang and Lin 2011, 4.1)."""
     y_i = 1.0 if i < n else -1.0
     y_j = 1.0 if j < n else -1.0
-    ri, rj = i % n, j % n
+    ri = i if i < n else i - n
+    rj = j if j < n else j - n
     q_ij = y_i * y_j * kernel[ri, rj]
     old_i, old_j = alpha[i], alpha[j]
     if y_i != y_j:
@@ -129,10 +134,10 @@ def _update_pair(kernel, diagonal, grad, alpha, cost, n, i, j):
             a_i, a_j = 0.0, total
     alpha[i], alpha[j] = a_i, a_j
     step_i, step_j = y_i * (a_i - old_i), y_j * (a_j - old_j)
-    for t in range(2 * n):
-        y_t = 1.0 if t < n else -1.0
-        column = t % n
-        grad[t] += y_t * (kernel[ri, column] * step_i + kernel[rj, column] * step_j)
+    for s in range(n):  # grad of s (y = +1) and of s + l (y = -1) move by opposite amounts
+        change = kernel[ri, s] * step_i + kernel[rj, s] * step_j
+        grad[s] += change
+        grad[s + n] -= change
 
 
 @_jit()
