@@ -47,6 +47,7 @@ from .twin_sentinel1 import (
     acquisition_calendar,
     draw_orbits,
     draw_radar_parameters,
+    observe_backscatter,
     simulate_backscatter,
 )
 from .twin_sites import draw_sites
@@ -60,6 +61,7 @@ __all__ = [
     "build_network",
     "run_truth",
     "simulate_backscatter",
+    "observe_backscatter",
     "simulate_insitu",
     "ForcingErrorParameters",
     "InsituParameters",
@@ -223,6 +225,7 @@ def build_network(
     site_ids: Sequence[int] | None = None,
     weather: WeatherParameters = WeatherParameters(),
     forcing_error: ForcingErrorParameters = ForcingErrorParameters(),
+    backscatter: TruthBackscatterParameters = TruthBackscatterParameters(),
 ) -> TwinNetwork:
     """Build the synthetic network of sites ``0..n_sites-1`` (or ``site_ids``) for [start, end).
 
@@ -237,7 +240,7 @@ def build_network(
 
     sites = draw_sites(entropy, ids)
     sites = sites.merge(draw_vegetation_statics(entropy, ids, sites).assign_coords(site=ids))
-    sites = sites.merge(draw_radar_parameters(entropy, ids, sites["land_cover"].values).assign_coords(site=ids))
+    sites = sites.merge(draw_radar_parameters(entropy, ids, sites["land_cover"].values, backscatter).assign_coords(site=ids))
     sites = sites.merge(draw_insitu_statics(entropy, ids).assign_coords(site=ids))
     biases = draw_forcing_biases(entropy, ids, forcing_error).assign_coords(site=ids)
     sites = sites.merge(biases)
