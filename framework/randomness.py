@@ -26,6 +26,7 @@ class Purpose(enum.IntEnum):
     TWIN_MODEL_FORCING_ERROR = 8
     INITIAL_STATE = 9
     OPERATOR_FIT = 10
+    STATE_PERTURBATION = 11
 
 
 def new_entropy() -> int:
