@@ -50,7 +50,7 @@ def test_desroziers_recovers_a_known_r(true_r, variance_ratio, prior_factor):
 @given(under_dispersion=st.floats(1.5, 4.0), r_ratio=st.floats(0.3, 1.5))
 def test_adaptive_inflation_recovers_a_known_under_dispersion(under_dispersion, r_ratio):
     forecast_variance = 1.0
-    inflation = AdaptiveInflation(prior_weight=1.0, forgetting=0.995, min_inflation=0.1)
+    inflation = AdaptiveInflation(prior_weight=0.1, forgetting=1.0, min_inflation=0.1)
     adaptive = AdaptiveFilter(DEnKF(), inflation=inflation)
     memory = _cycle(adaptive, r_ratio, forecast_variance, forecast_variance / under_dispersion, r_ratio, 300, seed=2)
     # the mean over sites: single-analysis estimates are ratio-of-chi-square skewed, so the median
@@ -58,8 +58,15 @@ def test_adaptive_inflation_recovers_a_known_under_dispersion(under_dispersion, 
     np.testing.assert_allclose(np.mean(inflation.estimate(memory)), under_dispersion, rtol=0.1)
 
 
+def test_spread_far_below_r_carries_no_information_on_inflation():
+    # S1 regime: var(y) of a few 0.001 dB2 against R near 0.5 dB2; the estimate stays near 1
+    inflation = AdaptiveInflation()
+    memory = _cycle(AdaptiveFilter(DEnKF(), inflation=inflation), 0.5, 0.012, 0.004, 0.5, 300, seed=5)
+    assert np.abs(inflation.estimate(memory) - 1.0).max() < 0.1
+
+
 def test_consistent_ensemble_needs_no_inflation():
-    inflation = AdaptiveInflation(min_inflation=0.1)
+    inflation = AdaptiveInflation(prior_weight=0.1, min_inflation=0.1)
     memory = _cycle(AdaptiveFilter(DEnKF(), inflation=inflation), 1.0, 1.0, 1.0, 1.0, 200, seed=3)
     np.testing.assert_allclose(np.mean(inflation.estimate(memory)), 1.0, atol=0.1)
     assert (AdaptiveInflation().estimate(memory) >= 1.0).all()

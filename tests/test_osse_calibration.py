@@ -123,3 +123,18 @@ def test_osse_statistics_from_a_store():
     rows = {row[0]: row for row in osse_table(stats)}
     assert rows["temporal SD of S1"][2] == PAPER["s1_temporal_sd"]
     assert COLLAPSED_SPREAD == 0.002
+
+
+def test_bootstrap_interval_covers_the_mean_and_shrinks_with_sites():
+    from s1da.components.sources.twin_osse import bootstrap_interval
+
+    rng = np.random.default_rng(0)
+    small = rng.normal(0.01, 0.02, 30)
+    large = rng.normal(0.01, 0.02, 600)
+    low, high = bootstrap_interval(small, np.mean, n_resamples=500)
+    assert low < small.mean() < high
+    wide, narrow = high - low, np.subtract(*bootstrap_interval(large, np.mean, n_resamples=500)[::-1])
+    assert narrow < wide
+    # normal theory: half-width about 1.96 SD / sqrt(n)
+    np.testing.assert_allclose(wide / 2, 1.96 * small.std(ddof=1) / np.sqrt(30), rtol=0.25)
+    assert np.isnan(bootstrap_interval(np.full(3, np.nan), np.mean)[0])

@@ -82,3 +82,17 @@ def test_zero_sd_is_the_plain_model():
 def test_state_perturbation_parameters_validated(kwargs):
     with pytest.raises(ValueError):
         StatePerturbation(**kwargs)
+
+
+def test_the_twin_truth_runs_without_the_state_perturbation():
+    from s1da.components.gleam.sites import statics_from_sites
+    from s1da.components.sources.twin import build_network, run_truth
+
+    network = build_network(2, "2018-01-01", "2018-03-01", 3)
+    plain = run_truth(network, lambda sites: GleamModel(statics_from_sites(sites)), spinup_years=0)
+    wrapped = run_truth(
+        network,
+        lambda sites: StatePerturbedModel(GleamModel(statics_from_sites(sites)), StatePerturbation(sd=0.02), sites["site"].values, 1),
+        spinup_years=0,
+    )
+    np.testing.assert_array_equal(plain["surface_soil_moisture"].values, wrapped["surface_soil_moisture"].values)

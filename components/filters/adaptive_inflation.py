@@ -5,19 +5,27 @@ one observation with innovation ``d``, un-inflated predicted variance ``s2 = var
 variance ``R``, ``E[d^2] = rho sigma_y^2 + R`` gives the observed estimate (Desroziers et al.
 2005; Li, Kalnay & Miyoshi 2009, QJRMS 135, eq. 8; Miyoshi 2011, MWR 139, eq. 3)
 
-``rho_o = (d^2 - R) / s2 * (N - 3) / (N - 1)``,
+``d^2 - R = rho s2 + noise``, a regression of ``d^2 - R`` on ``s2`` through the origin.
 
-where the factor removes the bias of ``1 / s2`` for N Gaussian members
-(``E[1 / s2] = (N - 1) / ((N - 3) sigma_y^2)``).  As in Li et al. (2009) the single-observation
-estimates, far too noisy on their own, are averaged in time: a running mean per site started from
-``initial`` with the weight of ``prior_weight`` analyses, forgetting old analyses by ``forgetting``
-per analysis.  The inflation applied is that mean bounded to ``[min_inflation, max_inflation]``;
-the bound is not fed back (a floor inside a sequential update makes it a reflected random walk,
-biased high).  Miyoshi's (2011) Gaussian update weights each estimate by
-``v_o = 2 ((rho_b s2 + R) / s2)^2``, which ties the weight to the prior and biases the estimate
-when one observation per site is all there is; the running mean does not.
+One such estimate is very noisy: its SD is about ``sqrt(2) (rho s2 + R) / s2``, hundreds when
+the predicted spread is far below R (S1 assimilation: ``s2`` of a few 0.001 dB2 against R near
+0.5 dB2).  The estimates are therefore combined in time by weighted least squares with the
+weights ``w = 1 / R^2`` (the inverse variance of ``d^2`` where the spread is small; a weight
+that depended on ``s2`` would correlate with it and bias the estimate):
 
-State, shaped ``(site,)``: ``inflation_sum`` and ``inflation_weight``.
+``rho = (p rho_0 + sum_t f^(T-t) w_t s2_t (d_t^2 - R_t)) / (p + sum_t f^(T-t) w_t s2_t^2 / c_N)``,
+
+with ``rho_0 = initial`` carrying ``prior_weight`` p fully informative analyses (``s2 >> R``),
+the forgetting factor f per analysis, and ``c_N = (N + 1) / (N - 1)`` removing the bias of
+``s2^2`` of N Gaussian members (``E[s2^2] = c_N sigma^4``; ``s2`` and ``d`` are independent).
+This is the time-averaged innovation estimate of Li, Kalnay & Miyoshi (2009) with
+the observation-estimate variance that Miyoshi (2011) and Anderson (2009) weight by: where the
+spread is far below R the analyses carry almost no information on rho, and it stays near
+``initial`` instead of following the noise.  The inflation applied is rho bounded to
+``[min_inflation, max_inflation]``; the bound is not fed back.
+
+State, shaped ``(site,)``: ``inflation_sum`` (the numerator's sum) and ``inflation_weight``
+(the denominator's).
 """
 
 from __future__ import annotations
@@ -79,10 +87,12 @@ class AdaptiveInflation:
         d = np.asarray(innovation, dtype=float)
         r = np.asarray(error_variance, dtype=float)
         usable = np.isfinite(d) & np.isfinite(s2) & (s2 > 0) & np.isfinite(r)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sample = (d**2 - r) / s2 * (n_members - 3) / (n_members - 1)
+        s2, d, r = (np.where(usable, value, 1.0) for value in (s2, d, r))
+        weight = 1.0 / r**2
+        numerator = weight * s2 * (d**2 - r)
+        denominator = weight * s2**2 * (n_members - 1) / (n_members + 1)
         decay = np.where(usable, self.forgetting, 1.0)
         return {
-            "inflation_sum": decay * state["inflation_sum"] + np.where(usable, sample, 0.0),
-            "inflation_weight": decay * state["inflation_weight"] + usable,
+            "inflation_sum": decay * state["inflation_sum"] + np.where(usable, numerator, 0.0),
+            "inflation_weight": decay * state["inflation_weight"] + np.where(usable, denominator, 0.0),
         }

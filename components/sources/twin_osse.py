@@ -146,3 +146,54 @@ def osse_table(statistics: xr.Dataset) -> list[tuple[str, str, float | None, flo
         long_name, units = LABELS.get(name, (name, "1"))
         rows.append((long_name, units, PAPER.get(name), statistics.attrs[f"median_{name}"]))
     return rows
+
+
+PAPER_RESULTS: dict[str, dict[str, float]] = {
+    "wcm": {"mean_delta_r": 0.037, "percent_improved": 60.0, "mean_abs_increment": 0.007},
+    "svr": {"mean_delta_r": 0.025, "percent_improved": 67.0, "mean_abs_increment": 0.005},
+}
+"""Rains et al. (2022): network mean delta R vs in situ, share of sites improved, mean |increment|."""
+
+
+def bootstrap_interval(values, statistic, n_resamples: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval (Efron & Tibshirani 1993) of ``statistic`` over sites.
+
+    ``values`` is ``(site,)`` (NaN sites are left out before resampling); ``statistic`` maps an
+    array of resampled site values to a number.
+    """
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, values.size, size=(n_resamples, values.size))
+    statistics = np.array([statistic(values[row]) for row in draws])
+    tail = (1.0 - level) / 2.0
+    return float(np.quantile(statistics, tail)), float(np.quantile(statistics, 1.0 - tail))
+
+
+def results_table(store, operators=("wcm", "svr"), n_resamples: int = 2000, seed: int = 0) -> dict[str, dict[str, object]]:
+    """The paper's results (mean delta R vs in situ, % of sites improved, mean |increment|) per
+    operator from the store's ``validation`` group, with 95 % bootstrap intervals over sites and,
+    for a twin, the same against the truth."""
+    validation = store.read("validation")
+    table = {}
+    for label in operators:
+        if f"delta_r_{label}" not in validation:
+            continue
+        row: dict[str, object] = {}
+        for reference, suffix in (("insitu", ""), ("truth", "_truth")):
+            name = f"delta_r_{label}{suffix}"
+            if name not in validation:
+                continue
+            delta = np.asarray(validation[name].values, dtype=float)
+            finite = delta[np.isfinite(delta)]
+            row[f"mean_delta_r_{reference}"] = float(finite.mean()) if finite.size else float("nan")
+            row[f"mean_delta_r_{reference}_ci"] = bootstrap_interval(delta, np.mean, n_resamples, seed)
+            row[f"percent_improved_{reference}"] = float(100.0 * (finite > 0).mean()) if finite.size else float("nan")
+            row[f"percent_improved_{reference}_ci"] = bootstrap_interval(delta, lambda x: 100.0 * np.mean(x > 0), n_resamples, seed)
+        increments = np.asarray(validation[f"mean_abs_increment_{label}"].values, dtype=float)
+        row["mean_abs_increment"] = float(validation.attrs.get(f"mean_abs_increment_{label}", np.nanmean(increments)))
+        row["mean_abs_increment_ci"] = bootstrap_interval(increments, np.mean, n_resamples, seed)
+        table[label] = row
+    return table
