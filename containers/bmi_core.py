@@ -1,8 +1,8 @@
 """What s1da's BMIs (:mod:`s1da.containers.bmi`) share: grids, the variable table, values.
 
 Grid 0 holds one node per site: ``unstructured`` points (longitude, latitude) for a site
-network, or ``uniform_rectilinear`` (rows of latitude, columns of longitude) when the sites
-form a regular lattice, in which case the sites are ordered row-major.  Grid 1 holds one node
+network, or the ``uniform_rectilinear`` lat/lon grid of a gridded source (its
+:class:`~s1da.framework.grid.GridInfo`; cells without a site hold NaN).  Grid 1 holds one node
 per member and site (member-major, ``unstructured``).  Every value lives in one flat float64
 buffer owned by the BMI, so ``get_value_ptr`` hands out views that stay valid across
 ``update()`` (the buffers are written in place).
@@ -15,6 +15,8 @@ import abc
 import attrs
 import numpy as np
 from bmipy import Bmi
+
+from s1da.framework.grid import GridInfo
 
 SITES, MEMBERS = 0, 1
 
@@ -29,6 +31,8 @@ class Grid:
     shape: tuple[int, ...] = ()
     spacing: tuple[float, ...] = ()
     origin: tuple[float, ...] = ()
+    cells: np.ndarray | None = None
+    """For a lattice: the node of each site (row-major); other nodes hold NaN."""
 
     @property
     def size(self) -> int:
@@ -39,36 +43,29 @@ class Grid:
         return len(self.shape) if self.shape else 2
 
 
-def lattice_order(lon: np.ndarray, lat: np.ndarray) -> np.ndarray | None:
-    """Row-major order of sites forming a full, evenly spaced lon x lat lattice; None otherwise."""
-    lons, lats = np.unique(lon), np.unique(lat)
-    if len(lons) < 2 or len(lats) < 2 or len(lons) * len(lats) != len(lon):
-        return None
-    if not (np.allclose(np.diff(lons), lons[1] - lons[0]) and np.allclose(np.diff(lats), lats[1] - lats[0])):
-        return None
-    order = np.lexsort((lon, lat))  # by latitude, then longitude
-    expected_lon = np.tile(lons, len(lats))
-    if not np.array_equal(lon[order], expected_lon):
-        return None
-    return order
+def site_grids(lon: np.ndarray, lat: np.ndarray, members: int, grid: GridInfo | None = None) -> tuple[Grid, Grid]:
+    """Grid 0 (the sites, or the cells of a gridded source) and grid 1 (member x site).
 
-
-def site_grids(lon: np.ndarray, lat: np.ndarray, members: int) -> tuple[Grid, Grid]:
-    """Grid 0 (sites, already in BMI order) and grid 1 (member x site)."""
+    For a gridded source grid 0 is the whole ``uniform_rectilinear`` lat/lon grid, rows in the
+    order of ``grid.lat``, columns in the order of ``grid.lon`` (spacing given as a positive
+    step); cells that are no site hold NaN.
+    """
     lon, lat = np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
-    if lattice_order(lon, lat) is not None:
-        lons, lats = np.unique(lon), np.unique(lat)
-        sites = Grid(
-            "uniform_rectilinear",
-            lon,
-            lat,
-            shape=(len(lats), len(lons)),
-            spacing=(float(lats[1] - lats[0]), float(lons[1] - lons[0])),
-            origin=(float(lats[0]), float(lons[0])),
-        )
-    else:
-        sites = Grid("unstructured", lon, lat)
-    return sites, Grid("unstructured", np.tile(lon, members), np.tile(lat, members))
+    members_grid = Grid("unstructured", np.tile(lon, members), np.tile(lat, members))
+    if grid is None:
+        return Grid("unstructured", lon, lat), members_grid
+    steps = tuple(float(abs(np.diff(axis)[0])) if axis.size > 1 else 1.0 for axis in (grid.lat, grid.lon))
+    lon_2d, lat_2d = np.meshgrid(grid.lon, grid.lat)
+    cells = Grid(
+        "uniform_rectilinear",
+        lon_2d.ravel(),
+        lat_2d.ravel(),
+        shape=grid.shape,
+        spacing=steps,
+        origin=(float(grid.lat[0]), float(grid.lon[0])),
+        cells=grid.site_ids,
+    )
+    return cells, members_grid
 
 
 @attrs.frozen
@@ -95,15 +92,19 @@ class ArrayBmi(Bmi, abc.ABC):
         self._end_time = 0.0
 
     # ------------------------------------------------------------------ building
-    def _declare(self, variable: Variable, initial: float | np.ndarray = np.nan) -> None:
+    def _declare(self, variable: Variable, initial: np.ndarray | None = None) -> None:
         self._variables[variable.name] = variable
-        buffer = np.empty(self._grids[variable.grid].size, dtype="float64")
-        buffer[...] = np.ravel(initial) if np.ndim(initial) else initial
-        self._values[variable.name] = buffer
+        self._values[variable.name] = np.full(self._grids[variable.grid].size, np.nan)
+        if initial is not None:
+            self._store(variable.name, initial)
 
     def _store(self, name: str, values: np.ndarray) -> None:
-        """Write new values into a buffer in place (pointers stay valid)."""
-        self._values[name][...] = np.ravel(values)
+        """Write new values into a buffer in place (pointers stay valid); site values go to their cells."""
+        cells = self._grids[self._variables[name].grid].cells
+        if cells is None:
+            self._values[name][...] = np.ravel(values)
+        else:
+            self._values[name][cells] = np.ravel(values)
 
     def _array(self, name: str, members: int) -> np.ndarray:
         """A copy of a member-grid buffer shaped (member, site)."""

@@ -19,6 +19,7 @@ from s1da.components.perturbers.state import StatePerturbedModel
 from s1da.components.sources.site_files import SiteFilesOptions, site_files_data
 from s1da.components.sources.spen_farm import SpenFarmSourceOptions, spen_farm_site_data
 from s1da.components.sources.twin_experiment import twin_site_data
+from s1da.containers.bmi_model import BmiModelOptions, bmi_model
 from s1da.containers.options import GleamOptions, TwinSourceOptions
 from s1da.containers.registry import BuildContext, Component
 
@@ -74,6 +75,7 @@ BUILTIN = [
     Component("source", "spen_farm", SpenFarmSourceOptions, _spen_farm),
     Component("source", "files", SiteFilesOptions, _files),
     Component("model", "gleam", GleamOptions, _gleam),
+    Component("model", "bmi", BmiModelOptions, bmi_model),
     Component("perturbation", "forcing", ForcingPerturbationParameters, _forcing_perturber),
     Component("filter", "denkf", DEnKF, copy_of),
     Component("filter", "enkf", StochasticEnKF, copy_of),

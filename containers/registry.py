@@ -18,8 +18,9 @@ a :class:`BuildContext`, and returns the component (a
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import metadata
 from typing import Any
 
@@ -141,8 +142,31 @@ def _entry_points() -> list[metadata.EntryPoint]:
     return points
 
 
-@functools.cache
+_in_use: list[Registry] = []
+
+
 def registry() -> Registry:
+    """The registry in use: the installed distributions', or one extended by :func:`registered`."""
+    return _in_use[-1] if _in_use else installed()
+
+
+@contextlib.contextmanager
+def registered(*components: Component) -> Iterator[Registry]:
+    """Use the installed kinds plus ``components`` inside the block (tests, notebooks, prototypes).
+
+    A plugin under development can be tried without installing it; clashes are errors as for
+    installed distributions.
+    """
+    extended = Registry.from_components([*registry().components.values(), *components])
+    _in_use.append(extended)
+    try:
+        yield extended
+    finally:
+        _in_use.remove(extended)
+
+
+@functools.cache
+def installed() -> Registry:
     """The registry of every installed distribution (loaded once per process)."""
     points = _entry_points()
     if not any(point.dist is not None and point.dist.name == "s1da" for point in points):

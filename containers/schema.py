@@ -43,7 +43,8 @@ EXPERIMENT = Section(
     }
 )
 
-SECTIONS = ("experiment", "source", "model", "perturbation", "filter", "operators")
+SECTIONS = ("experiment", "source", "model", "perturbation", "filter", "operators", "bmi")
+"""``bmi`` holds the options of the BMIs (:mod:`s1da.containers.bmi`); ``s1da run`` ignores it."""
 
 
 def _component(section: Any, family: str, prefix: str, file: str | Path) -> dict[str, Any]:
@@ -75,6 +76,8 @@ def resolve(data: Mapping[str, Any], file: str | Path) -> dict[str, Any]:
         raise ConfigError("need spinup_start <= start <= end", key="experiment.start", file=file)
     if experiment["seed"] is None:
         experiment["seed"] = new_entropy()
+    if not isinstance(data.get("bmi", {}), Mapping):
+        raise ConfigError("expected a mapping (options of s1da.containers.bmi)", key="bmi", file=file)
     operators = data.get("operators") or {}
     if not isinstance(operators, Mapping):
         raise ConfigError("expected a mapping of run label to operator", key="operators", file=file)

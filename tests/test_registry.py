@@ -7,7 +7,7 @@ import pytest
 
 from s1da.containers import registry as registry_module
 from s1da.containers.catalogue import describe_kinds, options
-from s1da.containers.registry import LAYERS, BuildContext, Component, Registry, RegistryError, registry
+from s1da.containers.registry import LAYERS, BuildContext, Component, Registry, RegistryError, registered, registry
 from s1da.framework.interfaces import Filter, ObservationOperator
 
 COMPONENTS = sorted(registry().components.values(), key=lambda component: (component.layer, component.kind))
@@ -81,13 +81,23 @@ def test_component_declaration_is_checked():
 
 def test_stale_metadata_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(registry_module, "_entry_points", lambda: [])
-    registry_module.registry.cache_clear()
+    registry_module.installed.cache_clear()
     try:
         with pytest.raises(RegistryError, match="reinstall"):
             registry_module.registry()
     finally:
         monkeypatch.undo()
-        registry_module.registry.cache_clear()
+        registry_module.installed.cache_clear()
+
+
+def test_registered_kinds_are_used_inside_the_block_only():
+    extra = Component("model", "test_only_bucket", _Options, lambda p, c: p, distribution="here", version="0")
+    with registered(extra) as extended:
+        assert registry() is extended and registry().get("model", "test_only_bucket") is extra
+        with pytest.raises(RegistryError, match="registered twice"):
+            with registered(extra):
+                pass
+    assert "test_only_bucket" not in registry().kinds("model")
 
 
 def test_catalogue_lists_every_kind_with_keys_units_and_defaults():
