@@ -1,27 +1,28 @@
-"""Why are the twin's increments small?  Ensemble-spread sensitivity of the rains2021 setup.
+"""Sensitivity of the calibrated rains2021 twin to each option of issue 12, one at a time.
 
-Runs variants of ``experiments/rains2021.yaml`` on a smaller network and one DA year, changing one
-thing at a time, and tabulates open-loop spread, Kalman-gain factor, increments and delta R:
+Runs variants of ``experiments/rains2021.yaml`` (the calibrated twin: S1 as real data, additive
+state perturbations) on a smaller network and one DA year, changing one thing at a time, and
+tabulates open-loop spread, spread-skill, Kalman-gain factor, increments and delta R:
 
-* ``baseline``: the paper's perturbations (as rains2021.yaml);
+* ``baseline``: rains2021.yaml as it is;
+* ``no_state_perturbation``: forcing perturbations only (the paper's ensemble);
 * ``inflation_1.2``: DEnKF multiplicative inflation 1.2;
 * ``precipitation_sd_0.6``: precipitation perturbation SD doubled;
-* ``drainage_0.3``: GLEAM linear-reservoir drainage (kappa = 0.3 d-1, MODEL_SPEC a.9 DD-10)
-  instead of draining everything above field capacity within the day;
+* ``drainage_0.3``: GLEAM linear-reservoir drainage (kappa = 0.3 d-1, DD-10) instead of draining
+  everything above field capacity within the day;
 * ``adaptive_r``: the DEnKF with the per-site Desroziers et al. (2005) R
   (:class:`~s1da.components.filters.adaptive.DesroziersR`) instead of the operator's in-sample R;
 * ``adaptive_inflation``: the DEnKF with per-site adaptive inflation
   (:class:`~s1da.components.filters.adaptive.AdaptiveInflation`);
-* ``adaptive_both``: both;
-* ``state_perturbation_0.005``: additive AR(1) perturbations of the filter state (SD 0.005 m3 m-3,
-  tau 3 d; :mod:`s1da.components.perturbers.state`, SMAP L4 practice) on top of the forcing ones.
+* ``adaptive_both``: both.
 
 Besides the increments and delta R it reports spread-skill of the DA run against the twin's truth
 (RMS ensemble spread of surface SM on analysis days vs the RMSE of the forecast mean) and the R
 used beside the S1 noise variance the twin added.
 
-Usage: ``python experiments/sensitivity/run.py [--sites 40] [--output DIR]``.  Only the WCM
-operator is used (the SVR behaves alike in rains2021).  Nothing here changes the defaults.
+Usage: ``python experiments/sensitivity/run.py [--sites 40] [--output DIR] [--only NAME ...]
+[--reuse]``.  Only the WCM operator is used (the SVR behaves alike in rains2021).  Nothing here
+changes the defaults.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ import numpy as np
 import yaml
 
 from s1da.components.filters.adaptive import AdaptiveFilter, AdaptiveInflation, DesroziersR
-from s1da.components.perturbers.state import StatePerturbation, StatePerturbedModel
 from s1da.components.sources.twin_osse import osse_statistics
 from s1da.containers.assembly import build_experiment
 from s1da.framework.store import EnsembleStore
@@ -44,21 +44,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 VARIANTS = {
     "baseline": {},
+    "no_state_perturbation": {"model": {"state_perturbation": None}},
     "inflation_1.2": {"filter": {"inflation": 1.2}},
     "precipitation_sd_0.6": {"perturbation": {"precipitation_relative_sd": 0.6}},
     "drainage_0.3": {"model": {"parameters": {"soil": {"drainage_fraction": 0.3}}}},
     "adaptive_r": {},
     "adaptive_inflation": {},
     "adaptive_both": {},
-    "state_perturbation_0.005": {},
 }
-
-MODEL_WRAPPERS = {
-    "state_perturbation_0.005": lambda experiment: StatePerturbedModel(
-        experiment.model, StatePerturbation(sd=0.005, correlation_time=3.0), experiment.data.site_ids, experiment.entropy
-    ),
-}
-"""Variants that wrap the land model (additive state perturbations, SMAP L4 practice)."""
 
 WRAPPERS = {
     "adaptive_r": lambda base: AdaptiveFilter(base, observation_error=DesroziersR()),
@@ -139,8 +132,6 @@ def main() -> None:
         experiment = build_experiment(config, progress=False)
         if name in WRAPPERS:
             experiment.filter = WRAPPERS[name](experiment.filter)
-        if name in MODEL_WRAPPERS:
-            experiment.model = MODEL_WRAPPERS[name](experiment)
         store_path = workdir / f"{name}.zarr"
         store = EnsembleStore.open(store_path) if args.reuse and _finished(store_path) else experiment.run(store_path, overwrite=True)
         rows[name] = summarise(store)
