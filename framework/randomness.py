@@ -27,6 +27,8 @@ class Purpose(enum.IntEnum):
     INITIAL_STATE = 9
     OPERATOR_FIT = 10
     STATE_PERTURBATION = 11
+    VALIDATION_BOOTSTRAP = 20  # validation purposes from 20 on, apart from the model's
+    VALIDATION_RANK_TIES = 21
 
 
 def new_entropy() -> int:
