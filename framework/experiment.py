@@ -187,7 +187,8 @@ class Experiment:
             forcing, perturber_state = self.perturber.perturb(self._forcing_day(day), self._day_index(day), perturber_state)
             state, _ = self.model.step(state, forcing)
         checkpoint = self._checkpoint(state, perturber_state)
-        store.write_state("spinup_state", checkpoint)
+        sizes = {"member": self.members, "site": len(self.data.site_ids), "layer": len(self._layer_names())}
+        store.write_state("spinup_state", checkpoint, sizes=sizes)
         return checkpoint
 
     def _integrate(

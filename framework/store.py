@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,16 @@ def _time_encoding(times: np.ndarray) -> tuple[np.ndarray, dict[str, str]]:
 def _json_safe(value: Any) -> Any:
     """Attributes must survive a JSON round trip unchanged (zarr v3 stores them as JSON)."""
     return json.loads(json.dumps(value, default=str))
+
+
+def _dimension_names(key: str, shape: tuple[int, ...], sizes: Mapping[str, int]) -> list[str]:
+    """Names of a state array's axes: the first unused name of ``sizes`` whose length matches."""
+    names, used = [], set()
+    for axis, length in enumerate(shape):
+        name = next((dim for dim, size in sizes.items() if size == length and dim not in used), f"{key}_dim{axis}")
+        used.add(name)
+        names.append(name)
+    return names
 
 
 class EnsembleStore:
@@ -97,7 +108,15 @@ class EnsembleStore:
         return store
 
     def _root(self, mode: str = "r+") -> zarr.Group:
-        return zarr.open_group(str(self.path), mode=mode, zarr_format=3)
+        # the store's own reads never use the consolidated copy, which lags while a run is going
+        return zarr.open_group(str(self.path), mode=mode, zarr_format=3, use_consolidated=False)
+
+    def _consolidate(self) -> None:
+        """Refresh the consolidated metadata at the root (after a group finished), so that
+        ``xarray.open_zarr(path, group=...)`` opens without the fallback warning."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zarr: consolidated metadata is not yet in the v3 spec
+            zarr.consolidate_metadata(str(self.path), zarr_format=3)
 
     def _group(self, name: str, mode: str = "r+") -> zarr.Group:
         root = self._root(mode="r" if mode == "r" else "r+")
@@ -123,6 +142,7 @@ class EnsembleStore:
         if unfinished:
             raise IncompleteStoreError(f"cannot mark {self.path} complete: unfinished groups {unfinished}")
         self._root().attrs["complete"] = True
+        self._consolidate()
 
     def groups(self) -> dict[str, dict[str, Any]]:
         """Status of every group: ``complete``, ``progress`` (days written) and ``length``."""
@@ -282,17 +302,23 @@ class EnsembleStore:
             if slot in dict(group.groups()):
                 del group[slot]
         group.attrs.update({"restart_slot": None, "complete": True})
+        self._consolidate()
 
     # ------------------------------------------------------------------ model states
-    def write_state(self, name: str, arrays: Mapping[str, np.ndarray]) -> None:
-        """Keep a model/perturber state (e.g. the end of the spin-up) so that runs can restart."""
+    def write_state(self, name: str, arrays: Mapping[str, np.ndarray], sizes: Mapping[str, int] | None = None) -> None:
+        """Keep a model/perturber state (e.g. the end of the spin-up) so that runs can restart.
+
+        ``sizes`` (e.g. ``{"member": 32, "site": 139, "layer": 6}``) names each axis whose length
+        matches, in that order of preference; other axes are ``<key>_dim<i>``.
+        """
         if self.has_group(name):
             del self._root()[name]
         group = self._root().create_group(name)
         for key, values in arrays.items():
             values = np.asarray(values)
-            group.create_array(key, data=values, dimension_names=[f"{key}_dim{i}" for i in range(values.ndim)])
+            group.create_array(key, data=values, dimension_names=_dimension_names(key, values.shape, sizes or {}))
         group.attrs.update({"group_kind": "state", "complete": True})
+        self._consolidate()
 
     def read_state(self, name: str) -> dict[str, np.ndarray]:
         group = self._group(name, mode="r")
@@ -318,6 +344,7 @@ class EnsembleStore:
         dataset.attrs = _json_safe({**dataset.attrs, "group_kind": "static", "complete": False})
         dataset.to_zarr(str(self.path), group=name, mode="w", consolidated=False, zarr_format=3)
         self._group(name).attrs["complete"] = True
+        self._consolidate()
 
     def write_tree(self, name: str, tree: xr.DataTree) -> None:
         """Write a group of sub-groups (e.g. ``validation``'s tidy tables) and mark it complete.
@@ -346,6 +373,7 @@ class EnsembleStore:
             dataset.attrs = _json_safe({**dataset.attrs, "complete": True})  # written whole, part of ``name``
             dataset.to_zarr(str(self.path), group=path, mode="w", consolidated=False, zarr_format=3)
         group.attrs.update(_json_safe({**tree.attrs, "group_kind": "static", "complete": True}))
+        self._consolidate()
 
     # ------------------------------------------------------------------ reading
     def read(self, name: str, *, allow_incomplete: bool = False) -> xr.Dataset:

@@ -72,8 +72,11 @@ def _validate_on_the_fly(content: StoreContent) -> None:
     content.validation_attrs = {**dict(tree.attrs), "computed_by": "the report (the store had no validation group)"}
 
 
-def write_report(store_path: str | Path, output_dir: str | Path, *, formats: Sequence[str] = FORMATS, dpi: int = 300) -> Path:
+def write_report(store_path: str | Path, output_dir: str | Path, *, formats: Sequence[str] = FORMATS, dpi: int = 300,
+                 partial: bool = False) -> Path:
     """Write the report of a store; returns the path of ``index.html``.
+
+    ``partial`` marks the report of an unfinished store: PARTIAL heads its title.
 
     Written to a temporary directory beside ``output_dir`` and renamed into place; an existing
     ``output_dir`` is replaced only after the new report is complete.
@@ -95,7 +98,7 @@ def write_report(store_path: str | Path, output_dir: str | Path, *, formats: Seq
         if frame is not None:
             frame.to_csv(temporary / "sites.csv", float_format="%.6g")
         page = render.Page(
-            title=f"s1da report: {content.path.name}",
+            title=("PARTIAL " if partial or content.incomplete else "") + f"s1da report: {content.path.name}",
             settings=settings(content),
             tables=[table for table in (tables.score_table(content), tables.forward_table(content), tables.osse_table(content),
                                         tables.paper_table(content)) if table is not None and table.rows]
