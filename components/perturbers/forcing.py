@@ -325,19 +325,17 @@ class ForcingPerturber(Perturber):
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        shape = (self.parameters.block_days, len(PERTURBABLE_VARIABLES), n_members)
-        noise = np.stack(
-            [
-                stream(self.entropy, int(site), Purpose.FORCING_PERTURBATION, block).standard_normal(shape)
-                for site in site_ids
-            ]
-        )
+        noise = self._draw_noise(site_ids, (self.parameters.block_days, len(PERTURBABLE_VARIABLES), n_members), block)
         noise.flags.writeable = False
         with self._cache_lock:
             self._cache[key] = noise
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return noise
+
+    def _draw_noise(self, site_ids: np.ndarray, shape: tuple[int, int, int], block: int) -> np.ndarray:
+        """Standard normals ``(site, *shape)`` of one block, independent between sites."""
+        return np.stack([stream(self.entropy, int(site), Purpose.FORCING_PERTURBATION, block).standard_normal(shape) for site in site_ids])
 
     # --- one day -------------------------------------------------------------------------------
     def perturb(
