@@ -69,7 +69,7 @@ def twin_site_data(
         backscatter=backscatter,
     )
     description = f"s1da synthetic twin network ({len(network.site_ids)} sites, seed {seed})"
-    return network_site_data(network, model_factory, truth_spinup_years, backscatter, insitu, description)
+    return network_site_data(network, model_factory, truth_spinup_years, backscatter, insitu, description, period=period)
 
 
 def network_site_data(
@@ -79,8 +79,15 @@ def network_site_data(
     backscatter: TruthBackscatterParameters,
     insitu: InsituParameters,
     description: str,
+    *,
+    period: slice | None = None,
 ) -> SiteData:
-    """Truth run, observations and in situ of a built network, as :class:`SiteData`."""
+    """Truth run, observations and in situ of a built network, as :class:`SiteData`.
+
+    ``period`` (a slice of dates) restricts what is returned (the network may cover a longer S1
+    record for the orbit normalisation); None returns the whole network period.
+    """
+    period = slice(None) if period is None else period
     truth = run_truth(network, model_factory, spinup_years=truth_spinup_years, record=False)
     truth_sm = truth["surface_soil_moisture"]
     simulated = simulate_backscatter(network, truth_sm, backscatter, apply_masks=False)
