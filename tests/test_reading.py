@@ -51,21 +51,3 @@ def test_errors_name_what_is_missing(tree, tmp_path):
     with pytest.raises(FileNotFoundError, match="not an s1da store"):
         open_store(tmp_path / "missing.zarr")
 
-
-def test_a_finished_experiment_opens_without_warnings_and_names_every_dimension(tmp_path):
-    import xarray as xr
-    from tiny_experiment import write_tiny_config
-
-    from s1da.containers.assembly import build_experiment
-
-    store = build_experiment(write_tiny_config(tmp_path), progress=False).run(tmp_path / "tiny.zarr")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        for group in ("open_loop", "da_wcm", "observations", "validation/insitu", "validation/network"):
-            xr.open_zarr(store.path, group=group).close()
-        tree = xr.open_datatree(store.path, engine="zarr")
-    assert set(tree["spinup_state"].dims) >= {"member", "site", "layer"}
-    assert not [dim for dim in tree["spinup_state"].dims if "__" in dim and dim.startswith("model__")]
-    frame = tree["validation/insitu"].to_dataset().to_dataframe()
-    assert set(frame.index.names) == {"run", "site"} and len(frame) == 3 * 3
-    assert ensemble_mean(open_store(store.path), "da_svr").sizes["site"] == 3
