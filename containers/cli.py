@@ -31,7 +31,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"s1da: resuming the unfinished store {output}", file=sys.stderr)
         # a config without a seed resumes with the entropy the interrupted run drew and recorded
         seed = int(existing.attributes.get("seed_entropy", 0)) or None
-    experiment = build_experiment(args.config, seed=seed, progress=not args.no_progress)
+    experiment = build_experiment(args.config, seed=seed, progress=not args.no_progress, overrides=args.overrides)
     store = experiment.run(output, overwrite=args.overwrite)
     print(store.describe())
     if args.report:
@@ -47,7 +47,82 @@ def _inspect(args: argparse.Namespace) -> int:
 
     store = EnsembleStore.open(args.store)
     print(store.describe())
+    print(_provenance(store.attributes))
     return 0 if store.is_complete else 1
+
+
+def _provenance(attributes) -> str:
+    """The components (kind, distribution, version) and --set overrides recorded at the store's root."""
+    import json
+
+    records = json.loads(attributes.get("components", "{}") or "{}")
+    lines = ["  components:"] + [
+        f"    {key}: {record['kind']} ({record['distribution']} {record['version']})" for key, record in records.items()
+    ]
+    if not records:
+        lines = ["  components: not recorded"]
+    overrides = json.loads(attributes.get("overrides", "[]") or "[]")
+    lines.append(f"  overrides: {' '.join('--set ' + item for item in overrides) if overrides else 'none'}")
+    return "\n".join(lines)
+
+
+def _kinds(args: argparse.Namespace) -> int:
+    from s1da.containers.catalogue import describe_kinds
+    from s1da.containers.registry import LAYERS, registry
+
+    if args.layer is not None and args.layer not in LAYERS:
+        from s1da.framework.config import ConfigError
+
+        raise ConfigError(f"unknown layer {args.layer!r} (layers: {', '.join(LAYERS)})")
+    print(describe_kinds(registry(), args.layer, args.kind), end="")
+    return 0
+
+
+def _config_init(args: argparse.Namespace) -> int:
+    from s1da.containers.registry import registry
+    from s1da.containers.template import config_template
+
+    text = config_template(registry(), source=args.source)
+    if args.output is None:
+        print(text, end="")
+        return 0
+    output = Path(args.output)
+    if output.exists() and not args.overwrite:
+        from s1da.framework.config import ConfigError
+
+        raise ConfigError(f"{output} exists; pass --overwrite to replace it")
+    output.write_text(text)
+    print(f"configuration written to {output}; run it: s1da run {output} --output {output.with_suffix('.zarr')}")
+    return 0
+
+
+def _add_config_command(commands) -> None:
+    config = commands.add_parser("config", help="write configurations")
+    actions = config.add_subparsers(dest="action", required=True)
+    init = actions.add_parser("init", help="write a complete commented experiment YAML that runs as it is")
+    init.add_argument("output", nargs="?", help="file to write (default: print it)")
+    init.add_argument("--source", choices=("twin", "files"), default="twin", help="data source (default twin)")
+    init.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    init.set_defaults(handler=_config_init)
+
+
+def add_set_option(run_parser) -> None:
+    """``--set key.path=value`` (repeatable): override the YAML; recorded in the store."""
+    run_parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one option, e.g. --set experiment.members=16 (value in YAML syntax; repeatable)",
+    )
+
+
+def _add_kinds_command(commands) -> None:
+    kinds = commands.add_parser("kinds", help="list every kind of every layer (built-in and plugins) with its options")
+    kinds.add_argument("layer", nargs="?", help="only this layer: source, model, perturbation, filter, operator")
+    kinds.add_argument("kind", nargs="?", help="only this kind of the layer")
+    kinds.set_defaults(handler=_kinds)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -73,6 +148,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="replace an existing store")
     run.add_argument("--report", metavar="DIR", help="also write the report (figures, summary) to DIR")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    add_set_option(run)
     run.set_defaults(handler=_run)
 
     inspect = commands.add_parser("inspect", help="print what a store holds and whether each run is complete")
@@ -83,6 +159,9 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("store")
     report.add_argument("--output", required=True, help="directory for the report")
     report.set_defaults(handler=_report)
+
+    _add_kinds_command(commands)
+    _add_config_command(commands)
     return main_parser
 
 

@@ -1,119 +1,82 @@
 """Declarative containers, one per layer (DESIGN.md, "Containers and YAML").
 
-Each layer chooses between alternatives with ``providers.Selector`` on its config's ``kind``;
-the already-checked parameters (see :mod:`s1da.containers.schema`) arrive in ``parameters``.
-``Dependency(instance_of=...)`` guards the seams between layers.  Library code never imports
-this package; tests override providers on fresh containers.
+Each layer builds the component its config's ``kind`` names through the one registry of kinds
+(:mod:`s1da.containers.registry`); the already-checked parameters (see
+:mod:`s1da.containers.schema`) arrive in ``parameters``.  ``Dependency(instance_of=...)``
+guards the seams between layers.  Library code never imports this package; tests override
+providers on fresh containers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-import attrs
 from dependency_injector import containers, providers
 
-from s1da.components.gleam import GleamModel
-from s1da.components.gleam.sites import statics_from_sites
-from s1da.components.perturbers import ForcingPerturber
-from s1da.components.sources.spen_farm import spen_farm_site_data
-from s1da.components.sources.site_files import site_files_data
-from s1da.components.sources.twin_experiment import twin_site_data
+from s1da.containers.registry import BuildContext, registry
 from s1da.framework.experiment import Experiment
 from s1da.framework.interfaces import Filter, LandModel, Perturber
 from s1da.framework.sitedata import SiteData
 from s1da.framework.validation import validate_store
 
 
-def _fields(options: Any) -> dict[str, Any]:
-    """The init fields of an attrs options object as keyword arguments."""
-    return {(field.alias or field.name): getattr(options, field.name) for field in attrs.fields(type(options)) if field.init}
+def build(layer: str, section: Mapping[str, Any], experiment: Mapping[str, Any], **context: Any) -> Any:
+    """Build the component of a resolved section (``{"kind": ..., "parameters": ...}``)."""
+    component = registry().get(layer, section["kind"])
+    return component.build(section["parameters"], BuildContext(experiment=experiment, **context))
 
 
-def _gleam(sites, options) -> GleamModel:
-    return GleamModel(statics_from_sites(sites), **_fields(options))
+def model_factory(section: Mapping[str, Any], experiment: Mapping[str, Any]):
+    """The configured land model for any site table (the twin's truth run uses it too)."""
+    return lambda sites: build("model", section, experiment, sites=sites)
 
 
-def _gleam_factory(options):
-    """A factory the twin's truth run uses: same model physics, the truth's own statics."""
-    return lambda sites: GleamModel(statics_from_sites(sites), parameters=options.parameters, kernel=options.kernel)
+def _site_data(section, model_section, experiment) -> SiteData:
+    return build("source", section, experiment, model_factory=model_factory(model_section, experiment))
 
 
-def _twin(options, model_options, experiment) -> SiteData:
-    return twin_site_data(
-        start=experiment["spinup_start"],
-        end=experiment["end"],
-        seed=experiment["seed"],
-        model_factory=_gleam_factory(model_options),
-        **_fields(options),
-    )
-
-
-def _files(options, experiment) -> SiteData:
-    return site_files_data(
-        options, start=experiment["spinup_start"], end=experiment["end"], seed=experiment["seed"], run_start=experiment["start"]
-    )
-
-
-def _copy(prototype):
-    """Operators and filters are parameter objects; hand out fresh instances."""
-    return attrs.evolve(prototype)
+def _operators(resolved: Mapping[str, Any], experiment: Mapping[str, Any]) -> dict[str, Any]:
+    return {label: build("operator", section, experiment) for label, section in resolved.items()}
 
 
 class DataLayer(containers.DeclarativeContainer):
     config = providers.Configuration()
     experiment = providers.Configuration()
     model_config = providers.Configuration()
-    site_data = providers.Singleton(
-        providers.Selector(
-            config.kind,
-            twin=providers.Factory(_twin, config.parameters, model_config.parameters, experiment),
-            spen_farm=providers.Factory(
-                spen_farm_site_data, config.parameters, start=experiment.spinup_start, end=experiment.end, seed=experiment.seed
-            ),
-            files=providers.Factory(_files, config.parameters, experiment),
-        )
-    )
+    site_data = providers.Singleton(_site_data, config, model_config, experiment)
 
 
 class ModelLayer(containers.DeclarativeContainer):
     config = providers.Configuration()
+    experiment = providers.Configuration()
     sites = providers.Dependency()
-    model = providers.Selector(config.kind, gleam=providers.Factory(_gleam, sites, config.parameters))
+    model = providers.Factory(build, "model", config, experiment, sites=sites)
 
 
 class PerturbationLayer(containers.DeclarativeContainer):
     config = providers.Configuration()
-    entropy = providers.Dependency(instance_of=int)
-    perturber = providers.Selector(
-        config.kind, forcing=providers.Factory(ForcingPerturber, config.parameters, entropy=entropy)
-    )
+    experiment = providers.Configuration()
+    perturber = providers.Factory(build, "perturbation", config, experiment)
 
 
 class FilterLayer(containers.DeclarativeContainer):
     config = providers.Configuration()
-    filter = providers.Selector(
-        config.kind,
-        denkf=providers.Factory(_copy, config.parameters),
-        enkf=providers.Factory(_copy, config.parameters),
-        etkf=providers.Factory(_copy, config.parameters),
-    )
-
-
-def _operators(resolved: dict[str, Any]) -> dict[str, Any]:
-    return {label: _copy(section["parameters"]) for label, section in resolved.items()}
+    experiment = providers.Configuration()
+    filter = providers.Factory(build, "filter", config, experiment)
 
 
 class ExperimentLayer(containers.DeclarativeContainer):
     config = providers.Configuration()
     config_text = providers.Object("")
     progress = providers.Object(True)
+    attributes = providers.Object({})
 
     data = providers.Container(DataLayer, config=config.source, experiment=config.experiment, model_config=config.model)
     sites = providers.Callable(lambda site_data: site_data.sites, data.site_data)
-    models = providers.Container(ModelLayer, config=config.model, sites=sites)
-    perturbation = providers.Container(PerturbationLayer, config=config.perturbation, entropy=config.experiment.seed)
-    filters = providers.Container(FilterLayer, config=config.filter)
+    models = providers.Container(ModelLayer, config=config.model, experiment=config.experiment, sites=sites)
+    perturbation = providers.Container(PerturbationLayer, config=config.perturbation, experiment=config.experiment)
+    filters = providers.Container(FilterLayer, config=config.filter, experiment=config.experiment)
 
     model = providers.Dependency(instance_of=LandModel, default=models.model)
     perturber = providers.Dependency(instance_of=Perturber, default=perturbation.perturber)
@@ -125,7 +88,7 @@ class ExperimentLayer(containers.DeclarativeContainer):
         data=data.site_data,
         model=model,
         perturber=perturber,
-        operators=providers.Callable(_operators, config.operators),
+        operators=providers.Callable(_operators, config.operators, config.experiment),
         filter=filter,
         members=config.experiment.members,
         spinup_start=config.experiment.spinup_start,
@@ -135,6 +98,7 @@ class ExperimentLayer(containers.DeclarativeContainer):
         chunk_days=config.experiment.chunk_days,
         min_samples=config.experiment.min_samples,
         config_text=config_text,
+        attributes=attributes,
         progress=progress,
         validator=providers.Object(validate_store),
     )

@@ -19,17 +19,22 @@ def _one_of(*allowed: str):
 
 @attrs.frozen
 class GleamOptions:
-    """``model: {kind: gleam, ...}``."""
+    """GLEAM v3 land model (Miralles et al. 2011; Martens et al. 2017): ``model: {kind: gleam, ...}``."""
 
     state_vector: str = attrs.field(default="top", validator=_one_of("top", "top_aggregated", "augmented"))
     kernel: str = attrs.field(default="numpy", validator=_one_of("numpy", "numba"))
-    taper: tuple = attrs.field(default=(1.0, 1.0, 1.0), converter=tuple, metadata={"units": "1"})
+    taper: tuple[float, float, float] = attrs.field(
+        default=(1.0, 1.0, 1.0),
+        converter=tuple,
+        validator=attrs.validators.deep_iterable(attrs.validators.and_(attrs.validators.ge(0.0), attrs.validators.le(1.0))),
+        metadata={"units": "1", "doc": "Schur taper (rho_1, rho_2, rho_3) by layer depth, augmented state only"},
+    )
     parameters: GleamParameters = attrs.field(factory=GleamParameters)
 
 
 @attrs.frozen
 class TwinSourceOptions:
-    """``source: {kind: twin, ...}``: the synthetic network of DESIGN.md ("Twin experiments")."""
+    """Synthetic twin network, truth, S1 and in situ simulated: ``source: {kind: twin, ...}``."""
 
     n_sites: int = attrs.field(default=12, validator=[attrs.validators.instance_of(int), attrs.validators.gt(0)])
     site_ids: tuple | None = attrs.field(

@@ -10,25 +10,21 @@ naming the key and the file).  ``resolve`` returns plain values for the containe
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 import yaml
 
-from s1da.components.filters import DEnKF, ETKF, StochasticEnKF
-from s1da.components.operators import SupportVectorOperator, WaterCloudModel
-from s1da.components.perturbers import ForcingPerturbationParameters
-from s1da.components.sources.spen_farm import SpenFarmSourceOptions
-from s1da.components.sources.site_files import SiteFilesOptions
-from s1da.containers.options import GleamOptions, TwinSourceOptions
+from s1da.containers.registry import registry
 from s1da.framework.config import (
     ConfigError,
     Field,
     Section,
     build_parameters,
     load_yaml,
+    parse_yaml_value,
     parse_date,
     positive,
 )
@@ -47,27 +43,21 @@ EXPERIMENT = Section(
     }
 )
 
-KINDS: dict[str, dict[str, type]] = {
-    "source": {"twin": TwinSourceOptions, "spen_farm": SpenFarmSourceOptions, "files": SiteFilesOptions},
-    "model": {"gleam": GleamOptions},
-    "perturbation": {"forcing": ForcingPerturbationParameters},
-    "filter": {"denkf": DEnKF, "enkf": StochasticEnKF, "etkf": ETKF},
-    "operator": {"wcm": WaterCloudModel, "svr": SupportVectorOperator},
-}
-SECTIONS = ("experiment", "source", "model", "perturbation", "filter", "operators")
+SECTIONS = ("experiment", "source", "model", "perturbation", "filter", "operators", "bmi")
+"""``bmi`` holds the options of the BMIs (:mod:`s1da.containers.bmi`); ``s1da run`` ignores it."""
 
 
 def _component(section: Any, family: str, prefix: str, file: str | Path) -> dict[str, Any]:
     if not isinstance(section, Mapping):
         raise ConfigError("expected a mapping with a 'kind'", key=prefix, file=file)
-    kinds = KINDS[family]
+    kinds = registry().kinds(family)
     kind = section.get("kind")
     if kind is None:
         raise ConfigError(f"required key is missing (one of {', '.join(sorted(kinds))})", key=f"{prefix}.kind", file=file)
     if kind not in kinds:
         raise ConfigError(f"unknown kind {kind!r} (allowed: {', '.join(sorted(kinds))})", key=f"{prefix}.kind", file=file)
     options = {key: value for key, value in section.items() if key != "kind"}
-    built = build_parameters(kinds[kind], options, prefix, file)
+    built = build_parameters(kinds[kind].parameters, options, prefix, file)
     return {"kind": kind, "parameters": built}
 
 
@@ -86,6 +76,8 @@ def resolve(data: Mapping[str, Any], file: str | Path) -> dict[str, Any]:
         raise ConfigError("need spinup_start <= start <= end", key="experiment.start", file=file)
     if experiment["seed"] is None:
         experiment["seed"] = new_entropy()
+    if not isinstance(data.get("bmi", {}), Mapping):
+        raise ConfigError("expected a mapping (options of s1da.containers.bmi)", key="bmi", file=file)
     operators = data.get("operators") or {}
     if not isinstance(operators, Mapping):
         raise ConfigError("expected a mapping of run label to operator", key="operators", file=file)
@@ -104,12 +96,50 @@ def resolve(data: Mapping[str, Any], file: str | Path) -> dict[str, Any]:
     }
 
 
-def load(path: str | Path, *, seed: int | None = None) -> dict[str, Any]:
-    """Load and resolve an experiment YAML; ``seed`` replaces a missing seed (resuming)."""
-    data = load_yaml(path)
+def load(path: str | Path, *, seed: int | None = None, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """Load and resolve an experiment YAML; ``seed`` replaces a missing seed (resuming).
+
+    ``overrides`` are ``key.path=value`` strings (``s1da run --set``) applied before the checks.
+    """
+    data = apply_overrides(load_yaml(path), overrides, path)
     if seed is not None and isinstance(data.get("experiment"), Mapping) and data["experiment"].get("seed") is None:
         data["experiment"] = {**data["experiment"], "seed": int(seed)}
     return resolve(data, path)
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str], file: str | Path) -> dict[str, Any]:
+    """``data`` with each ``key.path=value`` set (value in YAML syntax, e.g. ``[1, 10]``)."""
+    for override in overrides:
+        key, separator, text = override.partition("=")
+        path = key.strip().split(".")
+        if not separator or not all(path):
+            raise ConfigError(f"--set expects key.path=value, got {override!r}", file=file)
+        value = parse_yaml_value(text, key, file)
+        target = data
+        for depth, name in enumerate(path[:-1]):
+            child = target.setdefault(name, {})
+            if not isinstance(child, Mapping):
+                raise ConfigError(f"--set {override!r}: not a mapping", key=".".join(path[: depth + 1]), file=file)
+            target[name] = child = dict(child)
+            target = child
+        target[path[-1]] = value
+    return data
+
+
+def components_used(resolved: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Kind, distribution and version of every component of a resolved configuration, by key path."""
+    records = {}
+    for name, section in _component_sections(resolved):
+        layer = "operator" if name.startswith("operators.") else name
+        records[name] = registry().get(layer, section["kind"]).record()
+    return records
+
+
+def _component_sections(resolved: Mapping[str, Any]):
+    for name in ("source", "model", "perturbation", "filter"):
+        yield name, resolved[name]
+    for label, section in resolved["operators"].items():
+        yield f"operators.{label}", section
 
 
 def as_text(resolved: Mapping[str, Any]) -> str:

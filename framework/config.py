@@ -10,12 +10,15 @@ The containers declare which sections and kinds exist.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 import yaml
+
+from s1da.framework.conform import annotations_of, conform
 
 
 class ConfigError(ValueError):
@@ -116,12 +119,22 @@ def _nested_class(field: attrs.Attribute) -> type | None:
     return None
 
 
+def _message(error: Exception) -> str:
+    """An exception's own sentence, without the attrs ``Attribute(...)`` objects validators attach."""
+    if error.args and isinstance(error.args[0], str):
+        return error.args[0]
+    return str(error)
+
+
 def build_parameters(cls: type, data: Any, prefix: str, file: str | Path | None) -> Any:
     """Instantiate the attrs parameter class ``cls`` from a config mapping, naming bad keys.
 
-    Nested parameter groups (fields whose default is another attrs class) are built from nested
-    mappings the same way, so that ``model.soil.drainage_rate`` is checked as strictly as
-    ``model.kernel``.
+    Every value is type-checked and converted against the field's annotation first
+    (:mod:`s1da.framework.conform`); nested parameter groups (attrs classes, by annotation or
+    default) are built from nested mappings the same way, so that ``model.soil.drainage_rate``
+    is checked as strictly as ``model.kernel``.  Then the class is built and each field's
+    validators run one by one, so that a failing validator, cross-field ones included
+    (attrs runs validators once every field is set), is blamed on its own key.
     """
     if data is None:
         data = {}
@@ -136,22 +149,81 @@ def build_parameters(cls: type, data: Any, prefix: str, file: str | Path | None)
     missing = [name for name, field in fields.items() if field.default is attrs.NOTHING and name not in data]
     if missing:
         raise ConfigError("required key is missing", key=f"{prefix}.{missing[0]}", file=file)
+    hints = annotations_of(cls)
+
+    def nested(group: type, value: Any, key: str) -> Any:
+        return build_parameters(group, value, key, file)
+
     values = {}
     for name, value in data.items():
-        nested = _nested_class(fields[name])
-        if nested is not None and isinstance(value, Mapping):
-            value = build_parameters(nested, value, f"{prefix}.{name}", file)
-        elif isinstance(value, list):  # YAML sequences become tuples: parameter classes are frozen
-            value = tuple(tuple(item) if isinstance(item, list) else item for item in value)
-        values[name] = value
+        field = fields[name]
+        hint = hints.get(field.name)
+        group = _nested_class(field)
+        if group is not None and isinstance(value, Mapping):
+            hint = group
+        values[name] = conform(value, hint, f"{prefix}.{name}", file, nested, ConfigError)
+    return _instantiate(cls, values, fields, prefix, file)
+
+
+def _converted(field: attrs.Attribute, value: Any) -> Any:
+    converter = field.converter
+    if converter is None:
+        return value
+    if isinstance(converter, attrs.Converter):
+        return value if (converter.takes_self or converter.takes_field) else converter.converter(value)
+    return converter(value)
+
+
+def _default(field: attrs.Attribute) -> Any:
+    if isinstance(field.default, attrs.Factory):
+        return None if field.default.takes_self else field.default.factory()
+    return field.default
+
+
+def _instantiate(cls: type, values: dict[str, Any], fields: Mapping[str, attrs.Attribute], prefix: str, file) -> Any:
+    """``cls(**values)``, each field's converter and validators first run apart so errors name their key.
+
+    Validators see an instance holding every field (attrs runs them once all fields are set, so
+    a validator may compare fields); what only ``__attrs_post_init__`` checks is blamed on the
+    section.
+    """
+    shell = object.__new__(cls)
+    for field in attrs.fields(cls):
+        name = field.alias or field.name
+        try:
+            value = _converted(field, values[name]) if name in values else _default(field)
+        except (TypeError, ValueError) as error:
+            raise ConfigError(_message(error), key=f"{prefix}.{name}", file=file) from error
+        object.__setattr__(shell, field.name, value)
+    for name, field in fields.items():
+        if field.validator is None:
+            continue
+        try:
+            field.validator(shell, field, getattr(shell, field.name))
+        except (TypeError, ValueError) as error:
+            raise ConfigError(_message(error), key=f"{prefix}.{name}", file=file) from error
     try:
         return cls(**values)
-    except (TypeError, ValueError) as error:
-        # attrs validators name the attribute in their message; find which key it was.
-        message = str(error)
-        culprit = next((name for name in values if f"'{name}'" in message or f"{name} " in message), None)
-        key = f"{prefix}.{culprit}" if culprit else prefix
-        raise ConfigError(message, key=key, file=file) from error
+    except (TypeError, ValueError) as error:  # a check across fields in __attrs_post_init__
+        raise ConfigError(_message(error), key=prefix, file=file) from error
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads ``1e-3`` (no dot) as a string; every number a scientist writes is a float here."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -162,12 +234,20 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     except OSError as error:
         raise ConfigError(f"cannot read the configuration: {error.strerror}", file=path) from error
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as error:
         raise ConfigError(f"not valid YAML: {error}", file=path) from error
     if not isinstance(data, Mapping):
         raise ConfigError("the top level must be a mapping", file=path)
     return dict(data)
+
+
+def parse_yaml_value(text: str, key: str, file: str | Path | None) -> Any:
+    """One value written in YAML syntax (a command-line override)."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError as error:
+        raise ConfigError(f"not a valid YAML value: {text!r}", key=key, file=file) from error
 
 
 def parse_date(value: Any, key: str, file: str | Path | None) -> _dt.date:

@@ -66,6 +66,8 @@ class Experiment:
     chunk_days: int = 32
     min_samples: int = 30
     config_text: str = ""
+    attributes: Mapping[str, str] = attrs.field(factory=dict)
+    """Extra root attributes of the store (the assembly records the components used)."""
     progress: bool = True
     validator: Callable[..., xr.Dataset] | None = None
     _forcing_arrays: dict[str, np.ndarray] | None = attrs.field(default=None, init=False, repr=False)
@@ -127,6 +129,7 @@ class Experiment:
             "seed_entropy": str(self.entropy),
             "s1da_version": __version__,
             "source": self.data.description,
+            **self.attributes,
         }
         if path.exists() and not overwrite:
             store = EnsembleStore.open(path)

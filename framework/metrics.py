@@ -179,7 +179,7 @@ def network_mean(values, axis: int | None = None) -> np.ndarray | float:
 
 
 def mean_absolute_increment(increments, axis: int | None = None) -> np.ndarray | float:
-    """Mean |x_a - x_f| over analysis days (NaN = no analysis) and sites (MODEL_SPEC e), m3 m-3."""
+    """Mean ``|x_a - x_f|`` over analysis days (NaN = no analysis) and sites (MODEL_SPEC e), m3 m-3."""
     return network_mean(np.abs(np.asarray(increments, dtype=float)), axis=axis)
 
 

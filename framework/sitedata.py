@@ -12,6 +12,8 @@ import attrs
 import numpy as np
 import xarray as xr
 
+from s1da.framework.grid import GridInfo
+
 REQUIRED_FORCING = ("precipitation", "air_temperature", "net_radiation")
 NON_NEGATIVE = ("precipitation", "lai", "vod", "swe")
 
@@ -55,6 +57,9 @@ class SiteData:
       usable observation after masking).
     * ``insitu``: DataArray ``(time, site)`` of in-situ soil moisture (m3 m-3), NaN for gaps.
     * ``truth``: optional Dataset ``(time, site)`` with the twin's true ``surface_soil_moisture``.
+    * ``grid``: for a gridded source, where each site (land cell) sits on the lat/lon grid
+      (:class:`~s1da.framework.grid.GridInfo`; site ids are then ``y * nx + x``); None for a
+      network of points.
     """
 
     sites: xr.Dataset
@@ -63,6 +68,7 @@ class SiteData:
     insitu: xr.DataArray | None = None
     truth: xr.Dataset | None = None
     description: str = ""
+    grid: GridInfo | None = None
 
     def __attrs_post_init__(self) -> None:
         if "site" not in self.sites.dims:
@@ -94,12 +100,49 @@ class SiteData:
                 raise DataError(f"{label}: site ids differ from the site table")
             if not np.isin(data["time"].values, self.forcing["time"].values).all():
                 raise DataError(f"{label}: times outside the forcing period")
+        if self.grid is not None:
+            self._check_grid()
         if "backscatter" not in self.observations:
             raise DataError("observations: missing variable 'backscatter' (dB)")
         values = self.observations["backscatter"].values
         finite = values[np.isfinite(values)]
         if finite.size and (finite > 0).all() and (finite < 1).all():
             raise DataError("observations: backscatter looks linear (all values in (0, 1)); convert to dB")
+
+    def _check_grid(self) -> None:
+        if not isinstance(self.grid, GridInfo):
+            raise DataError(f"grid: expected a GridInfo, got {type(self.grid).__name__}")
+        if self.grid.y_index.size != self.sites.sizes["site"]:
+            raise DataError(f"grid: locates {self.grid.y_index.size} cells for {self.sites.sizes['site']} sites")
+        wrong = self.grid.site_ids != self.site_ids
+        if wrong.any():
+            position = int(np.flatnonzero(wrong)[0])
+            raise DataError(
+                f"grid: site {self.site_ids[position]} sits in cell y={self.grid.y_index[position]}, "
+                f"x={self.grid.x_index[position]}, whose id is {self.grid.site_ids[position]} (ids must be y * nx + x)"
+            )
+
+    def subset(self, site_indices: np.ndarray) -> SiteData:
+        """The same data for the sites at positions ``site_indices`` (in that order)."""
+        site_indices = np.asarray(site_indices, dtype="int64")
+        n_site = self.sites.sizes["site"]
+        if site_indices.ndim != 1 or site_indices.size == 0:
+            raise ValueError(f"SiteData.subset: need a non-empty 1-D array of site positions, got shape {site_indices.shape}")
+        if site_indices.min() < 0 or site_indices.max() >= n_site:
+            raise ValueError(f"SiteData.subset: site positions must lie in 0..{n_site - 1}")
+
+        def pick(data):
+            return None if data is None else data.isel(site=site_indices)
+
+        return attrs.evolve(
+            self,
+            sites=pick(self.sites),
+            forcing=pick(self.forcing),
+            observations=pick(self.observations),
+            insitu=pick(self.insitu),
+            truth=pick(self.truth),
+            grid=None if self.grid is None else self.grid.subset(site_indices),
+        )
 
     @property
     def site_ids(self) -> np.ndarray:

@@ -182,15 +182,18 @@ class SupportVectorOperator(ObservationOperator):
     folds: str = attrs.field(default="blocked", validator=_check_folds)
     entropy: int = 0  # seeds the shuffled folds (keyed by site id)
     n_jobs: int = -1
-    tol: float = 1e-3  # libsvm stopping tolerance (sklearn default)
-    cache_size: float = 200.0  # libsvm kernel cache, MB
+    tol: float = attrs.field(default=1e-3, metadata={"units": "1", "doc": "libsvm stopping tolerance (sklearn default)"})
+    cache_size: float = attrs.field(default=200.0, metadata={"units": "MB", "doc": "libsvm kernel cache"})
     min_samples: int = attrs.field(default=10)
 
-    _model: dict | None = attrs.field(default=None, init=False, repr=False)
+    @min_samples.validator
+    def _enough_for_the_folds(self, attribute, value):
+        # a validator, not __attrs_post_init__: attrs runs it with every field set, and a config
+        # error then names min_samples
+        if value < 2 * self.n_folds:
+            raise ValueError(f"min_samples ({value}) must be at least 2 x n_folds ({2 * self.n_folds})")
 
-    def __attrs_post_init__(self):
-        if self.min_samples < 2 * self.n_folds:
-            raise ValueError(f"min_samples ({self.min_samples}) must be at least 2 x n_folds ({2 * self.n_folds})")
+    _model: dict | None = attrs.field(default=None, init=False, repr=False)
 
     @property
     def is_fitted(self) -> bool:

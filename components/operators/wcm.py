@@ -153,15 +153,17 @@ class WaterCloudModel(ObservationOperator):
     )
     method: str = attrs.field(default="trf", validator=_check_method)
     units: str = attrs.field(default="mixed", validator=_check_units)
-    lower_bounds: tuple = attrs.field(default=(0.0, 0.0, -35.0, 10.0), converter=tuple)
-    upper_bounds: tuple = attrs.field(default=(5.0, 10.0, 0.0, 60.0), converter=tuple)
+    lower_bounds: tuple[float, float, float, float] = attrs.field(default=(0.0, 0.0, -35.0, 10.0), converter=tuple)
+    upper_bounds: tuple[float, float, float, float] = attrs.field(default=(5.0, 10.0, 0.0, 60.0), converter=tuple)
     start_values: tuple = attrs.field(
         default=((0.05, 0.5), (0.05, 0.5), (-20.0, -10.0), (20.0, 40.0)),
         converter=lambda starts: tuple(tuple(float(v) for v in s) for s in starts),
     )  # DD-15: the 16 corners
     min_lai_for_vegetation: float = attrs.field(default=0.1, metadata={"units": "m2 m-2"})  # DD-16
     min_samples: int = attrs.field(default=8, validator=attrs.validators.ge(5))
-    correlation_threshold: float = attrs.field(default=0.99, validator=[attrs.validators.gt(0.0), attrs.validators.lt(1.0)])
+    correlation_threshold: float = attrs.field(
+        default=0.99, validator=[attrs.validators.gt(0.0), attrs.validators.lt(1.0)], metadata={"units": "1"}
+    )
     entropy: int = attrs.field(default=0)  # differential evolution seed (keyed by site id)
 
     _parameters: np.ndarray | None = attrs.field(default=None, init=False, repr=False)

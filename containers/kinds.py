@@ -1,0 +1,79 @@
+"""s1da's own components, announced through the ``s1da.components`` entry point like any plugin.
+
+``BUILTIN`` is the object of the entry point ``builtin`` in s1da's ``pyproject.toml``; adding
+a built-in kind means adding a :class:`~s1da.containers.registry.Component` here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from s1da.components.filters import DEnKF, ETKF, StochasticEnKF
+from s1da.components.gleam import GleamModel
+from s1da.components.gleam.sites import statics_from_sites
+from s1da.components.operators import SupportVectorOperator, WaterCloudModel
+from s1da.components.perturbers import ForcingPerturbationParameters, ForcingPerturber
+from s1da.components.sources.site_files import SiteFilesOptions, site_files_data
+from s1da.components.sources.spen_farm import SpenFarmSourceOptions, spen_farm_site_data
+from s1da.components.sources.twin_experiment import twin_site_data
+from s1da.containers.bmi_model import BmiModelOptions, bmi_model
+from s1da.containers.options import GleamOptions, TwinSourceOptions
+from s1da.containers.registry import BuildContext, Component
+
+
+def fields_of(options: Any) -> dict[str, Any]:
+    """The init fields of an attrs options object as keyword arguments."""
+    return {(field.alias or field.name): getattr(options, field.name) for field in attrs.fields(type(options)) if field.init}
+
+
+def copy_of(prototype: Any, context: BuildContext) -> Any:
+    """Filters and operators are their own parameter objects: hand out fresh instances."""
+    return attrs.evolve(prototype)
+
+
+def _gleam(options: GleamOptions, context: BuildContext) -> GleamModel:
+    return GleamModel(statics_from_sites(context.sites), **fields_of(options))
+
+
+def _twin(options: TwinSourceOptions, context: BuildContext):
+    experiment = context.experiment
+    return twin_site_data(
+        start=experiment["spinup_start"],
+        end=experiment["end"],
+        seed=experiment["seed"],
+        model_factory=context.model_factory,
+        **fields_of(options),
+    )
+
+
+def _spen_farm(options: SpenFarmSourceOptions, context: BuildContext):
+    experiment = context.experiment
+    return spen_farm_site_data(options, start=experiment["spinup_start"], end=experiment["end"], seed=experiment["seed"])
+
+
+def _files(options: SiteFilesOptions, context: BuildContext):
+    experiment = context.experiment
+    return site_files_data(
+        options, start=experiment["spinup_start"], end=experiment["end"], seed=experiment["seed"], run_start=experiment["start"]
+    )
+
+
+def _forcing_perturber(options: ForcingPerturbationParameters, context: BuildContext) -> ForcingPerturber:
+    return ForcingPerturber(options, entropy=context.experiment["seed"])
+
+
+BUILTIN = [
+    Component("source", "twin", TwinSourceOptions, _twin),
+    Component("source", "spen_farm", SpenFarmSourceOptions, _spen_farm),
+    Component("source", "files", SiteFilesOptions, _files),
+    Component("model", "gleam", GleamOptions, _gleam),
+    Component("model", "bmi", BmiModelOptions, bmi_model),
+    Component("perturbation", "forcing", ForcingPerturbationParameters, _forcing_perturber),
+    Component("filter", "denkf", DEnKF, copy_of),
+    Component("filter", "enkf", StochasticEnKF, copy_of),
+    Component("filter", "etkf", ETKF, copy_of),
+    Component("operator", "wcm", WaterCloudModel, copy_of),
+    Component("operator", "svr", SupportVectorOperator, copy_of),
+]
