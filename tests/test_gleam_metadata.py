@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from s1da.components.gleam import GleamModel, GleamParameters, SiteStatics
+from s1da.framework.interfaces import LandModel
 from s1da.framework.variables import attributes
 
 PARAMETER_CLASSES = [type(getattr(GleamParameters(), f.name)) for f in attrs.fields(GleamParameters) if f.name != "snow_mode"]
@@ -47,3 +48,17 @@ def test_missing_numba_gives_a_clear_error(without_numba):
     _, fluxes = model.step(model.initial_state(1), forcing)
     assert np.isfinite(fluxes["total_water_storage"]).all()
     assert "numba" not in sys.modules
+
+
+def test_reported_variables_declare_every_flux_of_a_step():
+    statics = SiteStatics.from_texture([1, 2], "loam", 0.2, 0.6, 0.2)
+    model = GleamModel(statics)
+    forcing = {"precipitation": np.ones(2), "air_temperature": np.ones(2), "net_radiation": np.ones(2), "vod": np.ones(2)}
+    _, fluxes = model.step(model.initial_state(3), forcing)
+    declared = model.reported_variables
+    assert set(fluxes) == set(declared)
+    assert set(LandModel.reported_variables) <= set(declared)
+    for name, info in declared.items():
+        assert fluxes[name].shape == (3, 2) and info.dims == ("member", "site")
+        assert info.units and info.long_name, name
+    assert model.layer_soil_moisture(model.initial_state(3)).shape == (3, 2, len(model.layer_names))
