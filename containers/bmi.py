@@ -36,12 +36,14 @@ from s1da.framework.config import ConfigError, Field, Section, load_yaml
 BMI_SECTION = Section({"members": Field(int, default=1, check=lambda v: None if v > 0 else "must be positive", doc="GleamBmi ensemble size")})
 
 
-def load_config(config_file: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The resolved experiment of a YAML file and its ``bmi`` section."""
+def load_config(config_file: str | Path | None, section: Section = BMI_SECTION) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The resolved experiment of a YAML file and its checked ``bmi`` section."""
     from s1da.containers import schema
 
+    if config_file is None:
+        raise ConfigError("an s1da BMI needs a configuration file (an s1da experiment YAML)")
     data = load_yaml(config_file)
-    options = BMI_SECTION.resolve(data.pop("bmi", None), "bmi", config_file)
+    options = section.resolve(data.pop("bmi", None), "bmi", config_file)
     return schema.resolve(data, config_file), options
 
 
@@ -54,8 +56,6 @@ class GleamBmi(ArrayBmi):
         from s1da.containers.assembly import container_for
         from s1da.containers.layers import build
 
-        if config_file is None:
-            raise ConfigError("GleamBmi needs a configuration file (an s1da experiment YAML)")
         resolved, options = load_config(config_file)
         if resolved["model"]["kind"] != "gleam":
             raise ConfigError(f"GleamBmi runs GLEAM, the file configures {resolved['model']['kind']!r}", key="model.kind", file=config_file)
@@ -173,14 +173,9 @@ class AssimilationBmi(ArrayBmi):
 
     def initialize(self, config_file: str | None = None) -> None:
         from s1da.containers.assembly import container_for
-        from s1da.containers import schema
         from s1da.framework.experiment import operator_dataset
 
-        if config_file is None:
-            raise ConfigError("AssimilationBmi needs a configuration file (an s1da experiment YAML)")
-        data = load_yaml(config_file)
-        options = BMI_ASSIMILATION.resolve(data.pop("bmi", None), "bmi", config_file)
-        resolved = schema.resolve(data, config_file)
+        resolved, options = load_config(config_file, BMI_ASSIMILATION)
         labels = list(resolved["operators"])
         label = options["operator"] or (labels[0] if labels else None)
         if label not in labels:

@@ -37,7 +37,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.report:
         from s1da.framework.report import write_report
 
-        index = write_report(output, Path(args.report))
+        index = write_report(output, Path(args.report), formats=args.format, dpi=args.dpi)
         print(f"report written to {index}")
     return 0
 
@@ -128,9 +128,33 @@ def _add_kinds_command(commands) -> None:
 def _report(args: argparse.Namespace) -> int:
     from s1da.framework.report import write_report
 
-    index = write_report(Path(args.store), Path(args.output))
+    index = write_report(Path(args.store), Path(args.output), formats=args.format, dpi=args.dpi)
     print(f"report written to {index}")
     return 0
+
+
+def _figure_formats(text: str) -> tuple[str, ...]:
+    formats = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = [fmt for fmt in formats if fmt not in ("png", "pdf", "svg")]
+    if unknown or not formats:
+        raise argparse.ArgumentTypeError(f"figure formats are a comma-separated list of png, pdf, svg; got {text!r}")
+    return formats
+
+
+def _dpi(text: str) -> int:
+    try:
+        dpi = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"dpi must be an integer, got {text!r}") from None
+    if not 50 <= dpi <= 1200:
+        raise argparse.ArgumentTypeError(f"dpi must lie in 50..1200, got {dpi}")
+    return dpi
+
+
+def _report_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--format", type=_figure_formats, default=("png", "pdf", "svg"), metavar="LIST",
+                         help="figure formats, comma-separated from png, pdf, svg (default: all three)")
+    command.add_argument("--dpi", type=_dpi, default=300, help="resolution of the PNG figures (default: 300)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -149,6 +173,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--report", metavar="DIR", help="also write the report (figures, summary) to DIR")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     add_set_option(run)
+    _report_options(run)
     run.set_defaults(handler=_run)
 
     inspect = commands.add_parser("inspect", help="print what a store holds and whether each run is complete")
@@ -158,6 +183,7 @@ def parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write figures, summary.md and index.html for a store")
     report.add_argument("store")
     report.add_argument("--output", required=True, help="directory for the report")
+    _report_options(report)
     report.set_defaults(handler=_report)
 
     _add_kinds_command(commands)

@@ -104,7 +104,14 @@ def load(path: str | Path, *, seed: int | None = None, overrides: Sequence[str] 
     data = apply_overrides(load_yaml(path), overrides, path)
     if seed is not None and isinstance(data.get("experiment"), Mapping) and data["experiment"].get("seed") is None:
         data["experiment"] = {**data["experiment"], "seed": int(seed)}
-    return resolve(data, path)
+    try:
+        return resolve(data, path)
+    except ConfigError as error:  # a value that came from the command line is blamed on --set
+        key = error.key or ""
+        culprit = next((item for item in overrides if key == item.partition("=")[0] or key.startswith(item.partition("=")[0] + ".")), None)
+        if culprit is None:
+            raise
+        raise ConfigError(error.detail, key=error.key, file=f"--set {culprit}") from error
 
 
 def apply_overrides(data: dict[str, Any], overrides: Sequence[str], file: str | Path) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 import yaml
 
-from s1da.framework.conform import annotations_of, conform
+from s1da.framework.conform import annotations_of, conform, describe, shown
 
 
 class ConfigError(ValueError):
@@ -31,6 +31,7 @@ class ConfigError(ValueError):
         if file:
             where.append(f"in {file}")
         super().__init__(f"{' '.join(where)}: {message}" if where else message)
+        self.detail = message
         self.key = key
         self.file = str(file) if file else None
 
@@ -62,7 +63,7 @@ def non_negative(value: Any) -> str | None:
 
 def _type_name(types: type | tuple[type, ...]) -> str:
     types = types if isinstance(types, tuple) else (types,)
-    return " or ".join(t.__name__ for t in types)
+    return " or ".join(describe(t) for t in types)
 
 
 def check_value(value: Any, field: Field, key: str, file: str | Path | None) -> Any:
@@ -71,11 +72,9 @@ def check_value(value: Any, field: Field, key: str, file: str | Path | None) -> 
     if float in types and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if isinstance(value, bool) and bool not in types:
-        raise ConfigError(f"expected {_type_name(field.types)}, got a boolean {value!r}", key=key, file=file)
+        raise ConfigError(f"expected {_type_name(field.types)}, got {shown(value)}", key=key, file=file)
     if not isinstance(value, types):
-        raise ConfigError(
-            f"expected {_type_name(field.types)}, got {type(value).__name__} {value!r}", key=key, file=file
-        )
+        raise ConfigError(f"expected {_type_name(field.types)}, got {shown(value)}", key=key, file=file)
     if field.check is not None and (problem := field.check(value)):
         raise ConfigError(f"{problem} (got {value!r})", key=key, file=file)
     return value

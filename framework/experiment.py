@@ -335,7 +335,11 @@ class Experiment:
     def _validate(self, store: EnsembleStore, operators: Mapping[str, ObservationOperator]) -> None:
         if store.group_complete("validation") or self.validator is None:
             return
-        store.write_dataset("validation", self.validator(store, list(operators), min_samples=self.min_samples))
+        validation = self.validator(store, list(operators), min_samples=self.min_samples)
+        if isinstance(validation, xr.DataTree):  # tidy tables, one sub-group per dimension set
+            store.write_tree("validation", validation)
+        else:
+            store.write_dataset("validation", validation)
 
 
 def operator_dataset(calibration: xr.Dataset, label: str) -> xr.Dataset:

@@ -262,3 +262,170 @@ def score_table(
         {"units": "1", "long_name": "number of matched days (reference and every run valid)"},
     )
     return xr.Dataset(data_vars, coords=coords, attrs={"min_samples": min_samples})
+
+
+# --- anomalies (seasonal climatology removed) -----------------------------------------------------
+CLIMATOLOGY_WINDOW_DAYS = 35
+"""Width of the day-of-year window of the climatology (Albergel et al. 2009; Gruber et al. 2020)."""
+
+
+def seasonal_climatology(values, day_of_year, window: int = CLIMATOLOGY_WINDOW_DAYS, min_samples: int = 5) -> np.ndarray:
+    """Climatology per day of year, shape of ``values``: the mean of every finite value whose day
+    of year lies within ``window`` days (centred, circular) of each day, over all years.
+
+    With one year of data this is a centred moving mean, with several it is the smoothed
+    day-of-year mean (Entekhabi et al. 2010, Gruber et al. 2020).  ``values`` is ``(time, ...)``;
+    ``day_of_year`` (1..366) has one entry per time step.  NaN where fewer than ``min_samples``
+    values fall in the window.
+    """
+    values = np.asarray(values, dtype=float)
+    day_of_year = np.asarray(day_of_year, dtype=int)
+    if day_of_year.shape != values.shape[:1]:
+        raise ValueError(f"day_of_year has {day_of_year.shape} entries, values have {values.shape[0]} time steps")
+    if np.any((day_of_year < 1) | (day_of_year > 366)):
+        raise ValueError("day_of_year must lie in 1..366")
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1 or window % 2 == 0 or window > 365:
+        raise ValueError(f"window must be an odd number of days in 1..365, got {window!r}")
+    valid = np.isfinite(values)
+    sums = np.zeros((366, *values.shape[1:]))
+    counts = np.zeros((366, *values.shape[1:]))
+    np.add.at(sums, day_of_year - 1, np.where(valid, values, 0.0))
+    np.add.at(counts, day_of_year - 1, valid)
+    half = window // 2
+    # circular moving sums over the day of year through cumulative sums of the padded table
+    padded_sums = np.concatenate([sums[-half:], sums, sums[:half]]) if half else sums
+    padded_counts = np.concatenate([counts[-half:], counts, counts[:half]]) if half else counts
+    zero = np.zeros((1, *values.shape[1:]))
+    cumulative_sums = np.concatenate([zero, np.cumsum(padded_sums, axis=0)])
+    cumulative_counts = np.concatenate([zero, np.cumsum(padded_counts, axis=0)])
+    window_sums = cumulative_sums[window:] - cumulative_sums[:-window]
+    window_counts = cumulative_counts[window:] - cumulative_counts[:-window]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        climatology = np.where(window_counts >= min_samples, window_sums / window_counts, np.nan)
+    return climatology[day_of_year - 1]
+
+
+def anomaly_r(x, y, day_of_year, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES,
+              window: int = CLIMATOLOGY_WINDOW_DAYS) -> np.ndarray:
+    """Temporal R of the anomalies from each series' seasonal climatology (Entekhabi et al. 2010).
+
+    Both climatologies are computed on the matched days only, so the two series are treated
+    alike; see :func:`seasonal_climatology`.
+    """
+    x = np.moveaxis(np.asarray(x, dtype=float), axis, 0)
+    y = np.moveaxis(np.asarray(y, dtype=float), axis, 0)
+    if x.shape != y.shape:
+        raise ValueError(f"simulation and reference shapes differ: {x.shape} vs {y.shape}")
+    common = np.isfinite(x) & np.isfinite(y)
+    x = np.where(common, x, np.nan)
+    y = np.where(common, y, np.nan)
+    x_anomaly = x - seasonal_climatology(x, day_of_year, window)
+    y_anomaly = y - seasonal_climatology(y, day_of_year, window)
+    return pearson_r(x_anomaly, y_anomaly, min_samples=min_samples)
+
+
+# --- network uncertainty --------------------------------------------------------------------------
+def bootstrap_interval(values, statistic, rng: np.random.Generator, *, resamples: int = 2000,
+                       level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic`` over sites (Efron & Tibshirani 1993).
+
+    ``values`` is ``(site,)``; non-finite sites are dropped first.  ``statistic`` maps a
+    ``(resample, site)`` array to ``(resample,)``.  NaN bounds when fewer than two sites remain.
+    """
+    values = np.asarray(values, dtype=float).ravel()
+    values = values[np.isfinite(values)]
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    if values.size < 2:
+        return float("nan"), float("nan")
+    indices = rng.integers(0, values.size, size=(resamples, values.size))
+    estimates = statistic(values[indices])
+    low, high = np.quantile(estimates, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
+    return float(low), float(high)
+
+
+def mean_over_sites(resampled: np.ndarray) -> np.ndarray:
+    """Network mean of each bootstrap resample ``(resample, site)``."""
+    return resampled.mean(axis=1)
+
+
+def percent_positive(resampled: np.ndarray) -> np.ndarray:
+    """Share of sites (%) with a positive value in each bootstrap resample ``(resample, site)``."""
+    return 100.0 * (resampled > 0).mean(axis=1)
+
+
+# --- ensemble reliability -------------------------------------------------------------------------
+COLLAPSED_SPREAD = 0.002
+"""Ensemble SD of surface soil moisture (m3 m-3) below which the spread counts as collapsed."""
+
+
+def ensemble_spread(ensemble, member_axis: int = 1) -> np.ndarray:
+    """Ensemble standard deviation (ddof 1) along ``member_axis``; NaN where any member is NaN."""
+    ensemble = np.asarray(ensemble, dtype=float)
+    if ensemble.shape[member_axis] < 2:
+        raise ValueError(f"an ensemble spread needs at least 2 members, got {ensemble.shape[member_axis]}")
+    return ensemble.std(axis=member_axis, ddof=1)
+
+
+def rms_spread(spread, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
+    """sqrt(mean(spread^2)) over finite time steps: the spread term of spread-skill (Fortin et al. 2014)."""
+    spread = np.asarray(spread, dtype=float)
+    return rmsd(spread, np.zeros_like(spread), axis=axis, min_samples=min_samples)
+
+
+def collapsed_share(spread, axis: int = 0, threshold: float = COLLAPSED_SPREAD) -> np.ndarray:
+    """Share (0..1) of finite time steps whose ensemble spread is below ``threshold``."""
+    spread = np.moveaxis(np.asarray(spread, dtype=float), axis, 0)
+    finite = np.isfinite(spread)
+    count = finite.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(count > 0, (finite & (spread < threshold)).sum(axis=0) / count, np.nan)
+    return share[()] if share.ndim == 0 else share
+
+
+def truth_ranks(ensemble, truth, tie_breaker, member_axis: int = 1) -> np.ndarray:
+    """Rank 0..M of the truth among the M members, ties broken at random (Hamill 2001).
+
+    ``ensemble`` is ``(time, member, site)`` (``member_axis`` elsewhere allowed), ``truth`` and
+    ``tie_breaker`` (uniform draws in [0, 1), e.g. from keyed site streams) ``(time, site)``.
+    Returns float ranks with NaN where the truth or any member is missing.
+    """
+    ensemble = np.moveaxis(np.asarray(ensemble, dtype=float), member_axis, -1)
+    truth = np.asarray(truth, dtype=float)
+    tie_breaker = np.asarray(tie_breaker, dtype=float)
+    if ensemble.shape[:-1] != truth.shape or tie_breaker.shape != truth.shape:
+        raise ValueError(
+            f"ensemble {ensemble.shape} without its member axis, truth {truth.shape} and "
+            f"tie_breaker {tie_breaker.shape} do not match"
+        )
+    below = (ensemble < truth[..., None]).sum(axis=-1)
+    ties = (ensemble == truth[..., None]).sum(axis=-1)
+    # a tie with k members puts the truth uniformly in one of k + 1 places
+    offset = np.floor(tie_breaker * (ties + 1))
+    valid = np.isfinite(truth) & np.isfinite(ensemble).all(axis=-1)
+    return np.where(valid, below + offset, np.nan)
+
+
+def rank_histogram(ranks, n_members: int) -> np.ndarray:
+    """Counts of the ranks 0..n_members (finite ranks only), shape ``(n_members + 1,)``."""
+    ranks = np.asarray(ranks, dtype=float)
+    ranks = ranks[np.isfinite(ranks)].astype(int)
+    return np.bincount(ranks, minlength=n_members + 1)[: n_members + 1]
+
+
+def spread_skill_ratio(rms_spread_value, rmse_value, n_members: int) -> np.ndarray:
+    """sqrt((M + 1) / M) * RMS spread / RMSE of the ensemble mean: 1 for a reliable ensemble
+    (Fortin et al. 2014), below 1 when under-dispersive."""
+    if n_members < 2:
+        raise ValueError(f"spread-skill needs at least 2 members, got {n_members}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sqrt((n_members + 1) / n_members) * np.asarray(rms_spread_value, dtype=float) / np.asarray(rmse_value, dtype=float)
+
+
+def temporal_sd(x, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
+    """Sample standard deviation (ddof 1) over finite time steps; NaN below ``min_samples``."""
+    x, _, valid, count = _pair(x, x, axis)
+    _, sum_of_squares = _anomalies(x, valid, count)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt(sum_of_squares / (count - 1))
+    return _apply_min_samples(np.where(count > 1, sd, np.nan), count, min_samples)

@@ -26,6 +26,8 @@ class Purpose(enum.IntEnum):
     TWIN_MODEL_FORCING_ERROR = 8
     INITIAL_STATE = 9
     OPERATOR_FIT = 10
+    VALIDATION_BOOTSTRAP = 20  # validation purposes from 20 on, apart from the model's
+    VALIDATION_RANK_TIES = 21
 
 
 def new_entropy() -> int:

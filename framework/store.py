@@ -139,7 +139,11 @@ class EnsembleStore:
         return status
 
     def has_group(self, name: str) -> bool:
-        return name in dict(self._root(mode="r").groups())
+        """Whether the group exists; ``name`` may be a path such as ``validation/insitu``."""
+        try:
+            return isinstance(self._root(mode="r")[name], zarr.Group)
+        except KeyError:
+            return False
 
     def group_complete(self, name: str) -> bool:
         return self.has_group(name) and bool(self._group(name, mode="r").attrs.get("complete", False))
@@ -314,6 +318,34 @@ class EnsembleStore:
         dataset.attrs = _json_safe({**dataset.attrs, "group_kind": "static", "complete": False})
         dataset.to_zarr(str(self.path), group=name, mode="w", consolidated=False, zarr_format=3)
         self._group(name).attrs["complete"] = True
+
+    def write_tree(self, name: str, tree: xr.DataTree) -> None:
+        """Write a group of sub-groups (e.g. ``validation``'s tidy tables) and mark it complete.
+
+        The children are written first; the group's own attributes, and ``complete``, last, so an
+        interrupted write leaves an unfinished group that is replaced on the next attempt.
+        """
+        if self.has_group(name):
+            if self.group_complete(name):
+                raise StoreError(f"{self.path}/{name} is already complete")
+            del self._root()[name]
+        group = self._root().create_group(name)
+        group.attrs.update({"group_kind": "static", "complete": False})
+        for child in tree.subtree:
+            if child is tree:
+                continue
+            path = f"{name}/{child.relative_to(tree)}"
+            dataset = child.to_dataset(inherit=False)
+            for var_name, variable in {**dataset.data_vars, **dataset.coords}.items():
+                missing = [key for key in ("units", "long_name") if key not in variable.attrs]
+                if missing and var_name not in dataset.dims:
+                    raise StoreError(f"variable {var_name!r} of group {path!r} lacks CF attributes {missing}")
+            for var_name in list(dataset.variables):
+                if dataset[var_name].dtype.kind == "U":  # zarr v3 specifies variable-length strings only
+                    dataset[var_name] = dataset[var_name].astype(np.dtypes.StringDType())
+            dataset.attrs = _json_safe({**dataset.attrs, "complete": True})  # written whole, part of ``name``
+            dataset.to_zarr(str(self.path), group=path, mode="w", consolidated=False, zarr_format=3)
+        group.attrs.update(_json_safe({**tree.attrs, "group_kind": "static", "complete": True}))
 
     # ------------------------------------------------------------------ reading
     def read(self, name: str, *, allow_incomplete: bool = False) -> xr.Dataset:

@@ -78,3 +78,10 @@ def test_bad_overrides_are_config_errors(tmp_path, override, key):
         assert f"key '{key}'" in str(caught.value)
     else:
         assert "key.path=value" in str(caught.value)
+
+
+def test_a_bad_value_given_with_set_is_blamed_on_the_option(tmp_path, capsys):
+    path = write_tiny_config(tmp_path, TINY_YAML)
+    assert main(["run", str(path), "--output", str(tmp_path / "out.zarr"), "--set", "experiment.members=many"]) == 2
+    assert "key 'experiment.members' in --set experiment.members=many: expected an integer, got the string 'many'" in capsys.readouterr().err
+    assert not (tmp_path / "out.zarr").exists()

@@ -46,9 +46,9 @@ def test_files_are_what_reaches_the_filter_and_the_validation(files_store):
     np.testing.assert_array_equal(analysed, np.isfinite(expected.values))  # every observation is assimilated
     insitu = store.read("insitu")["insitu_soil_moisture"].values
     np.testing.assert_array_equal(insitu, experiment.data.insitu.sel(time=period).values)
-    validation = store.read("validation").load()
-    assert (validation["n_samples_insitu"].values >= 10).all()
-    assert np.isfinite(validation["r_insitu"].values).all()
+    validation = store.read("validation/insitu").load()
+    assert (validation["n_samples"].values >= 10).all()
+    assert np.isfinite(validation["r"].values).all()
 
 
 def test_forward_simulation_is_stored_under_the_real_site_ids(files_store):

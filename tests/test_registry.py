@@ -106,3 +106,19 @@ def test_catalogue_lists_every_kind_with_keys_units_and_defaults():
         assert f"  {component.kind}  ({component.distribution} {component.version})" in text
     assert "inflation: a number, default 1.0 [1]" in text
     assert "incidence_angle_deg" in text and "[degree]" in text
+
+
+def test_broken_plugin_at_the_cli_is_one_line_naming_the_distribution(monkeypatch, capsys):
+    from s1da.containers.cli import main
+
+    real = registry_module._entry_points()
+    broken = _point("broken", error=ImportError("cannot import name 'Model' from 'broken_plugin'"), distribution="broken-plugin")
+    monkeypatch.setattr(registry_module, "_entry_points", lambda: [*real, broken])
+    registry_module.installed.cache_clear()
+    try:
+        assert main(["kinds"]) == 2
+        error = capsys.readouterr().err.strip()
+        assert "\n" not in error and "distribution 'broken-plugin'" in error and "cannot be loaded" in error
+    finally:
+        monkeypatch.undo()
+        registry_module.installed.cache_clear()

@@ -180,8 +180,8 @@ def test_short_da_run_through_the_containers(tmp_path, data_directory):
     analysed = np.isfinite(da["analysis_increment_surface"].values)
     assert analysed.sum() > 30
     assert np.abs(da_mean - open_loop).max() > 1e-4  # DA changes the surface soil moisture
-    validation = store.read("validation")
-    assert np.isfinite(validation["r_insitu"].values).all()  # 181 TDT days >= min_samples
+    validation = store.read("validation/insitu")
+    assert np.isfinite(validation["r"].values).all()  # 181 TDT days >= min_samples
 
 
 def test_missing_data_directory_is_named(tmp_path):
