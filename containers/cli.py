@@ -7,37 +7,69 @@ containers; the framework core never imports the containers.
 from __future__ import annotations
 
 import argparse
+import errno
+import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from s1da.framework import __version__
 
+USER_ERRNOS = frozenset(
+    {
+        errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EISDIR,
+        errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP, errno.EEXIST, errno.ENOTEMPTY, errno.EXDEV,
+    }
+)
+"""Operating-system errors caused by the user's paths or machine (shown as one line, exit 2)."""
+
 
 def _run(args: argparse.Namespace) -> int:
-    from s1da.containers.assembly import build_experiment  # containers know the components
-    from s1da.framework.store import EnsembleStore
+    from s1da.framework.lock import WriterLock
+    from s1da.framework.outputs import check_replaceable
 
     output = Path(args.output)
+    protected = [Path(args.config).resolve().parent]  # the config's folder is never replaced
+    if args.overwrite:
+        check_replaceable(output, "store", protected=protected)
+    if args.report:
+        check_replaceable(args.report, "report", protected=[*protected, output])
+    with WriterLock(output) as lock:
+        if lock.took_over:
+            print(f"s1da: took over the stale lock of {lock.took_over} (that process is gone)", file=sys.stderr)
+        return _run_locked(args, output, protected)
+
+
+def _run_locked(args: argparse.Namespace, output: Path, protected: list[Path]) -> int:
+    from s1da.containers.assembly import build_experiment  # containers know the components
+    from s1da.framework.store import EnsembleStore, StoreError
+
     seed = None
+    existing = None
     if output.exists() and not args.overwrite:
         try:
             existing = EnsembleStore.open(output)
-        except Exception as error:
-            print(f"s1da: {output} exists and is not a readable s1da store ({error}); pass --overwrite", file=sys.stderr)
-            return 2
-        if existing.is_complete:
-            print(f"s1da: {output} holds a finished experiment; pass --overwrite to replace it", file=sys.stderr)
-            return 2
-        print(f"s1da: resuming the unfinished store {output}", file=sys.stderr)
+        except StoreError as error:
+            raise StoreError(f"{error}; choose another output (s1da replaces only stores it recognises)") from error
+        damaged = [name for name, status in existing.verify().items() if not status.intact]
+        if existing.is_complete and not damaged:
+            raise StoreError(f"{output} holds a finished experiment; pass --overwrite to replace it")
         # a config without a seed resumes with the entropy the interrupted run drew and recorded
         seed = int(existing.attributes.get("seed_entropy", 0)) or None
     experiment = build_experiment(args.config, seed=seed, progress=not args.no_progress, overrides=args.overrides)
+    if existing is not None:
+        recorded = existing.attributes
+        if recorded.get("config") == experiment.config_text and recorded.get("seed_entropy") == str(experiment.entropy):
+            for action in existing.repair():  # only a store of this very experiment is repaired
+                print(f"s1da: {output}: {action}", file=sys.stderr)
+        print(f"s1da: resuming the unfinished store {output}", file=sys.stderr)
     store = experiment.run(output, overwrite=args.overwrite)
     print(store.describe())
     if args.report:
         from s1da.framework.report import write_report
 
-        index = write_report(output, Path(args.report), formats=args.format, dpi=args.dpi)
+        index = write_report(output, Path(args.report), formats=args.format, dpi=args.dpi, protected=protected)
         print(f"report written to {index}")
     return 0
 
@@ -46,9 +78,10 @@ def _inspect(args: argparse.Namespace) -> int:
     from s1da.framework.store import EnsembleStore
 
     store = EnsembleStore.open(args.store)
-    print(store.describe())
+    health = store.verify()
+    print(store.describe(health))
     print(_provenance(store.attributes))
-    return 0 if store.is_complete else 1
+    return 0 if not store.problems(health) else 1
 
 
 def _provenance(attributes) -> str:
@@ -126,9 +159,21 @@ def _add_kinds_command(commands) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from s1da.framework.outputs import check_replaceable
     from s1da.framework.report import write_report
+    from s1da.framework.store import EnsembleStore, IncompleteStoreError
 
-    index = write_report(Path(args.store), Path(args.output), formats=args.format, dpi=args.dpi)
+    check_replaceable(args.output, "report", protected=[args.store])
+    store = EnsembleStore.open(args.store)
+    problems = store.problems()
+    if problems and not args.partial:
+        raise IncompleteStoreError(
+            f"{args.store} is not complete and intact ({problems[0]}{'; ...' if len(problems) > 1 else ''}); "
+            "pass --partial to report what is there"
+        )
+    if problems:
+        print(f"s1da: PARTIAL report of {args.store}: {'; '.join(problems)}", file=sys.stderr)
+    index = write_report(Path(args.store), Path(args.output), formats=args.format, dpi=args.dpi, partial=bool(problems))
     print(f"report written to {index}")
     return 0
 
@@ -169,7 +214,7 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run (or resume) an experiment defined in YAML")
     run.add_argument("config", help="experiment YAML, e.g. experiments/quickstart.yaml")
     run.add_argument("--output", required=True, help="Zarr store to write, e.g. quickstart.zarr")
-    run.add_argument("--overwrite", action="store_true", help="replace an existing store")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing s1da store (never anything else)")
     run.add_argument("--report", metavar="DIR", help="also write the report (figures, summary) to DIR")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     add_set_option(run)
@@ -182,7 +227,10 @@ def parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="write figures, summary.md and index.html for a store")
     report.add_argument("store")
-    report.add_argument("--output", required=True, help="directory for the report")
+    report.add_argument("--output", required=True, help="directory for the report (an existing one must be an s1da report)")
+    report.add_argument(
+        "--partial", action="store_true", help="report an incomplete or damaged store (marked PARTIAL) instead of refusing"
+    )
     _report_options(report)
     report.set_defaults(handler=_report)
 
@@ -191,17 +239,48 @@ def parser() -> argparse.ArgumentParser:
     return main_parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def user_error_message(error: BaseException) -> str | None:
+    """The one-line message of a user error (bad config, data, paths, store), None for a bug."""
     from s1da.framework.config import ConfigError
+    from s1da.framework.lock import LockError
+    from s1da.framework.outputs import OutputError
     from s1da.framework.sitedata import DataError
     from s1da.framework.store import StoreError
 
+    if isinstance(error, (ConfigError, StoreError, DataError, OutputError, LockError)):
+        return " ".join(str(error).split())
+    seen = set()
+    while error is not None and id(error) not in seen:  # libraries may wrap the OSError
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in USER_ERRNOS:
+            where = f": {error.filename}" if error.filename else ""
+            return f"{error.strerror or error}{where}"
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds, so the writer lock is released
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         return args.handler(args)
-    except (ConfigError, StoreError, DataError) as error:
-        print(f"s1da: {error}", file=sys.stderr)
+    except Exception as error:
+        message = user_error_message(error)
+        if message is None:
+            raise  # an internal error keeps its traceback
+        print(f"s1da: {message}", file=sys.stderr)
+        # sibling writes that failed alongside (a full disk fails them all) would otherwise be
+        # logged at exit as "exception was never retrieved", with tracebacks
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         return 2
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,9 +15,12 @@ from s1da.components.gleam import GleamModel
 from s1da.components.gleam.sites import statics_from_sites
 from s1da.components.operators import SupportVectorOperator, WaterCloudModel
 from s1da.components.perturbers import ForcingPerturbationParameters, ForcingPerturber
+from s1da.components.perturbers.spatial import SpatialForcingPerturbationParameters, SpatialForcingPerturber
+from s1da.components.sources.grid_files import GridFilesOptions, grid_files_data
 from s1da.components.sources.site_files import SiteFilesOptions, site_files_data
 from s1da.components.sources.spen_farm import SpenFarmSourceOptions, spen_farm_site_data
 from s1da.components.sources.twin_experiment import twin_site_data
+from s1da.components.sources.twin_grid import TwinGridOptions, twin_grid_site_data
 from s1da.containers.bmi_model import BmiModelOptions, bmi_model
 from s1da.containers.options import GleamOptions, TwinSourceOptions
 from s1da.containers.registry import BuildContext, Component
@@ -60,6 +63,21 @@ def _files(options: SiteFilesOptions, context: BuildContext):
     )
 
 
+def _twin_grid(options: TwinGridOptions, context: BuildContext):
+    experiment = context.experiment
+    return twin_grid_site_data(
+        options, start=experiment["spinup_start"], end=experiment["end"], seed=experiment["seed"], model_factory=context.model_factory
+    )
+
+
+def _grid_files(options: GridFilesOptions, context: BuildContext):
+    return grid_files_data(options, start=context.experiment["spinup_start"], end=context.experiment["end"])
+
+
+def _spatial_perturber(options: SpatialForcingPerturbationParameters, context: BuildContext) -> SpatialForcingPerturber:
+    return SpatialForcingPerturber(options, entropy=context.experiment["seed"], positions=context.sites)
+
+
 def _forcing_perturber(options: ForcingPerturbationParameters, context: BuildContext) -> ForcingPerturber:
     return ForcingPerturber(options, entropy=context.experiment["seed"])
 
@@ -68,9 +86,12 @@ BUILTIN = [
     Component("source", "twin", TwinSourceOptions, _twin),
     Component("source", "spen_farm", SpenFarmSourceOptions, _spen_farm),
     Component("source", "files", SiteFilesOptions, _files),
+    Component("source", "twin_grid", TwinGridOptions, _twin_grid),
+    Component("source", "grid_files", GridFilesOptions, _grid_files),
     Component("model", "gleam", GleamOptions, _gleam),
     Component("model", "bmi", BmiModelOptions, bmi_model),
     Component("perturbation", "forcing", ForcingPerturbationParameters, _forcing_perturber),
+    Component("perturbation", "spatial_forcing", SpatialForcingPerturbationParameters, _spatial_perturber),
     Component("filter", "denkf", DEnKF, copy_of),
     Component("filter", "enkf", StochasticEnKF, copy_of),
     Component("filter", "etkf", ETKF, copy_of),

@@ -57,7 +57,8 @@ class ModelLayer(containers.DeclarativeContainer):
 class PerturbationLayer(containers.DeclarativeContainer):
     config = providers.Configuration()
     experiment = providers.Configuration()
-    perturber = providers.Factory(build, "perturbation", config, experiment)
+    sites = providers.Dependency()
+    perturber = providers.Factory(build, "perturbation", config, experiment, sites=sites)
 
 
 class FilterLayer(containers.DeclarativeContainer):
@@ -75,7 +76,7 @@ class ExperimentLayer(containers.DeclarativeContainer):
     data = providers.Container(DataLayer, config=config.source, experiment=config.experiment, model_config=config.model)
     sites = providers.Callable(lambda site_data: site_data.sites, data.site_data)
     models = providers.Container(ModelLayer, config=config.model, experiment=config.experiment, sites=sites)
-    perturbation = providers.Container(PerturbationLayer, config=config.perturbation, experiment=config.experiment)
+    perturbation = providers.Container(PerturbationLayer, config=config.perturbation, experiment=config.experiment, sites=sites)
     filters = providers.Container(FilterLayer, config=config.filter, experiment=config.experiment)
 
     model = providers.Dependency(instance_of=LandModel, default=models.model)

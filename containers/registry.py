@@ -49,7 +49,7 @@ class BuildContext:
 
     ``experiment``: the checked ``experiment`` section (``spinup_start``, ``start``, ``end``
     as dates, ``seed``, ``members``, ...).  ``sites``: the site table (``xarray.Dataset`` with
-    dimension ``site``) for land models; ``None`` when building a data source.
+    dimension ``site``) for land models and perturbers (positions); ``None`` when building a data source.
     ``model_factory``: for data sources that run a truth (twin experiments), a callable
     ``sites -> LandModel`` building the configured land model for other sites.
     """

@@ -33,8 +33,18 @@ from s1da.framework.randomness import new_entropy
 EXPERIMENT = Section(
     {
         "name": Field(str, doc="label of the experiment"),
-        "seed": Field((int, type(None)), default=None, doc="entropy of the SeedSequence; drawn and recorded if absent"),
-        "members": Field(int, default=32, check=positive, doc="ensemble size"),
+        "seed": Field(
+            (int, type(None)),
+            default=None,
+            check=lambda value: None if value is None or value >= 0 else "must be a non-negative integer (SeedSequence entropy)",
+            doc="entropy of the SeedSequence; drawn and recorded if absent",
+        ),
+        "members": Field(
+            int,
+            default=32,
+            check=lambda value: None if value >= 2 else "an ensemble needs at least 2 members",
+            doc="ensemble size",
+        ),
         "spinup_start": Field((str, dt.date), doc="first day of the perturbed spin-up"),
         "start": Field((str, dt.date), doc="first day of the open loop and DA runs"),
         "end": Field((str, dt.date), doc="last day (inclusive)"),

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from s1da.framework import __version__
 from s1da.framework.interfaces import Filter, LandModel, ObservationOperator, Perturber
 from s1da.framework.randomness import Purpose, stream
-from s1da.framework.sitedata import SiteData
+from s1da.framework.sitedata import DataError, SiteData
 from s1da.framework.store import EnsembleStore, StoreError
 
 FLUXES = ("total_water_storage", "precipitation", "total_evaporation", "deep_drainage", "surface_runoff")
@@ -78,11 +78,15 @@ class Experiment:
         if not (self.spinup_start <= self.start <= self.end):
             raise ValueError(f"need spin-up start <= start <= end, got {self.spinup_start}, {self.start}, {self.end}")
         if times[0] > self.spinup_start or times[-1] < self.end:
-            raise ValueError(
+            raise DataError(
                 f"the data cover {times[0]}..{times[-1]}, the experiment needs {self.spinup_start}..{self.end}"
             )
         if self.members < 2:
             raise ValueError(f"an ensemble needs at least 2 members, got {self.members}")
+        for label, operator in self.operators.items():  # refused before any spin-up, not at calibration
+            minimum = getattr(operator, "min_samples", None)
+            if minimum is not None:
+                self.data.require_observations(self.period, int(minimum), f"calibrating operator {label!r}")
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -184,7 +188,8 @@ class Experiment:
             forcing, perturber_state = self.perturber.perturb(self._forcing_day(day), self._day_index(day), perturber_state)
             state, _ = self.model.step(state, forcing)
         checkpoint = self._checkpoint(state, perturber_state)
-        store.write_state("spinup_state", checkpoint)
+        sizes = {"member": self.members, "site": len(self.data.site_ids), "layer": len(self._layer_names())}
+        store.write_state("spinup_state", checkpoint, sizes=sizes)
         return checkpoint
 
     def _integrate(

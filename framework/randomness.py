@@ -26,6 +26,9 @@ class Purpose(enum.IntEnum):
     TWIN_MODEL_FORCING_ERROR = 8
     INITIAL_STATE = 9
     OPERATOR_FIT = 10
+    FORCING_PERTURBATION_LATTICE = 11
+    TWIN_GRID_FIELD = 12
+    TWIN_GRID_ROW = 13
     VALIDATION_BOOTSTRAP = 20  # validation purposes from 20 on, apart from the model's
     VALIDATION_RANK_TIES = 21
 

@@ -37,13 +37,14 @@ def open_store(path: str | Path, *, include_state: bool = False) -> xr.DataTree:
         raise FileNotFoundError(f"{path} is not an s1da store (no zarr.json at its root)")
     root = zarr.open_group(str(path), mode="r", use_consolidated=False)
     nodes: dict[str, xr.Dataset] = {"/": xr.Dataset(attrs=dict(root.attrs))}
+    consolidated = None if root.attrs.get("complete") else False  # the consolidated copy lags while a run goes on
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # stores written before consolidated metadata
         for name, group in root.groups():
             if (name in SKIPPED and not include_state) or group.attrs.get("group_kind") == "state" and not include_state:
                 continue
             for child, _ in [(name, group), *((f"{name}/{sub}", g) for sub, g in group.groups() if not sub.startswith("restart_slot"))]:
-                nodes[f"/{child}"] = xr.open_zarr(str(path), group=child, consolidated=None)
+                nodes[f"/{child}"] = xr.open_zarr(str(path), group=child, consolidated=consolidated)
     return xr.DataTree.from_dict(nodes)
 
 

@@ -17,6 +17,19 @@ from s1da.framework.grid import GridInfo
 REQUIRED_FORCING = ("precipitation", "air_temperature", "net_radiation")
 NON_NEGATIVE = ("precipitation", "lai", "vod", "swe")
 
+FORCING_LIMITS = {
+    "precipitation": (0.0, 2000.0, "mm d-1"),
+    "air_temperature": (-90.0, 65.0, "degC"),
+    "net_radiation": (-500.0, 1000.0, "W m-2 (daily mean)"),
+    "vod": (0.0, 10.0, "1"),
+    "lai": (0.0, 20.0, "m2 m-2"),
+    "swe": (0.0, 1.0e5, "mm"),
+    "convective_fraction": (0.0, 1.0, "1"),
+}
+"""Valid range ``(low, high, units)`` of each forcing variable: what the land model accepts
+(GLEAM refuses values outside these bounds as implausible daily means), checked here when
+the data are read and kept by the forcing perturbations."""
+
 
 class DataError(ValueError):
     """Input data that cannot be used as it is; the message names the variable and site."""
@@ -93,6 +106,8 @@ class SiteData:
                 )
             if name in NON_NEGATIVE and (values < 0).any():
                 raise DataError(f"forcing: {name} is negative at site {_first_bad_site(self.sites['site'], values < 0)}")
+            if name in FORCING_LIMITS:
+                self._check_limits(name, values)
         for label, data in (("observations", self.observations), ("insitu", self.insitu), ("truth", self.truth)):
             if data is None:
                 continue
@@ -108,6 +123,31 @@ class SiteData:
         finite = values[np.isfinite(values)]
         if finite.size and (finite > 0).all() and (finite < 1).all():
             raise DataError("observations: backscatter looks linear (all values in (0, 1)); convert to dB")
+
+    def _check_limits(self, name: str, values: np.ndarray) -> None:
+        low, high, units = FORCING_LIMITS[name]
+        outside = (values < low) | (values > high)
+        if outside.any():
+            time_index, site_index = np.argwhere(outside)[0]
+            day = np.datetime64(self.forcing["time"].values[time_index], "D")
+            raise DataError(
+                f"forcing: {name} = {values[time_index, site_index]:.6g} {units} at site "
+                f"{self.sites['site'].values[site_index]} on {day} is outside the model's valid range "
+                f"[{low:g}, {high:g}] {units}"
+            )
+
+    def require_observations(self, times: np.ndarray, minimum: int, purpose: str) -> None:
+        """Every site needs ``minimum`` finite backscatter observations on ``times`` (e.g. to calibrate)."""
+        counts = np.isfinite(self.observations_on(times)["backscatter"].values).sum(axis=0)
+        short = np.flatnonzero(counts < minimum)
+        if short.size:
+            first = np.datetime64(times[0], "D")
+            last = np.datetime64(times[-1], "D")
+            listed = ", ".join(f"site {self.site_ids[i]}: {counts[i]}" for i in short[:5])
+            raise DataError(
+                f"{purpose} needs at least {minimum} Sentinel-1 observations per site over {first}..{last}; "
+                f"{listed}{' ...' if short.size > 5 else ''} (lengthen the period)"
+            )
 
     def _check_grid(self) -> None:
         if not isinstance(self.grid, GridInfo):

@@ -16,12 +16,27 @@ Crash safety and resumption:
   uninterrupted run.
 * ``complete`` is set on a group after its last block, and on the root after the last group.
   Readers refuse incomplete groups unless asked explicitly.
+
+Verification (:mod:`s1da.framework.verify`):
+
+* Every array is written with Zstandard frames carrying a checksum (:data:`CHECKSUMMED`) and
+  every chunk is written, also an all-NaN one, so a flipped byte fails to decode and a deleted
+  chunk is missing, never NaN.  The root records the groups that were finished.
+* :meth:`EnsembleStore.verify` reports each group complete, incomplete, corrupt (naming array
+  and chunk) or missing; ``s1da inspect`` and ``s1da report`` use it.
+* A resume never starts from a checkpoint that fails verification: :func:`load_verified_checkpoint`
+  falls back to the other slot or to the beginning of the run, and says so (:class:`StoreWarning`);
+  :meth:`EnsembleStore.repair` deletes damaged groups so that the resume writes them again.
+* The store is created with its s1da attributes in one write; :meth:`EnsembleStore.create`
+  replaces only what :func:`~s1da.framework.outputs.check_replaceable` allows.  One writer at a
+  time is the caller's lock (:mod:`s1da.framework.lock`).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,10 +44,23 @@ from typing import Any
 import numpy as np
 import xarray as xr
 import zarr
+from zarr.codecs import ZstdCodec
 
+from s1da.framework.outputs import STORE_MARKER, check_replaceable
+from s1da.framework.verify import FINISHED_GROUPS, GroupHealth, verify_checkpoint, verify_store
 from s1da.framework.variables import attributes as cf_attributes
 
 RESTART_SLOTS = ("restart_slot0", "restart_slot1")
+CHECKSUMMED = (ZstdCodec(level=0, checksum=True),)
+"""Compressor of every array s1da writes: Zstandard frames with a content checksum, so that a
+damaged chunk fails to decode instead of reading as other numbers (:mod:`s1da.framework.verify`)."""
+
+# Every chunk is written, also one holding only NaN, so that a chunk file that is absent where
+# data was recorded is damage (this sets zarr's process-wide default; s1da never relies on
+# chunks being skipped).
+zarr.config.set({"array.write_empty_chunks": True})
+STORE_FORMAT = 1
+"""Value of the root attribute :data:`~s1da.framework.outputs.STORE_MARKER`."""
 
 class StoreError(RuntimeError):
     """The store is missing, truncated or not what the caller expects."""
@@ -40,6 +68,10 @@ class StoreError(RuntimeError):
 
 class IncompleteStoreError(StoreError):
     """A group (or the whole store) was read before it was finished."""
+
+
+class StoreWarning(UserWarning):
+    """Something the store did on its own to stay correct (e.g. a checkpoint that failed verification)."""
 
 
 def _time_encoding(times: np.ndarray) -> tuple[np.ndarray, dict[str, str]]:
@@ -59,6 +91,73 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def write_checkpoint(group: zarr.Group, slot: str, arrays: Mapping[str, np.ndarray], attributes: Mapping[str, Any]) -> None:
+    """Write checkpoint ``slot`` of ``group`` (replacing it); ``complete`` is set last."""
+    if slot in dict(group.groups()):
+        del group[slot]
+    holder = group.create_group(slot)
+    for key, values in arrays.items():
+        values = np.asarray(values)
+        holder.create_array(key, data=values, dimension_names=[f"dim_{i}" for i in range(values.ndim)], compressors=CHECKSUMMED)
+    holder.attrs.update(_json_safe({**attributes, "complete": True}))
+
+
+def _read_checkpoint(path: Path) -> tuple[list[str], dict[str, np.ndarray] | None, int | None]:
+    problems = verify_checkpoint(path)
+    if problems:
+        return problems, None, None
+    holder = zarr.open_group(str(path), mode="r", zarr_format=3)
+    days = holder.attrs.get("days_done")
+    return [], {key: np.asarray(array[...]) for key, array in holder.arrays()}, None if days is None else int(days)
+
+
+def load_verified_checkpoint(
+    record: str | Path, slot: str, days: int, progress_keys: tuple[str, str] = ("progress_days", "restart_slot")
+) -> tuple[int, dict[str, np.ndarray] | None]:
+    """``(days, checkpoint)`` to continue from, never from a checkpoint that fails verification.
+
+    ``record`` is the group whose attributes ``progress_keys`` point to checkpoint ``slot``
+    after ``days`` days.  When that slot fails :func:`~s1da.framework.verify.verify_checkpoint`,
+    the other slot (the previous block) is used if it verifies, else the run starts again from
+    its beginning (``(0, None)``); the record is updated to match and a :class:`StoreWarning`
+    says so.
+    """
+    record = Path(record)
+    problems, checkpoint, slot_days = _read_checkpoint(record / slot)
+    if not problems and slot_days in (None, days):
+        return days, checkpoint
+    reason = problems[0] if problems else f"{slot} holds day {slot_days}, the record says {days}"
+    other = RESTART_SLOTS[1] if slot == RESTART_SLOTS[0] else RESTART_SLOTS[0]
+    other_problems, other_checkpoint, other_days = _read_checkpoint(record / other)
+    group = zarr.open_group(str(record), mode="r+", zarr_format=3)
+    if not other_problems and other_days is not None and 0 < other_days < days:
+        group.attrs.update({progress_keys[0]: other_days, progress_keys[1]: other})
+        warnings.warn(
+            f"{record}: checkpoint {slot} fails verification ({reason}); resuming from the other slot, "
+            f"{other}, after {other_days} days",
+            StoreWarning,
+            stacklevel=3,
+        )
+        return other_days, other_checkpoint
+    group.attrs.update({progress_keys[0]: 0, progress_keys[1]: None})
+    warnings.warn(
+        f"{record}: checkpoint {slot} fails verification ({reason}) and no other verified checkpoint "
+        "exists; the run starts again from its beginning",
+        StoreWarning,
+        stacklevel=3,
+    )
+    return 0, None
+
+def _dimension_names(key: str, shape: tuple[int, ...], sizes: Mapping[str, int]) -> list[str]:
+    """Names of a state array's axes: the first unused name of ``sizes`` whose length matches."""
+    names, used = [], set()
+    for axis, length in enumerate(shape):
+        name = next((dim for dim, size in sizes.items() if size == length and dim not in used), f"{key}_dim{axis}")
+        used.add(name)
+        names.append(name)
+    return names
+
+
 class EnsembleStore:
     """A Zarr v3 store holding every ensemble of one experiment."""
 
@@ -68,19 +167,30 @@ class EnsembleStore:
     # ------------------------------------------------------------------ creation / opening
     @classmethod
     def create(
-        cls, path: str | Path, attributes: Mapping[str, Any], *, overwrite: bool = False
+        cls,
+        path: str | Path,
+        attributes: Mapping[str, Any],
+        *,
+        overwrite: bool = False,
+        protected: Sequence[str | Path] = (),
     ) -> EnsembleStore:
         """Create a new store with root ``attributes``.
 
-        An existing path is only replaced with ``overwrite=True``; use :meth:`open` to resume.
+        An existing path is only replaced with ``overwrite=True``, and only when it holds an s1da
+        store or is an empty folder (:func:`~s1da.framework.outputs.check_replaceable`; the
+        current working directory and the folders in ``protected`` never); use :meth:`open` to
+        resume.
         """
         path = Path(path)
-        if path.exists():
+        if path.exists() or path.is_symlink():
             if not overwrite:
                 raise StoreError(f"{path} already exists; pass overwrite=True to replace it")
+            check_replaceable(path, "store", protected=protected)
             shutil.rmtree(path)
-        root = zarr.open_group(str(path), mode="w", zarr_format=3)
-        root.attrs.update(_json_safe({**attributes, "complete": False}))
+        # one metadata write: a store is never seen without its s1da attributes
+        zarr.open_group(
+            str(path), mode="w", zarr_format=3, attributes=_json_safe({**attributes, STORE_MARKER: STORE_FORMAT, "complete": False})
+        )
         return cls(path)
 
     @classmethod
@@ -97,7 +207,15 @@ class EnsembleStore:
         return store
 
     def _root(self, mode: str = "r+") -> zarr.Group:
-        return zarr.open_group(str(self.path), mode=mode, zarr_format=3)
+        # the store's own reads never use the consolidated copy, which lags while a run is going
+        return zarr.open_group(str(self.path), mode=mode, zarr_format=3, use_consolidated=False)
+
+    def _consolidate(self) -> None:
+        """Refresh the consolidated metadata at the root (after a group finished), so that
+        ``xarray.open_zarr(path, group=...)`` opens without the fallback warning."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zarr: consolidated metadata is not yet in the v3 spec
+            zarr.consolidate_metadata(str(self.path), zarr_format=3)
 
     def _group(self, name: str, mode: str = "r+") -> zarr.Group:
         root = self._root(mode="r" if mode == "r" else "r+")
@@ -122,7 +240,59 @@ class EnsembleStore:
         unfinished = [name for name, status in self.groups().items() if not status["complete"]]
         if unfinished:
             raise IncompleteStoreError(f"cannot mark {self.path} complete: unfinished groups {unfinished}")
-        self._root().attrs["complete"] = True
+        # every finished group, also one whose recording a kill interrupted
+        self._root().attrs.update({FINISHED_GROUPS: sorted(self.groups()), "complete": True})
+        self._consolidate()
+
+    def _record_finished(self, name: str) -> None:
+        """Remember at the root that group ``name`` was finished (a later deletion is then detected)."""
+        root = self._root()
+        finished = sorted(set(root.attrs.get(FINISHED_GROUPS, [])) | {name})
+        root.attrs[FINISHED_GROUPS] = finished
+
+    def verify(self) -> dict[str, GroupHealth]:
+        """Health of every group: each written chunk decodes, each recorded chunk and group exists."""
+        return verify_store(self.path, self.attributes)
+
+    def problems(self, health: Mapping[str, GroupHealth] | None = None) -> list[str]:
+        """Why the store is not a complete, intact experiment (empty when it is)."""
+        health = self.verify() if health is None else health
+        found = []
+        for name, status in health.items():
+            if status.state == "incomplete":
+                found.append(f"group {name} is incomplete")
+            elif status.state != "complete":
+                found.append(f"group {name} is {status.state}: {status.problems[0]}")
+        if not self.is_complete and not found:
+            found.append("the experiment did not finish (the root is not marked complete)")
+        return found
+
+    def repair(self) -> list[str]:
+        """Prepare a damaged store for a resume; returns what was done (one line each).
+
+        A damaged group other than a run is deleted (s1da wrote it; the resume writes it
+        again); a run group with damaged data is deleted too and recomputed from the spin-up.
+        Damage confined to a checkpoint is left to :meth:`load_progress`, which falls back to
+        the other slot.  The root is unmarked complete when anything was done.
+        """
+        actions = []
+        for name, status in self.verify().items():
+            if status.intact or not status.data_damaged:
+                continue
+            if status.state != "missing":
+                shutil.rmtree(self.path / name)
+                actions.append(f"{name} failed verification ({status.problems[0]}); it is computed again")
+            else:
+                actions.append(f"{status.problems[0]}; it is computed again")
+            root = self._root()
+            root.attrs[FINISHED_GROUPS] = sorted(set(root.attrs.get(FINISHED_GROUPS, [])) - {name})
+        for name, status in self.verify().items():  # left by a kill while a finished run dropped them
+            if status.state == "complete" and any((self.path / name / slot).exists() for slot in RESTART_SLOTS):
+                self._drop_checkpoints(name)
+        if actions:
+            self._root().attrs["complete"] = False
+            self._consolidate()  # the consolidated copy must not list what was deleted
+        return actions
 
     def groups(self) -> dict[str, dict[str, Any]]:
         """Status of every group: ``complete``, ``progress`` (days written) and ``length``."""
@@ -165,6 +335,8 @@ class EnsembleStore:
         variable (which must be registered in :mod:`s1da.framework.variables`) to its dims.
         Dimension sizes come from ``times`` and the coordinates.
         """
+        if self.has_group(name) and "group_kind" not in self._group(name, mode="r").attrs:
+            del self._root()[name]  # a template whose creation was interrupted: made again
         if self.has_group(name):
             existing = self._group(name, mode="r")
             if existing.attrs.get("group_kind") != "run":
@@ -177,12 +349,14 @@ class EnsembleStore:
             sizes[dim] = len(values)
         group = self._root().create_group(name)
         days, time_attrs = _time_encoding(times)
-        group.create_array("time", data=days, dimension_names=["time"], attributes=time_attrs)
+        group.create_array("time", data=days, dimension_names=["time"], attributes=time_attrs, compressors=CHECKSUMMED)
         for coord_name, (dim, values, attrs) in coords.items():
             values = np.asarray(values)
             if values.dtype.kind == "U":  # zarr v3 specifies variable-length strings only
                 values = values.astype(np.dtypes.StringDType())
-            group.create_array(coord_name, data=values, dimension_names=[dim], attributes=_json_safe(dict(attrs)))
+            group.create_array(
+                coord_name, data=values, dimension_names=[dim], attributes=_json_safe(dict(attrs)), compressors=CHECKSUMMED
+            )
         auxiliary = {coord_name: dim for coord_name, (dim, _, _) in coords.items() if coord_name != dim}
         for var_name, dims in variables.items():
             missing = [dim for dim in dims if dim not in sizes]
@@ -198,6 +372,7 @@ class EnsembleStore:
                 fill_value=np.nan,
                 dimension_names=list(dims),
                 attributes=self._variable_attributes(var_name, dims, auxiliary),
+                compressors=CHECKSUMMED,
             )
         group.attrs.update(
             _json_safe(
@@ -249,12 +424,7 @@ class EnsembleStore:
         current = group.attrs.get("restart_slot")
         slot = RESTART_SLOTS[1] if current == RESTART_SLOTS[0] else RESTART_SLOTS[0]
         if checkpoint is not None:
-            if slot in dict(group.groups()):
-                del group[slot]
-            holder = group.create_group(slot)
-            for key, values in checkpoint.items():
-                values = np.asarray(values)
-                holder.create_array(key, data=values, dimension_names=[f"dim_{i}" for i in range(values.ndim)])
+            write_checkpoint(group, slot, checkpoint, {"days_done": int(days_done)})
         group.attrs.update({"progress_days": int(days_done), "restart_slot": slot if checkpoint is not None else None})
 
     def load_progress(self, name: str) -> tuple[int, dict[str, np.ndarray] | None]:
@@ -264,12 +434,7 @@ class EnsembleStore:
         slot = group.attrs.get("restart_slot")
         if days == 0 or slot is None:
             return 0, None
-        try:
-            holder = group[slot]
-            checkpoint = {key: np.asarray(array[...]) for key, array in holder.arrays()}
-        except Exception as error:
-            raise StoreError(f"{self.path}/{name}: checkpoint {slot!r} is unreadable ({error})") from error
-        return days, checkpoint
+        return load_verified_checkpoint(self.path / name, slot, days)
 
     def finish_run(self, name: str) -> None:
         """Mark a run complete and drop its checkpoints."""
@@ -278,21 +443,35 @@ class EnsembleStore:
             raise IncompleteStoreError(
                 f"{self.path}/{name}: {group.attrs['progress_days']} of {group.attrs['length_days']} days written"
             )
+        group.attrs.update({"restart_slot": None, "complete": True})  # before the slots go: never points to a deleted one
+        self._record_finished(name)
+        self._drop_checkpoints(name)
+        self._consolidate()
+
+    def _drop_checkpoints(self, name: str) -> None:
+        group = self._group(name)
         for slot in RESTART_SLOTS:
             if slot in dict(group.groups()):
                 del group[slot]
-        group.attrs.update({"restart_slot": None, "complete": True})
 
     # ------------------------------------------------------------------ model states
-    def write_state(self, name: str, arrays: Mapping[str, np.ndarray]) -> None:
-        """Keep a model/perturber state (e.g. the end of the spin-up) so that runs can restart."""
+    def write_state(self, name: str, arrays: Mapping[str, np.ndarray], sizes: Mapping[str, int] | None = None) -> None:
+        """Keep a model/perturber state (e.g. the end of the spin-up) so that runs can restart.
+
+        ``sizes`` (e.g. ``{"member": 32, "site": 139, "layer": 6}``) names each axis whose length
+        matches, in that order of preference; other axes are ``<key>_dim<i>``.
+        """
         if self.has_group(name):
             del self._root()[name]
         group = self._root().create_group(name)
         for key, values in arrays.items():
             values = np.asarray(values)
-            group.create_array(key, data=values, dimension_names=[f"{key}_dim{i}" for i in range(values.ndim)])
+            group.create_array(
+                key, data=values, dimension_names=_dimension_names(key, values.shape, sizes or {}), compressors=CHECKSUMMED
+            )
         group.attrs.update({"group_kind": "state", "complete": True})
+        self._record_finished(name)
+        self._consolidate()
 
     def read_state(self, name: str) -> dict[str, np.ndarray]:
         group = self._group(name, mode="r")
@@ -316,8 +495,11 @@ class EnsembleStore:
             if dataset[var_name].dtype.kind == "U":  # zarr v3 specifies variable-length strings only
                 dataset[var_name] = dataset[var_name].astype(np.dtypes.StringDType())
         dataset.attrs = _json_safe({**dataset.attrs, "group_kind": "static", "complete": False})
-        dataset.to_zarr(str(self.path), group=name, mode="w", consolidated=False, zarr_format=3)
+        encoding = {var_name: {"compressors": CHECKSUMMED} for var_name in dataset.variables}
+        dataset.to_zarr(str(self.path), group=name, mode="w", consolidated=False, zarr_format=3, encoding=encoding)
         self._group(name).attrs["complete"] = True
+        self._record_finished(name)
+        self._consolidate()
 
     def write_tree(self, name: str, tree: xr.DataTree) -> None:
         """Write a group of sub-groups (e.g. ``validation``'s tidy tables) and mark it complete.
@@ -344,8 +526,11 @@ class EnsembleStore:
                 if dataset[var_name].dtype.kind == "U":  # zarr v3 specifies variable-length strings only
                     dataset[var_name] = dataset[var_name].astype(np.dtypes.StringDType())
             dataset.attrs = _json_safe({**dataset.attrs, "complete": True})  # written whole, part of ``name``
-            dataset.to_zarr(str(self.path), group=path, mode="w", consolidated=False, zarr_format=3)
+            encoding = {var_name: {"compressors": CHECKSUMMED} for var_name in dataset.variables}
+            dataset.to_zarr(str(self.path), group=path, mode="w", consolidated=False, zarr_format=3, encoding=encoding)
         group.attrs.update(_json_safe({**tree.attrs, "group_kind": "static", "complete": True}))
+        self._record_finished(name)
+        self._consolidate()
 
     # ------------------------------------------------------------------ reading
     def read(self, name: str, *, allow_incomplete: bool = False) -> xr.Dataset:
@@ -375,29 +560,40 @@ class EnsembleStore:
             attrs={**source.attrs, "long_name": f"ensemble mean of {source.attrs.get('long_name', variable)}"},
         )
 
-    def describe(self) -> str:
-        """Human-readable summary of what the store holds (for ``s1da inspect``)."""
+    def describe(self, health: Mapping[str, GroupHealth] | None = None) -> str:
+        """Human-readable summary of what the store holds and whether it verifies (``s1da inspect``)."""
+        health = self.verify() if health is None else health
         attrs = self.attributes
+        damaged = [name for name, status in health.items() if not status.intact]
         lines = [
             f"store: {self.path}",
             f"  s1da version: {attrs.get('s1da_version', '?')}",
             f"  seed entropy: {attrs.get('seed_entropy', '?')}",
             f"  experiment: {attrs.get('experiment_name', '?')}",
             f"  complete: {'yes' if attrs.get('complete') else 'NO'}",
+            f"  verified: {'every written chunk decodes' if not damaged else 'DAMAGED: ' + ', '.join(damaged)}",
             "  groups:",
         ]
-        for name, status in self.groups().items():
-            state = "complete" if status["complete"] else "INCOMPLETE"
-            detail = f" ({status['progress']}/{status['length']} days)" if status["kind"] == "run" else ""
-            if status["kind"] == "state":
-                lines.append(f"    {name}: {state} (model and perturber state to restart from)")
+        for name, status in health.items():
+            if not status.intact:
+                lines.append(f"    {name}: {status.state.upper()}")
+                lines += [f"      {problem}" for problem in status.problems[:10]]
+                if len(status.problems) > 10:
+                    lines.append(f"      ... and {len(status.problems) - 10} more")
                 continue
-            try:
-                ds = self.read(name, allow_incomplete=True)
-                variables = ", ".join(sorted(ds.data_vars))
-                dims = ", ".join(f"{dim}={size}" for dim, size in ds.sizes.items())
-            except Exception as error:  # a corrupt group must not hide the others
-                variables, dims = f"unreadable: {error}", ""
-            lines.append(f"    {name}: {state}{detail} [{dims}]")
-            lines.append(f"      {variables}")
+            lines += self._describe_group(name, "complete" if status.state == "complete" else "INCOMPLETE")
         return "\n".join(lines)
+
+    def _describe_group(self, name: str, state: str) -> list[str]:
+        group_attrs = dict(self._group(name, mode="r").attrs)
+        kind = group_attrs.get("group_kind", "static")
+        if kind == "state":
+            return [f"    {name}: {state} (model and perturber state to restart from)"]
+        detail = f" ({group_attrs.get('progress_days', 0)}/{group_attrs.get('length_days', 0)} days)" if kind == "run" else ""
+        try:
+            ds = self.read(name, allow_incomplete=True)
+            variables = ", ".join(sorted(ds.data_vars))
+            dims = ", ".join(f"{dim}={size}" for dim, size in ds.sizes.items())
+        except Exception as error:  # a group xarray cannot read must not hide the others
+            variables, dims = f"unreadable: {error}", ""
+        return [f"    {name}: {state}{detail} [{dims}]", f"      {variables}"]

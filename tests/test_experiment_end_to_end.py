@@ -135,3 +135,22 @@ def test_a_subset_of_sites_reproduces_those_sites(tiny_store, tmp_path):
         np.testing.assert_array_equal(part, full, err_msg=run)
     full_obs = tiny_store.read("observations")["backscatter"].sel(site=[1, 2]).values
     np.testing.assert_array_equal(subset.read("observations")["backscatter"].values, full_obs)
+
+
+def test_groups_open_without_warnings_and_every_dimension_is_named(tiny_store):
+    import warnings
+
+    import xarray as xr
+
+    from s1da.framework import ensemble_mean, open_store
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # consolidated metadata is there once the store is finished
+        for group in ("open_loop", "da_wcm", "observations", "validation/insitu", "validation/network"):
+            xr.open_zarr(tiny_store.path, group=group).close()
+        tree = xr.open_datatree(tiny_store.path, engine="zarr")
+    assert set(tree["spinup_state"].dims) >= {"member", "site", "layer"}
+    assert not [dim for dim in tree["spinup_state"].dims if dim.startswith("model__")]
+    frame = tree["validation/insitu"].to_dataset().to_dataframe()
+    assert set(frame.index.names) == {"run", "site"} and len(frame) == 3 * 3 and not frame.isna().any().any()
+    assert ensemble_mean(open_store(tiny_store.path), "da_svr").sizes["site"] == 3

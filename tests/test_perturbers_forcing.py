@@ -339,7 +339,7 @@ def test_checkpoint_and_resume_is_bit_identical(fresh_perturber):
     first_half, state = perturber.perturb_period({k: v[:50] for k, v in forcing.items()}, site_ids, 16)
     checkpoint = copy.deepcopy(state)
     # the state is small: AR memory and bookkeeping only (the noise cache is not in it)
-    assert set(checkpoint) == {"site_ids", "n_members", "day_index", "started", "start_fixed", "ar_state"}
+    assert set(checkpoint) == {"site_ids", "n_members", "day_index", "started", "start_fixed", "ar_state", "clipped_values"}
     # as after a restart: a brand-new perturber object (empty cache) continues from the checkpoint
     resumed = ForcingPerturber(params, entropy=ENTROPY) if fresh_perturber else perturber
     second_half, _ = resumed.perturb_period({k: v[50:] for k, v in forcing.items()}, site_ids, 16, state=checkpoint)

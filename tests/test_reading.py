@@ -50,3 +50,4 @@ def test_errors_name_what_is_missing(tree, tmp_path):
         ensemble_spread(tree, "open_loop", "nonsense")
     with pytest.raises(FileNotFoundError, match="not an s1da store"):
         open_store(tmp_path / "missing.zarr")
+

@@ -152,6 +152,7 @@ def test_existing_report_is_replaced_only_when_the_new_one_is_complete(tmp_path,
     store = write_site_store(tmp_path / "exp.zarr", operators=("wcm",), truth=False)
     target = tmp_path / "report"
     target.mkdir()
+    (target / report.REPORT_MARKER).write_text("an earlier s1da report")  # only reports are replaced
     (target / "old.txt").write_text("previous report")
 
     def broken(*args, **kwargs):

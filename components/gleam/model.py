@@ -27,6 +27,7 @@ import numpy as np
 
 from s1da.framework import variables
 from s1da.framework.interfaces import LandModel, VariableInfo
+from s1da.framework.sitedata import FORCING_LIMITS
 
 from . import kernel as numpy_kernel
 from .kernel import FLUX_NAMES, LAYER_NAMES, LAYER_THICKNESS, TOP_LAYERS, DEPTH_INDEX, LAYER_FRACTION
@@ -40,16 +41,9 @@ KERNELS = ("numpy", "numba")
 
 REQUIRED_FORCING = ("precipitation", "air_temperature", "net_radiation")
 OPTIONAL_FORCING = ("vod", "lai", "swe", "convective_fraction")
-# plausible ranges: catch wrong units (kelvin for degC, J for W) and impossible values
-FORCING_RANGES = {
-    "precipitation": (0.0, 2000.0, "mm d-1"),
-    "air_temperature": (-90.0, 65.0, "degC"),
-    "net_radiation": (-500.0, 1000.0, "W m-2 (daily mean)"),
-    "vod": (0.0, 10.0, "1"),
-    "lai": (0.0, 20.0, "m2 m-2"),
-    "swe": (0.0, 1.0e5, "mm"),
-    "convective_fraction": (0.0, 1.0, "1"),
-}
+# plausible ranges: catch wrong units (kelvin for degC, J for W) and impossible values; the
+# sources check the same ranges when they read the data, the perturbations stay inside them
+FORCING_RANGES = FORCING_LIMITS
 
 for _name, _units, _long in (
     ("open_water_storage", "mm", "running water balance f_W (P - E_W) of the open-water fraction"),

@@ -9,6 +9,12 @@ Per member i, site s and day t (MODEL_SPEC d, steps 1-5; GEOS-LDAS practice):
 4. Truncation ``|u| <= 2.5``.
 5. Application: precipitation multiplicative log-normal, air temperature additive normal, net
    radiation multiplicative normal.
+6. Limits (not in MODEL_SPEC d): a perturbed value outside the land model's valid range
+   (:data:`~s1da.framework.sitedata.FORCING_LIMITS`, e.g. precipitation <= 2000 mm d-1) is
+   clipped to the nearest bound.  Clipping (not reflection) keeps the value as close as possible
+   to the unperturbed forcing, which the source already checked against the same range.  Each
+   clipped value is counted: ``state["clipped_values"]`` ``(site, variable)`` accumulates the
+   number of member-days clipped since the initial state.
 
 Randomness: ``xi`` for one site comes from
 ``stream(entropy, site_id, Purpose.FORCING_PERTURBATION, block)``, one call per site and block
@@ -45,6 +51,7 @@ import numpy as np
 
 from s1da.framework.interfaces import Forcing, Perturber
 from s1da.framework.randomness import Purpose, stream
+from s1da.framework.sitedata import FORCING_LIMITS
 
 PERTURBABLE_VARIABLES: tuple[str, ...] = ("precipitation", "air_temperature", "net_radiation")
 """Variables this perturber knows how to perturb, in the canonical order of the noise draw."""
@@ -316,6 +323,7 @@ class ForcingPerturber(Perturber):
             "start_fixed": np.asarray(start_day is not None),
             "ar_state": np.zeros((site_ids.size, n_variables, int(n_members))),
             "started": np.asarray(False),
+            "clipped_values": np.zeros((site_ids.size, n_variables), dtype=np.int64),
         }
 
     def _noise_for_block(self, site_ids: np.ndarray, n_members: int, block: int) -> np.ndarray:
@@ -325,19 +333,17 @@ class ForcingPerturber(Perturber):
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        shape = (self.parameters.block_days, len(PERTURBABLE_VARIABLES), n_members)
-        noise = np.stack(
-            [
-                stream(self.entropy, int(site), Purpose.FORCING_PERTURBATION, block).standard_normal(shape)
-                for site in site_ids
-            ]
-        )
+        noise = self._draw_noise(site_ids, (self.parameters.block_days, len(PERTURBABLE_VARIABLES), n_members), block)
         noise.flags.writeable = False
         with self._cache_lock:
             self._cache[key] = noise
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return noise
+
+    def _draw_noise(self, site_ids: np.ndarray, shape: tuple[int, int, int], block: int) -> np.ndarray:
+        """Standard normals ``(site, *shape)`` of one block, independent between sites."""
+        return np.stack([stream(self.entropy, int(site), Purpose.FORCING_PERTURBATION, block).standard_normal(shape) for site in site_ids])
 
     # --- one day -------------------------------------------------------------------------------
     def perturb(
@@ -387,17 +393,24 @@ class ForcingPerturber(Perturber):
         u = np.clip(u, -params.truncation, params.truncation)
 
         result: dict[str, np.ndarray] = {}
+        clipped = np.array(state.get("clipped_values", np.zeros((site_ids.size, len(params.variables)), np.int64)))
         for position, name in enumerate(params.variables):
             u_var = u[:, position, :].T  # (member, site)
             base = checked[name][np.newaxis, :]
             # MODEL_SPEC d.5
             if name == "precipitation":
                 factor = np.exp(params.precipitation_log_mean + params.precipitation_log_sd * u_var)
-                result[name] = base * factor
+                perturbed = base * factor
             elif name == "air_temperature":
-                result[name] = base + params.air_temperature_sd * u_var
+                perturbed = base + params.air_temperature_sd * u_var
             else:  # net_radiation
-                result[name] = base * (1.0 + params.net_radiation_relative_sd * u_var)
+                perturbed = base * (1.0 + params.net_radiation_relative_sd * u_var)
+            low, high, _ = FORCING_LIMITS[name]  # step 6: never outside the model's valid range
+            outside = (perturbed < low) | (perturbed > high)
+            if outside.any():
+                clipped[:, position] += outside.sum(axis=0)
+                perturbed = np.clip(perturbed, low, high)
+            result[name] = perturbed
         for name, values in checked.items():
             if name not in result:
                 result[name] = np.array(np.broadcast_to(values, (n_members, site_ids.size)))
@@ -409,6 +422,7 @@ class ForcingPerturber(Perturber):
             "ar_state": z,
             "start_fixed": np.asarray(True),
             "started": np.asarray(True),
+            "clipped_values": clipped,
         }
         return result, new_state
 

@@ -3,7 +3,9 @@
 The WCM vegetation terms (MODEL_SPEC b) need LAI every day; products such as Copernicus GLS
 LAI come every 10 days, with gaps.  :func:`daily_lai` fits a cubic spline (scipy
 ``CubicSpline``, not-a-knot ends) through the valid observations of each site and evaluates it
-on every day, then clips at 0 (a spline may undershoot between a low and a rising value).
+on every day, then clips to the land model's valid range [0, 20] m2 m-2
+(:data:`~s1da.framework.sitedata.FORCING_LIMITS`): a spline may undershoot between a low and a
+rising value, or overshoot next to a peak.  An observation outside that range is an error.
 
 Gaps: two consecutive valid observations more than ``max_gap_days`` apart are never bridged.
 With ``on_gap="nan"`` (default) the spline is fitted separately on each side and the days in
@@ -24,6 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import xarray as xr
+from s1da.framework.sitedata import FORCING_LIMITS
 from s1da.framework.variables import attributes
 from scipy.interpolate import CubicSpline
 
@@ -76,10 +79,14 @@ def daily_lai(
         raise LAIError(f"LAI: {kind} date {dates[i + 1].date()} after {dates[i].date()}")
     values = frame.to_numpy(dtype=float)
     sites = [str(c) for c in frame.columns]
-    bad = np.isinf(values) | (values < 0)
+    low, high, units = FORCING_LIMITS["lai"]
+    bad = np.isinf(values) | (values < low) | (values > high)
     if bad.any():
         t, s = np.argwhere(bad)[0]
-        raise LAIError(f"LAI at site {sites[s]!r} on {dates[t].date()} is {values[t, s]}: must be finite and >= 0")
+        raise LAIError(
+            f"LAI at site {sites[s]!r} on {dates[t].date()} is {values[t, s]}: must be finite and within "
+            f"the model's valid range [{low:g}, {high:g}] {units}"
+        )
     out_days = pd.DatetimeIndex(days if days is not None else pd.date_range(dates[0], dates[-1], freq="D"),
                                 name="time").as_unit("ns")
     x_obs = (dates - out_days[0]).days.to_numpy().astype(float)
@@ -113,12 +120,12 @@ def daily_lai(
                 continue
             spline = CubicSpline(xs, ys, axis=0, bc_type="not-a-knot")
             result[np.ix_(inside, columns)] = spline(x_out[inside])
-    result = np.where(np.isnan(result), np.nan, np.maximum(result, 0.0))
+    result = np.where(np.isnan(result), np.nan, np.clip(result, low, high))
     return xr.DataArray(
         result,
         dims=("time", "site"),
         coords={"time": out_days, "site": sites},
         name="lai",
-        attrs=attributes("lai") | {"interpolation": "cubic spline (not-a-knot), clipped at 0",
+        attrs=attributes("lai") | {"interpolation": f"cubic spline (not-a-knot), clipped to [{low:g}, {high:g}]",
                                    "max_gap_days": float(max_gap_days), "gaps_not_bridged": gaps_found},
     )

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from s1da.components.sources.s1_field_table import SourceFormatError, finish_table, linear_to_db, require_columns
+from s1da.components.sources.text import text_table
 
 REQUIRED = ("Date", "DateTime_sat", "Angle[°]", "Orb", "Pass", "VV[lin]", "LAI[m2/m2]", "SWC[m3/m3]")
 LAI_FIRST_DAY = "2017-01-10"
@@ -23,7 +24,7 @@ LAI_FIRST_DAY = "2017-01-10"
 def read_budrio_lai(path, first_day: str = LAI_FIRST_DAY) -> pd.Series:
     """Daily LAI (m2 m-2) indexed by date; row 1 is ``first_day``."""
     path = Path(path)
-    raw = pd.read_csv(path, header=None)
+    raw = pd.read_csv(text_table(path), header=None)
     if raw.shape[1] != 2:
         raise SourceFormatError(f"{path}: expected 2 columns (datenum, LAI), found {raw.shape[1]}")
     lai = pd.to_numeric(raw[1], errors="raise").to_numpy(float)
@@ -39,7 +40,7 @@ def read_budrio(path, lai_path=None) -> pd.DataFrame:
     date is not covered); otherwise from the TSV's LAI column.
     """
     path = Path(path)
-    raw = pd.read_csv(path, sep="\t", index_col=0)
+    raw = pd.read_csv(text_table(path), sep="\t", index_col=0)
     where = path.name
     require_columns(raw, REQUIRED, where)
     dates = pd.to_datetime(raw["Date"], errors="raise")

@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from s1da.components.sources.text import text_table
+
 MJ_PER_DAY_TO_W = 1.0e6 / 86400.0
 FORCING_COLUMNS = {
     "precipitation": "PRECIPITATION_LEVEL2_TOTAL",
@@ -76,7 +78,7 @@ def clear_sky_shortwave(day_of_year, latitude_deg):
 def _read_daily_csv(path: Path, what: str) -> pd.DataFrame:
     if not Path(path).is_file():
         raise CosmosReadError(f"{what}: file {path} not found")
-    frame = pd.read_csv(path)
+    frame = pd.read_csv(text_table(path))
     time_column = frame.columns[0]
     index = pd.to_datetime(frame[time_column], errors="coerce")
     if index.isna().any():

@@ -41,6 +41,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import xarray as xr
+from s1da.components.sources.text import read_text, text_table
 from s1da.framework.variables import attributes, register
 
 SECONDS_PER_DAY = 86400.0
@@ -246,8 +247,8 @@ def read_forcing_csv(
     """
     source = str(path)
     try:
-        frame = pd.read_csv(path, dtype=str, skipinitialspace=True, **read_csv_kwargs)
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        frame = pd.read_csv(text_table(path), dtype=str, skipinitialspace=True, **read_csv_kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise ForcingError(f"{source}: cannot parse as delimited text: {error}") from None
     header_units: dict[str, str] = {}
     renamed: dict[str, str] = {}
@@ -331,16 +332,12 @@ def read_knmi_daily(
     ``shortwave_radiation``; deriving net radiation needs albedo and longwave terms.
     """
     source = str(path)
-    header_line = None
-    with open(path, encoding="latin-1") as handle:
-        for number, line in enumerate(handle):
-            if line.lstrip().startswith("#") and "YYYYMMDD" in line:
-                header_line = number
-                break
+    lines = read_text(path).splitlines()
+    header_line = next(
+        (number for number, line in enumerate(lines) if line.lstrip().startswith("#") and "YYYYMMDD" in line), None
+    )
     if header_line is None:
         raise ForcingError(f"{source}: no KNMI header line ('# STN,YYYYMMDD,...') found")
-    with open(path, encoding="latin-1") as handle:
-        lines = handle.read().splitlines()
     names = [c.strip().lstrip("#").strip() for c in lines[header_line].split(",")]
     rows = [line.split(",") for line in lines[header_line + 1:] if line.strip()]
     bad = [i for i, r in enumerate(rows) if len(r) != len(names)]

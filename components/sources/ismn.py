@@ -53,6 +53,7 @@ import attrs
 import numpy as np
 import pandas as pd
 import xarray as xr
+from s1da.components.sources.text import read_text
 from s1da.framework.variables import attributes
 
 logger = logging.getLogger(__name__)
@@ -130,11 +131,8 @@ class SensorSeries:
 # file parsing
 # ----------------------------------------------------------------------------------------------
 def _read_text(path: Any) -> str:
-    # pathlib.Path and zipfile.Path both provide read_text with universal newlines.
-    try:
-        return path.read_text(encoding="utf-8", errors="strict")
-    except UnicodeDecodeError:
-        return path.read_text(encoding="latin-1")
+    # pathlib.Path and zipfile.Path both provide read_bytes; decoded as every reader does
+    return read_text(path)
 
 
 def _float(token: str, source: str, line_no: int, what: str) -> float:

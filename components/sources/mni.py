@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from s1da.components.sources.s1_field_table import SourceFormatError, finish_table, linear_to_db, require_columns
+from s1da.components.sources.text import text_table
 
 REQUIRED = ("date", "sigma_sentinel_vv", "theta", "relativeorbit", "orbitdirection", "LAI", "SM")
 
@@ -27,7 +28,7 @@ def read_mni(path) -> dict[str, pd.DataFrame]:
     """
     path = Path(path)
     try:
-        raw = pd.read_csv(path, sep=";", header=[0, 1], index_col=0)
+        raw = pd.read_csv(text_table(path), sep=";", header=[0, 1], index_col=0)
     except (ValueError, pd.errors.ParserError) as error:
         raise SourceFormatError(f"{path}: cannot parse as a two-header-row ';' table: {error}") from error
     if not isinstance(raw.columns, pd.MultiIndex) or raw.columns.nlevels != 2:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from s1da.components.sources.forcing import split_header_unit
+from s1da.components.sources.text import text_table
 
 DB_UNITS = {"db", "decibel", "decibels"}
 LINEAR_UNITS = {"lin", "linear", "1", "-", "m2/m2", "m2m-2", "m2 m-2", "power", "natural"}
@@ -138,8 +139,8 @@ def read_backscatter_csv(
     if read_csv_kwargs["sep"] is None:
         read_csv_kwargs.setdefault("engine", "python")
     try:
-        raw = pd.read_csv(path, dtype=str, **read_csv_kwargs)
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raw = pd.read_csv(text_table(path), dtype=str, **read_csv_kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise BackscatterFileError(f"{source}: cannot parse as delimited text: {error}") from None
     raw.columns = [str(c).strip() for c in raw.columns]
     rows = np.arange(len(raw)) + 2  # 1-based file line of each row (header = line 1)

@@ -46,7 +46,6 @@ error naming the site and the file; nothing partial is returned.
 from __future__ import annotations
 
 import glob
-import io
 import json
 import warnings
 from collections.abc import Mapping
@@ -72,6 +71,7 @@ from s1da.components.sources.ismn import (
     stations_to_dataset,
 )
 from s1da.components.sources.sentinel1 import BackscatterFileError, read_backscatter_csv, read_backscatter_dataset
+from s1da.components.sources.text import NamedText, TextFileError, text_table
 from s1da.framework.sitedata import REQUIRED_FORCING, DataError, SiteData
 from s1da.framework.variables import attributes
 
@@ -296,8 +296,8 @@ def read_site_table(path: Path) -> tuple[xr.Dataset, list[str]]:
     if not path.is_file():
         raise SiteFilesError(f"site table: file not found: {path}")
     try:
-        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        frame = pd.read_csv(text_table(path), dtype=str, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, TextFileError) as error:
         raise SiteFilesError(f"site table {path}: cannot parse as CSV: {error}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     unknown = [c for c in frame.columns if c not in SITE_TABLE_COLUMNS]
@@ -407,29 +407,22 @@ def _select_site(values: Any, site: int, name: str) -> Any:
     return None
 
 
-class _SiteRows(io.StringIO):
-    """In-memory CSV of one site's rows; named after its file in the readers' messages."""
-
-    def __init__(self, text: str, label: str):
-        super().__init__(text)
-        self.label = label
-
-    def __str__(self) -> str:
-        return self.label
+def _csv_header(path: Path) -> list[str]:
+    return [str(c).strip() for c in pd.read_csv(text_table(path), sep=None, engine="python", nrows=0, dtype=str).columns]
 
 
-def _csv_rows_of_site(path: Path, site: int, name: str, what: str) -> _SiteRows | Path:
+def _csv_rows_of_site(path: Path, site: int, name: str, what: str) -> NamedText | Path:
     """A CSV holding several sites (a ``site`` column) cut down to this site's rows, else the path."""
-    header = [str(c).strip() for c in pd.read_csv(path, sep=None, engine="python", nrows=0, dtype=str).columns]
+    header = _csv_header(path)
     if "site" not in header:
         return path
-    frame = pd.read_csv(path, sep=None, engine="python", dtype=str)
+    frame = pd.read_csv(text_table(path), sep=None, engine="python", dtype=str)
     frame.columns = header
     label = _select_site(frame["site"].str.strip().unique(), site, name)
     if label is None:
         raise SiteFilesError(f"{_site_label(site, name)}: {what} file {path}: no rows of this site in its 'site' column")
     rows = frame[frame["site"].str.strip() == label].drop(columns="site")
-    return _SiteRows(rows.to_csv(index=False), f"{path} (rows of site {label})")
+    return NamedText(rows.to_csv(index=False), f"{path} (rows of site {label})")
 
 
 def read_site_forcing(options: ForcingFiles, path: Path, site: int, name: str, period: tuple) -> xr.Dataset:
@@ -480,8 +473,7 @@ def read_site_backscatter(options: Sentinel1Files, path: Path, site: int, name: 
 def _read_backscatter_file(options: Sentinel1Files, path: Path, site: int, name: str) -> pd.DataFrame:
     try:
         if _format_of(path, site, name, "Sentinel-1") == "csv":
-            header = pd.read_csv(path, sep=None, engine="python", nrows=0, dtype=str).columns
-            shared = "site" in [str(c).strip() for c in header]
+            shared = "site" in _csv_header(path)
             table = read_backscatter_csv(
                 path, value_column=options.value_column, units=options.units, time_column=options.time_column,
                 site_column="site", site=None if shared else str(site), orbit_column=options.orbit_column,
@@ -495,12 +487,14 @@ def _read_backscatter_file(options: Sentinel1Files, path: Path, site: int, name:
             if options.units is not None:
                 raise BackscatterFileError("the 'units' option applies to CSV files; NetCDF variables carry 'units' attributes")
     except (BackscatterFileError, ValueError, OSError, pd.errors.ParserError) as error:
+        if isinstance(error, SiteFilesError):
+            raise
         raise _fail(site, name, "Sentinel-1", path, error) from error
     return table
 
 
 def _lai_frame_csv(options: LaiFiles, path: Path, site: int, name: str) -> pd.Series:
-    frame = pd.read_csv(_csv_rows_of_site(path, site, name, "LAI"), sep=None, engine="python", dtype=str)
+    frame = pd.read_csv(text_table(_csv_rows_of_site(path, site, name, "LAI")), sep=None, engine="python", dtype=str)
     frame.columns = [str(c).strip() for c in frame.columns]
     matches = [c for c in frame.columns if split_header_unit(c)[0] == options.column]
     if len(matches) != 1:
@@ -643,7 +637,7 @@ def site_files_data(options: SiteFilesOptions, *, start, end, seed: int | None =
         "fill": str(options.forcing.fill),
     }
     forcing["lai"] = (("time", "site"), np.column_stack(lai_columns), attributes("lai") | {
-        "interpolation": "cubic spline (not-a-knot) of the observations, clipped at 0"})
+        "interpolation": "cubic spline (not-a-knot) of the observations, clipped to the model's valid range"})
     if "lai_p01" not in sites:  # DD-1 percentiles over the whole period, as the twin does
         sites["lai_p01"] = ("site", np.percentile(forcing["lai"].values, 1, axis=0), {"units": "m2 m-2", "long_name": "1st percentile of LAI over the period"})
         sites["lai_p99"] = ("site", np.percentile(forcing["lai"].values, 99, axis=0), {"units": "m2 m-2", "long_name": "99th percentile of LAI over the period"})

@@ -42,6 +42,7 @@ from s1da.framework.variables import VARIABLES
 from .twin_forcing_error import ForcingErrorParameters, degrade_forcing, draw_forcing_biases
 from .twin_insitu import InsituParameters, draw_insitu_statics, simulate_insitu
 from .twin_masks import observation_masks
+from .twin_random import INDEPENDENT, Draws
 from .twin_sentinel1 import (
     TruthBackscatterParameters,
     acquisition_calendar,
@@ -94,6 +95,7 @@ class TwinNetwork:
     calendar: xr.Dataset
     orbits: xr.Dataset
     entropy: int
+    draws: Draws = INDEPENDENT
 
     @property
     def site_ids(self) -> np.ndarray:
@@ -157,6 +159,7 @@ class TwinNetwork:
             calendar=pick(self.calendar),
             orbits=pick(self.orbits),
             entropy=self.entropy,
+            draws=self.draws,
         )
 
     def check_site_array(self, values, name: str) -> np.ndarray:
@@ -234,19 +237,32 @@ def build_network(
     entropy = int(seed)
     ids = _site_ids(n_sites, site_ids)
     times = _period(start, end)
+    return assemble_network(draw_sites(entropy, ids), times, entropy, weather=weather, forcing_error=forcing_error)
 
-    sites = draw_sites(entropy, ids)
-    sites = sites.merge(draw_vegetation_statics(entropy, ids, sites).assign_coords(site=ids))
-    sites = sites.merge(draw_radar_parameters(entropy, ids, sites["land_cover"].values).assign_coords(site=ids))
-    sites = sites.merge(draw_insitu_statics(entropy, ids).assign_coords(site=ids))
-    biases = draw_forcing_biases(entropy, ids, forcing_error).assign_coords(site=ids)
+
+def assemble_network(
+    sites: xr.Dataset,
+    times: pd.DatetimeIndex,
+    entropy: int,
+    *,
+    weather: WeatherParameters = WeatherParameters(),
+    forcing_error: ForcingErrorParameters = ForcingErrorParameters(),
+    draws: Draws = INDEPENDENT,
+) -> TwinNetwork:
+    """The network over given sites: ``sites`` holds position, climate indices, land cover and
+    soils (as :func:`twin_sites.draw_sites` returns them); every other number comes from ``draws``."""
+    ids = sites["site"].values
+    sites = sites.merge(draw_vegetation_statics(entropy, ids, sites, draws).assign_coords(site=ids))
+    sites = sites.merge(draw_radar_parameters(entropy, ids, sites["land_cover"].values, draws).assign_coords(site=ids))
+    sites = sites.merge(draw_insitu_statics(entropy, ids, draws).assign_coords(site=ids))
+    biases = draw_forcing_biases(entropy, ids, forcing_error, draws).assign_coords(site=ids)
     sites = sites.merge(biases)
 
-    true_forcing = simulate_weather(sites, times, entropy, weather)
-    model_forcing = degrade_forcing(true_forcing, entropy, forcing_error, biases)
+    true_forcing = simulate_weather(sites, times, entropy, weather, draws)
+    model_forcing = degrade_forcing(true_forcing, entropy, forcing_error, biases, draws)
 
-    lai_values = simulate_lai(sites, times, entropy)
-    vod_values = simulate_vod(sites, lai_values, times, entropy)
+    lai_values = simulate_lai(sites, times, entropy, draws)
+    vod_values = simulate_vod(sites, lai_values, times, entropy, draws)
     sites["vod_p01"] = ("site", np.percentile(vod_values, 1, axis=0), {"units": "1", "long_name": "1st percentile of VOD over the period"})
     sites["vod_p99"] = ("site", np.percentile(vod_values, 99, axis=0), {"units": "1", "long_name": "99th percentile of VOD over the period"})
 
@@ -255,7 +271,7 @@ def build_network(
 
     coords = {"time": times, "site": ids, "lat": ("site", sites["lat"].values, sites["lat"].attrs), "lon": ("site", sites["lon"].values, sites["lon"].attrs)}
     time_attrs = {"long_name": "time", "standard_name": "time"}
-    orbits = draw_orbits(entropy, ids, sites["lat"].values).assign_coords(lat=coords["lat"], lon=coords["lon"])
+    orbits = draw_orbits(entropy, ids, sites["lat"].values, draws).assign_coords(lat=coords["lat"], lon=coords["lon"])
     calendar = acquisition_calendar(orbits, times).assign_coords(lat=coords["lat"], lon=coords["lon"])
     true_forcing = true_forcing.assign_coords(lat=coords["lat"], lon=coords["lon"])
     model_forcing = model_forcing.assign_coords(lat=coords["lat"], lon=coords["lon"])
@@ -276,6 +292,7 @@ def build_network(
         calendar=calendar,
         orbits=orbits,
         entropy=entropy,
+        draws=draws,
     )
 
 
@@ -285,6 +302,7 @@ def run_truth(
     spinup_years: int = 1,
     *,
     statics: str = "truth",
+    record: bool = True,
 ) -> xr.Dataset:
     """Run a land model with the TRUE forcing (one member) and return the truth.
 
@@ -299,7 +317,8 @@ def run_truth(
     Returns a Dataset ``(time, site[, ...])`` with ``surface_soil_moisture`` (m3 m-3), every
     floating-point state array as ``state_<name>`` and every flux as ``flux_<name>`` (CF
     attributes from :mod:`s1da.framework.variables` where the name is registered, otherwise
-    ``units="unknown"``: the land model's own units).
+    ``units="unknown"``: the land model's own units); ``record=False`` keeps only the surface
+    soil moisture (memory of large gridded twins).
     """
     if isinstance(spinup_years, bool) or not isinstance(spinup_years, (int, np.integer)) or spinup_years < 0:
         raise ValueError(f"spinup_years must be a non-negative integer, got {spinup_years!r}")
@@ -335,7 +354,7 @@ def run_truth(
             bad = network.site_ids[~np.isfinite(values[0])]
             raise ValueError(f"truth run produced non-finite surface soil moisture on {network.times[day].date()} at sites {bad.tolist()}")
         surface[day] = values[0]
-        for store, source in ((recorded_state, state), (recorded_flux, fluxes)):
+        for store, source in ((recorded_state, state), (recorded_flux, fluxes)) if record else ():
             for name, array in source.items():
                 array = np.asarray(array)
                 if array.ndim >= 2 and array.shape[:2] == (1, n_site) and np.issubdtype(array.dtype, np.floating):

@@ -19,6 +19,7 @@ from .twin import (
     FORCING_VARIABLES,
     ForcingErrorParameters,
     InsituParameters,
+    TwinNetwork,
     TruthBackscatterParameters,
     WeatherParameters,
     build_network,
@@ -51,7 +52,20 @@ def twin_site_data(
     network = build_network(
         n_sites, start, end_exclusive, seed, site_ids=site_ids, weather=weather, forcing_error=forcing_error
     )
-    truth = run_truth(network, model_factory, spinup_years=truth_spinup_years)
+    description = f"s1da synthetic twin network ({len(network.site_ids)} sites, seed {seed})"
+    return network_site_data(network, model_factory, truth_spinup_years, backscatter, insitu, description)
+
+
+def network_site_data(
+    network: TwinNetwork,
+    model_factory: Callable[[xr.Dataset], LandModel],
+    truth_spinup_years: int,
+    backscatter: TruthBackscatterParameters,
+    insitu: InsituParameters,
+    description: str,
+) -> SiteData:
+    """Truth run, observations and in situ of a built network, as :class:`SiteData`."""
+    truth = run_truth(network, model_factory, spinup_years=truth_spinup_years, record=False)
     truth_sm = truth["surface_soil_moisture"]
     observed = simulate_backscatter(network, truth_sm, backscatter)
     forcing = network.model_forcing[list(FORCING_VARIABLES)].copy()
@@ -73,5 +87,5 @@ def twin_site_data(
         observations=observations,
         insitu=simulate_insitu(network, truth_sm, insitu),
         truth=truth_ds,
-        description=f"s1da synthetic twin network ({len(network.site_ids)} sites, seed {seed})",
+        description=description,
     )

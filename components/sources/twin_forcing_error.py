@@ -27,7 +27,7 @@ import xarray as xr
 
 from s1da.framework.randomness import Purpose
 
-from .twin_random import Substream, normal_from_uniform, static_draws, yearly_draws
+from .twin_random import INDEPENDENT, Draws, Substream, normal_from_uniform
 
 
 def _non_negative(instance, attribute, value):
@@ -75,10 +75,12 @@ class ForcingErrorParameters:
         )
 
 
-def draw_forcing_biases(entropy: int, site_ids: np.ndarray, parameters: ForcingErrorParameters) -> xr.Dataset:
+def draw_forcing_biases(
+    entropy: int, site_ids: np.ndarray, parameters: ForcingErrorParameters, draws: Draws = INDEPENDENT
+) -> xr.Dataset:
     """Per-site biases of the model forcing."""
     normals = normal_from_uniform(
-        static_draws(entropy, site_ids, Purpose.TWIN_MODEL_FORCING_ERROR, Substream.FORCING_ERROR_STATIC, 3)
+        draws.static(entropy, site_ids, Purpose.TWIN_MODEL_FORCING_ERROR, Substream.FORCING_ERROR_STATIC, 3)
     )
     return xr.Dataset(
         {
@@ -102,14 +104,18 @@ def draw_forcing_biases(entropy: int, site_ids: np.ndarray, parameters: ForcingE
 
 
 def degrade_forcing(
-    true_forcing: xr.Dataset, entropy: int, parameters: ForcingErrorParameters, biases: xr.Dataset
+    true_forcing: xr.Dataset,
+    entropy: int,
+    parameters: ForcingErrorParameters,
+    biases: xr.Dataset,
+    random: Draws = INDEPENDENT,
 ) -> xr.Dataset:
     """Model forcing ``(time, site)`` from the true forcing (see the module docstring)."""
     site_ids = true_forcing["site"].values
     times = pd.DatetimeIndex(true_forcing["time"].values)
 
     def draws(substream: Substream, kind: str) -> np.ndarray:
-        return yearly_draws(entropy, site_ids, Purpose.TWIN_MODEL_FORCING_ERROR, substream, times, kind)
+        return random.yearly(entropy, site_ids, Purpose.TWIN_MODEL_FORCING_ERROR, substream, times, kind)
 
     precipitation = true_forcing["precipitation"].values
     detected = draws(Substream.PRECIPITATION_DETECTION, "uniform") >= parameters.miss_probability * np.exp(

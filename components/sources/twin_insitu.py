@@ -32,7 +32,7 @@ from scipy.stats import poisson
 
 from s1da.framework.randomness import Purpose
 
-from .twin_random import Substream, ar1_series, normal_from_uniform, per_year_draws, static_draws, yearly_draws
+from .twin_random import INDEPENDENT, Draws, Substream, ar1_series, normal_from_uniform
 from .twin_surface_layer import SurfaceLayerParameters, truth_shallow_soil_moisture
 
 if TYPE_CHECKING:
@@ -67,9 +67,9 @@ class InsituParameters:
             raise ValueError(f"{attribute.name} must be in [0, 1), got {value}")
 
 
-def draw_insitu_statics(entropy: int, site_ids: np.ndarray) -> xr.Dataset:
+def draw_insitu_statics(entropy: int, site_ids: np.ndarray, draws: Draws = INDEPENDENT) -> xr.Dataset:
     """Sensor depth and representativeness bias/scale per site."""
-    u = static_draws(entropy, site_ids, Purpose.TWIN_INSITU_NOISE, Substream.INSITU_STATIC, 3)
+    u = draws.static(entropy, site_ids, Purpose.TWIN_INSITU_NOISE, Substream.INSITU_STATIC, 3)
     normals = normal_from_uniform(u[:, 1:])
     return xr.Dataset(
         {
@@ -81,11 +81,11 @@ def draw_insitu_statics(entropy: int, site_ids: np.ndarray) -> xr.Dataset:
 
 
 def outage_mask(
-    entropy: int, site_ids: np.ndarray, times: pd.DatetimeIndex, parameters: InsituParameters
+    entropy: int, site_ids: np.ndarray, times: pd.DatetimeIndex, parameters: InsituParameters, random: Draws = INDEPENDENT
 ) -> np.ndarray:
     """True on days inside an outage, ``(time, site)``; outages of the year before the period count."""
     years = np.arange(times[0].year - 1, times[-1].year + 1)
-    draws = per_year_draws(entropy, site_ids, Purpose.TWIN_INSITU_NOISE, Substream.INSITU_OUTAGE, years, 1 + 2 * MAX_OUTAGES_PER_YEAR)
+    draws = random.per_year(entropy, site_ids, Purpose.TWIN_INSITU_NOISE, Substream.INSITU_OUTAGE, years, 1 + 2 * MAX_OUTAGES_PER_YEAR)
     counts = np.minimum(poisson.ppf(draws[..., 0], parameters.outages_per_year), MAX_OUTAGES_PER_YEAR).astype(int)
     start_fraction = draws[..., 1 : 1 + MAX_OUTAGES_PER_YEAR]
     lengths = np.minimum(
@@ -127,18 +127,18 @@ def simulate_insitu(
     shallow = truth_shallow_soil_moisture(network, truth, parameters.surface_layer)
     at_depth = np.where(sites["insitu_sensor_depth"].values[None, :] < 0.075, shallow, truth)
 
-    innovations = yearly_draws(network.entropy, site_ids, Purpose.TWIN_INSITU_NOISE, Substream.INSITU_NOISE, times, "normal")
+    innovations = network.draws.yearly(network.entropy, site_ids, Purpose.TWIN_INSITU_NOISE, Substream.INSITU_NOISE, times, "normal")
     noise = ar1_series(innovations, parameters.noise_sd, parameters.noise_autocorrelation)
     values = np.clip(
         sites["insitu_bias"].values[None, :] + sites["insitu_scale"].values[None, :] * at_depth + noise, 0.01, 0.6
     )
 
     dropout = (
-        yearly_draws(network.entropy, site_ids, Purpose.TWIN_INSITU_NOISE, Substream.INSITU_DROPOUT, times)
+        network.draws.yearly(network.entropy, site_ids, Purpose.TWIN_INSITU_NOISE, Substream.INSITU_DROPOUT, times)
         < parameters.dropout_probability
     )
     frozen = network.true_forcing["air_temperature"].values < parameters.frozen_threshold
-    gaps = outage_mask(network.entropy, site_ids, times, parameters) | dropout | frozen
+    gaps = outage_mask(network.entropy, site_ids, times, parameters, network.draws) | dropout | frozen
     return xr.DataArray(
         np.where(gaps, np.nan, values),
         dims=("time", "site"),

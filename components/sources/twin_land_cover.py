@@ -29,7 +29,7 @@ import xarray as xr
 
 from s1da.framework.randomness import Purpose
 
-from .twin_random import Substream, normal_from_uniform, static_draws
+from .twin_random import INDEPENDENT, Draws, Substream, normal_from_uniform
 
 LAND_COVER_SHARES: dict[str, float] = {
     "cropland": 0.40,
@@ -60,11 +60,11 @@ FRACTION_LONG_NAMES = {
 }
 
 
-def draw_land_cover(entropy: int, site_ids: np.ndarray) -> xr.Dataset:
+def draw_land_cover(entropy: int, site_ids: np.ndarray, draws: Draws = INDEPENDENT) -> xr.Dataset:
     """Land-cover class and GLEAM fractions per site."""
     names = list(LAND_COVER_SHARES)
     cumulative = np.cumsum([LAND_COVER_SHARES[n] for n in names])
-    uniforms = static_draws(entropy, site_ids, Purpose.TWIN_STATIC, Substream.LAND_COVER, 7)
+    uniforms = draws.static(entropy, site_ids, Purpose.TWIN_STATIC, Substream.LAND_COVER, 7)
     choice = np.minimum(np.searchsorted(cumulative, uniforms[:, 0] * cumulative[-1], side="right"), len(names) - 1)
     classes = np.array([names[i] for i in choice], dtype=object)
 

@@ -62,6 +62,28 @@ class Substream(enum.IntEnum):
     INSITU_DROPOUT = 52
 
 
+class Draws:
+    """Where the twin's random numbers come from: by default independent keyed streams per site.
+
+    Every twin module takes its uniforms and normals from a ``Draws`` object, so a source can
+    substitute spatially coherent fields (the gridded twin, :mod:`twin_grid_draws`) while the
+    twin's physics stays as it is.  Methods have the signatures and shapes of the functions below.
+    """
+
+    def static(self, entropy, site_ids, purpose, substream, size, kind="uniform") -> np.ndarray:
+        return static_draws(entropy, site_ids, purpose, substream, size, kind)
+
+    def yearly(self, entropy, site_ids, purpose, substream, times, kind="uniform") -> np.ndarray:
+        return yearly_draws(entropy, site_ids, purpose, substream, times, kind)
+
+    def per_year(self, entropy, site_ids, purpose, substream, years, size) -> np.ndarray:
+        return per_year_draws(entropy, site_ids, purpose, substream, years, size)
+
+
+INDEPENDENT = Draws()
+"""Independent keyed streams per site (the site twin's numbers)."""
+
+
 def normal_from_uniform(uniforms: np.ndarray) -> np.ndarray:
     """Standard normals by inverse CDF (keeps one uniform per quantity in static draws)."""
     from scipy.special import ndtri

@@ -33,7 +33,7 @@ import xarray as xr
 
 from s1da.framework.randomness import Purpose
 
-from .twin_random import Substream, ar1_series, normal_from_uniform, static_draws, yearly_draws
+from .twin_random import INDEPENDENT, Draws, Substream, ar1_series, normal_from_uniform
 from .twin_surface_layer import SurfaceLayerParameters, truth_shallow_soil_moisture
 
 if TYPE_CHECKING:
@@ -57,9 +57,9 @@ RADAR_CLASS_PARAMETERS: dict[str, tuple[float, float, float]] = {
 }
 
 
-def draw_orbits(entropy: int, site_ids: np.ndarray, lat: np.ndarray) -> xr.Dataset:
+def draw_orbits(entropy: int, site_ids: np.ndarray, lat: np.ndarray, draws: Draws = INDEPENDENT) -> xr.Dataset:
     """Relative orbits seen by each site, ``(site, orbit_slot)``; unused slots hold 0 / NaN."""
-    u = static_draws(entropy, site_ids, Purpose.TWIN_CALENDAR, Substream.ORBITS, 1 + 6 + MAX_ORBITS * 4 + 2)
+    u = draws.static(entropy, site_ids, Purpose.TWIN_CALENDAR, Substream.ORBITS, 1 + 6 + MAX_ORBITS * 4 + 2)
     n_orbits = np.clip(2 + np.floor((lat - 36.0) / 12.0 + 1.5 * u[:, 0]), 2, MAX_ORBITS).astype(int)
     phase6 = np.argsort(u[:, 1:7], axis=1)[:, :MAX_ORBITS]  # distinct modulo 6
     cursor = 7
@@ -131,9 +131,9 @@ def acquisition_calendar(orbits: xr.Dataset, times: pd.DatetimeIndex) -> xr.Data
     )
 
 
-def draw_radar_parameters(entropy: int, site_ids: np.ndarray, land_cover: np.ndarray) -> xr.Dataset:
+def draw_radar_parameters(entropy: int, site_ids: np.ndarray, land_cover: np.ndarray, draws: Draws = INDEPENDENT) -> xr.Dataset:
     """Per-site parameters of the truth forward model (module docstring)."""
-    u = static_draws(entropy, site_ids, Purpose.TWIN_STATIC, Substream.RADAR_STATIC, 7)
+    u = draws.static(entropy, site_ids, Purpose.TWIN_STATIC, Substream.RADAR_STATIC, 7)
     normals = normal_from_uniform(u[:, :3])
     table = np.array([RADAR_CLASS_PARAMETERS[c] for c in np.asarray(land_cover).tolist()]).reshape(-1, 3)
     values = {
@@ -213,10 +213,10 @@ def simulate_backscatter(
     offsets = np.take_along_axis(
         np.nan_to_num(network.orbits["orbit_offset"].values)[None].repeat(len(times), 0), np.maximum(slot, 0)[..., None], axis=2
     )[..., 0]
-    speckle = parameters.speckle_scale * sites["speckle_sd"].values[None, :] * yearly_draws(
+    speckle = parameters.speckle_scale * sites["speckle_sd"].values[None, :] * network.draws.yearly(
         network.entropy, site_ids, Purpose.TWIN_OBSERVATION_NOISE, Substream.SPECKLE, times, "normal"
     )
-    innovations = yearly_draws(network.entropy, site_ids, Purpose.TWIN_OBSERVATION_NOISE, Substream.STRUCTURE_NOISE, times, "normal")
+    innovations = network.draws.yearly(network.entropy, site_ids, Purpose.TWIN_OBSERVATION_NOISE, Substream.STRUCTURE_NOISE, times, "normal")
     drift = ar1_series(innovations, parameters.structure_noise_sd, parameters.structure_noise_autocorrelation)
 
     acquired = calendar["acquired"].values

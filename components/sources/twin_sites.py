@@ -17,7 +17,7 @@ import xarray as xr
 from s1da.framework.randomness import Purpose
 
 from .twin_land_cover import draw_land_cover
-from .twin_random import Substream, static_draws
+from .twin_random import INDEPENDENT, Draws, Substream, static_draws
 from .twin_soils import draw_soils
 
 LATITUDE_RANGE = (36.0, 65.0)
@@ -48,6 +48,11 @@ def draw_sites(entropy: int, site_ids: np.ndarray) -> xr.Dataset:
     lat = LATITUDE_RANGE[0] + (LATITUDE_RANGE[1] - LATITUDE_RANGE[0]) * uniforms[:, 0]
     west, east = _longitude_bounds(lat)
     lon = west + (east - west) * uniforms[:, 1]
+    return sites_at(entropy, site_ids, lat, lon)
+
+
+def sites_at(entropy: int, site_ids: np.ndarray, lat: np.ndarray, lon: np.ndarray, draws: Draws = INDEPENDENT) -> xr.Dataset:
+    """Static description of sites at given positions: climate indices, land cover, soil."""
     indices = climate_indices(lat, lon)
 
     sites = xr.Dataset(
@@ -62,6 +67,6 @@ def draw_sites(entropy: int, site_ids: np.ndarray) -> xr.Dataset:
             "lon": ("site", lon, {"units": "degrees_east", "long_name": "longitude", "standard_name": "longitude"}),
         },
     )
-    sites = sites.merge(draw_land_cover(entropy, site_ids).assign_coords(site=site_ids))
-    sites = sites.merge(draw_soils(entropy, site_ids).assign_coords(site=site_ids))
+    sites = sites.merge(draw_land_cover(entropy, site_ids, draws).assign_coords(site=site_ids))
+    sites = sites.merge(draw_soils(entropy, site_ids, draws).assign_coords(site=site_ids))
     return sites

@@ -14,7 +14,7 @@ import xarray as xr
 from s1da.components.gleam.statics import RESIDUAL_TO_WILTING, SOIL_TEXTURES
 from s1da.framework.randomness import Purpose
 
-from .twin_random import Substream, normal_from_uniform, static_draws
+from .twin_random import INDEPENDENT, Draws, Substream, normal_from_uniform
 
 TEXTURE_WEIGHTS: dict[str, float] = {
     # share of sites per texture (loams dominate European agricultural soils; a design choice)
@@ -53,11 +53,11 @@ def soil_parameters(textures: np.ndarray) -> dict[str, np.ndarray]:
     return {"w_sat": w_sat, "w_fc": w_fc, "w_c": w_c, "w_wp": w_wp, "w_r": RESIDUAL_TO_WILTING * w_wp}
 
 
-def draw_soils(entropy: int, site_ids: np.ndarray) -> xr.Dataset:
+def draw_soils(entropy: int, site_ids: np.ndarray, draws: Draws = INDEPENDENT) -> xr.Dataset:
     """Texture per site, its table parameters and the truth run's jittered parameters."""
     names = list(TEXTURE_WEIGHTS)
     cumulative = np.cumsum([TEXTURE_WEIGHTS[n] for n in names])
-    uniforms = static_draws(entropy, site_ids, Purpose.TWIN_STATIC, Substream.SOIL, 5)
+    uniforms = draws.static(entropy, site_ids, Purpose.TWIN_STATIC, Substream.SOIL, 5)
     choice = np.minimum(np.searchsorted(cumulative, uniforms[:, 0] * cumulative[-1], side="right"), len(names) - 1)
     textures = np.array([names[i] for i in choice], dtype=object)
     table = soil_parameters(textures)

@@ -36,7 +36,7 @@ import xarray as xr
 
 from s1da.framework.randomness import Purpose
 
-from .twin_random import Substream, normal_from_uniform, per_year_draws, static_draws, yearly_draws
+from .twin_random import INDEPENDENT, Draws, Substream, normal_from_uniform
 
 WINTER_CEREAL_SHARE = 0.6
 VOD_AUTOCORRELATION = 0.9
@@ -56,9 +56,9 @@ def _bell(doy: np.ndarray, peak: np.ndarray, rise_sd: float, fall_sd: float) -> 
     return np.exp(-0.5 * ((doy - peak) / width) ** 2)
 
 
-def draw_vegetation_statics(entropy: int, site_ids: np.ndarray, sites: xr.Dataset) -> xr.Dataset:
+def draw_vegetation_statics(entropy: int, site_ids: np.ndarray, sites: xr.Dataset, draws: Draws = INDEPENDENT) -> xr.Dataset:
     """Per-site vegetation traits: crop type, evergreen share, LAI scale, timing shift."""
-    uniforms = static_draws(entropy, site_ids, Purpose.TWIN_STATIC, Substream.VEGETATION_STATIC, 3)
+    uniforms = draws.static(entropy, site_ids, Purpose.TWIN_STATIC, Substream.VEGETATION_STATIC, 3)
     normals = normal_from_uniform(uniforms[:, 1:])
     m = sites["mediterranean_index"].values
     n = sites["northness"].values
@@ -80,7 +80,7 @@ def draw_vegetation_statics(entropy: int, site_ids: np.ndarray, sites: xr.Datase
     )
 
 
-def simulate_lai(sites: xr.Dataset, times: pd.DatetimeIndex, entropy: int) -> np.ndarray:
+def simulate_lai(sites: xr.Dataset, times: pd.DatetimeIndex, entropy: int, draws: Draws = INDEPENDENT) -> np.ndarray:
     """Daily LAI ``(time, site)`` in m2 m-2 (sites must hold the vegetation statics)."""
     site_ids = sites["site"].values
     lat = sites["lat"].values[None, :]
@@ -89,7 +89,7 @@ def simulate_lai(sites: xr.Dataset, times: pd.DatetimeIndex, entropy: int) -> np
     years = np.asarray(times.year)
     unique_years, year_index = np.unique(years, return_inverse=True)
     yearly = normal_from_uniform(
-        per_year_draws(entropy, site_ids, Purpose.TWIN_WEATHER, Substream.VEGETATION_YEAR, unique_years, 2)
+        draws.per_year(entropy, site_ids, Purpose.TWIN_WEATHER, Substream.VEGETATION_YEAR, unique_years, 2)
     )
     shift = sites["phenology_shift"].values[None, :] + 7.0 * yearly[year_index, :, 0]
     amplitude = sites["lai_scale"].values[None, :] * np.maximum(1.0 + 0.08 * yearly[year_index, :, 1], 0.5)
@@ -122,9 +122,11 @@ def simulate_lai(sites: xr.Dataset, times: pd.DatetimeIndex, entropy: int) -> np
     return lai
 
 
-def simulate_vod(sites: xr.Dataset, lai: np.ndarray, times: pd.DatetimeIndex, entropy: int) -> np.ndarray:
+def simulate_vod(
+    sites: xr.Dataset, lai: np.ndarray, times: pd.DatetimeIndex, entropy: int, draws: Draws = INDEPENDENT
+) -> np.ndarray:
     """Daily VOD ``(time, site)`` (unitless) from LAI and tall-vegetation cover."""
-    innovations = yearly_draws(entropy, sites["site"].values, Purpose.TWIN_WEATHER, Substream.VOD_NOISE, times, "normal")
+    innovations = draws.yearly(entropy, sites["site"].values, Purpose.TWIN_WEATHER, Substream.VOD_NOISE, times, "normal")
     noise = np.empty_like(lai)
     noise[0] = VOD_NOISE_SD * innovations[0]
     scale = VOD_NOISE_SD * np.sqrt(1.0 - VOD_AUTOCORRELATION**2)

@@ -45,7 +45,7 @@ from scipy.special import gammaincinv
 
 from s1da.framework.randomness import Purpose
 
-from .twin_random import Substream, yearly_draws
+from .twin_random import INDEPENDENT, Draws, Substream
 
 STEFAN_BOLTZMANN = 5.670374419e-8  # W m-2 K-4
 SOLAR_CONSTANT = 1367.0  # W m-2 (FAO-56: 0.0820 MJ m-2 min-1)
@@ -98,7 +98,11 @@ def _seasonal(day_of_year: np.ndarray, peak: float) -> np.ndarray:
 
 
 def simulate_weather(
-    sites: xr.Dataset, times: pd.DatetimeIndex, entropy: int, parameters: WeatherParameters = WeatherParameters()
+    sites: xr.Dataset,
+    times: pd.DatetimeIndex,
+    entropy: int,
+    parameters: WeatherParameters = WeatherParameters(),
+    draws: Draws = INDEPENDENT,
 ) -> xr.Dataset:
     """True daily weather ``(time, site)`` for the sites of :func:`twin_sites.draw_sites`."""
     site_ids = sites["site"].values
@@ -120,7 +124,7 @@ def simulate_weather(
     r = parameters.wet_day_persistence
     p_wet_after_dry = wet_probability * (1.0 - r)
     p_wet_after_wet = wet_probability + r * (1.0 - wet_probability)
-    occurrence_uniforms = yearly_draws(entropy, site_ids, Purpose.TWIN_WEATHER, Substream.PRECIPITATION_OCCURRENCE, times)
+    occurrence_uniforms = draws.yearly(entropy, site_ids, Purpose.TWIN_WEATHER, Substream.PRECIPITATION_OCCURRENCE, times)
     wet = np.empty((n_time, n_site), dtype=bool)
     wet[0] = occurrence_uniforms[0] < wet_probability[0]
     for t in range(1, n_time):
@@ -128,7 +132,7 @@ def simulate_weather(
 
     # amounts: gamma with seasonal mean intensity
     intensity = (4.5 + 3.5 * m - 1.0 * n + 0.5 * k) * (1.0 + (0.3 * (1 - m) - 0.2 * m) * _seasonal(doy, 200.0))
-    amount_uniforms = yearly_draws(entropy, site_ids, Purpose.TWIN_WEATHER, Substream.PRECIPITATION_AMOUNT, times)
+    amount_uniforms = draws.yearly(entropy, site_ids, Purpose.TWIN_WEATHER, Substream.PRECIPITATION_AMOUNT, times)
     shape = parameters.amount_shape
     amounts = intensity / shape * gammaincinv(shape, np.clip(amount_uniforms, 1e-12, 1 - 1e-12))
     precipitation = np.where(wet, np.maximum(amounts, parameters.minimum_wet_day_amount), 0.0)
@@ -138,7 +142,7 @@ def simulate_weather(
     mean_temperature = 19.0 - 0.62 * (lat[None, :] - 37.0) - 2.0 * k
     amplitude = 5.5 + 0.1 * (lat[None, :] - 37.0) + 4.0 * k + 2.0 * m
     anomaly_sd = (2.0 + 1.5 * k) * (1.0 + 0.3 * winterness)
-    innovations = yearly_draws(entropy, site_ids, Purpose.TWIN_WEATHER, Substream.TEMPERATURE_ANOMALY, times, "normal")
+    innovations = draws.yearly(entropy, site_ids, Purpose.TWIN_WEATHER, Substream.TEMPERATURE_ANOMALY, times, "normal")
     phi = parameters.temperature_autocorrelation
     anomaly = np.empty((n_time, n_site))
     anomaly[0] = anomaly_sd[0] * innovations[0]  # stationary start
@@ -159,7 +163,7 @@ def simulate_weather(
         snow[t] = pack
 
     # radiation
-    cloud_normals = yearly_draws(entropy, site_ids, Purpose.TWIN_WEATHER, Substream.CLOUDINESS, times, "normal")
+    cloud_normals = draws.yearly(entropy, site_ids, Purpose.TWIN_WEATHER, Substream.CLOUDINESS, times, "normal")
     dry_cloudiness = 0.25 + 0.25 * (1 - m) + 0.1 * n + 0.1 * winterness
     cloudiness = np.clip(
         np.where(wet, 0.85 + 0.5 * parameters.cloudiness_sd * cloud_normals, dry_cloudiness + parameters.cloudiness_sd * cloud_normals),

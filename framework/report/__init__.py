@@ -29,6 +29,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from s1da.framework.outputs import REPORT_MARKER, check_replaceable
 from s1da.framework.report import figures, maps, render, tables
 from s1da.framework.report.content import StoreContent, calibration_warnings, read_store, run_label, settings
 
@@ -72,17 +73,30 @@ def _validate_on_the_fly(content: StoreContent) -> None:
     content.validation_attrs = {**dict(tree.attrs), "computed_by": "the report (the store had no validation group)"}
 
 
-def write_report(store_path: str | Path, output_dir: str | Path, *, formats: Sequence[str] = FORMATS, dpi: int = 300) -> Path:
+def write_report(
+    store_path: str | Path,
+    output_dir: str | Path,
+    *,
+    formats: Sequence[str] = FORMATS,
+    dpi: int = 300,
+    partial: bool = False,
+    protected: Sequence[str | Path] = (),
+) -> Path:
     """Write the report of a store; returns the path of ``index.html``.
 
     Written to a temporary directory beside ``output_dir`` and renamed into place; an existing
-    ``output_dir`` is replaced only after the new report is complete.
+    ``output_dir`` is replaced only after the new report is complete, and only if it is an s1da
+    report (it holds :data:`~s1da.framework.outputs.REPORT_MARKER`) or empty
+    (:func:`~s1da.framework.outputs.check_replaceable`; the store and the ``protected`` folders
+    never).  ``partial`` marks the report of an incomplete or damaged store: PARTIAL in its title
+    and first line.
     """
     try:
         import matplotlib  # noqa: F401
     except ImportError as error:  # pragma: no cover - matplotlib is the "plot" extra
         raise ImportError("the report needs matplotlib: pip install 's1da[plot]'") from error
     formats = _check_formats(formats, dpi)
+    check_replaceable(output_dir, "report", protected=[store_path, *protected])
     content = read_store(store_path)
     output_dir = Path(output_dir).resolve()
     output_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +109,7 @@ def write_report(store_path: str | Path, output_dir: str | Path, *, formats: Seq
         if frame is not None:
             frame.to_csv(temporary / "sites.csv", float_format="%.6g")
         page = render.Page(
-            title=f"s1da report: {content.path.name}",
+            title=("PARTIAL " if partial or content.incomplete else "") + f"s1da report: {content.path.name}",
             settings=settings(content),
             tables=[table for table in (tables.score_table(content), tables.forward_table(content), tables.osse_table(content),
                                         tables.paper_table(content)) if table is not None and table.rows]
@@ -106,6 +120,7 @@ def write_report(store_path: str | Path, output_dir: str | Path, *, formats: Seq
         )
         (temporary / "summary.md").write_text(render.markdown(page))
         (temporary / "index.html").write_text(render.html(page))
+        (temporary / REPORT_MARKER).write_text(f"s1da report of {Path(store_path).resolve()}\n")
         temporary.chmod(0o755)  # mkdtemp creates 0700
         _replace(temporary, output_dir)
     except BaseException:

@@ -97,10 +97,12 @@ def run_label(run: str) -> str:
     return run
 
 
-def _open_group(path: Path, name: str) -> xr.Dataset:
+def _open_group(path: Path, name: str, complete: bool) -> xr.Dataset:
+    """A group, through the consolidated metadata only when the store is finished (before, the
+    consolidated copy may lag behind the groups being written)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # consolidated-metadata fallback of older stores
-        return xr.open_zarr(str(path), group=name, consolidated=None)
+        return xr.open_zarr(str(path), group=name, consolidated=None if complete else False)
 
 
 def read_store(store_path: str | Path) -> StoreContent:
@@ -112,6 +114,7 @@ def read_store(store_path: str | Path) -> StoreContent:
         raise FileNotFoundError(f"{path} is not a Zarr v3 store (no zarr.json at its root)")
     root = zarr.open_group(str(path), mode="r", use_consolidated=False)
     content = StoreContent(path=path, attrs=dict(root.attrs))
+    complete = bool(content.attrs.get("complete", False))
     for name, group in root.groups():
         kind = group.attrs.get("group_kind")
         if kind == "state" or name.startswith("restart_slot"):
@@ -121,9 +124,9 @@ def read_store(store_path: str | Path) -> StoreContent:
         if name == "validation":
             content.validation_attrs = {k: v for k, v in group.attrs.items() if k not in ("complete", "group_kind")}
             for child, _ in group.groups():
-                content.validation[child] = _open_group(path, f"validation/{child}").load()
+                content.validation[child] = _open_group(path, f"validation/{child}", complete).load()
             continue
-        content.groups[name] = _open_group(path, name)
+        content.groups[name] = _open_group(path, name, complete)
     return content
 
 

@@ -17,6 +17,7 @@ from s1da.framework.report.content import OPEN_LOOP, StoreContent, run_label
 
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
 LINE_STYLES = ("--", "-.", (0, (1, 1)), (0, (5, 1, 1, 1, 1, 1)), (0, (3, 1)), (0, (1, 2, 4, 2)))
+MARKERS = ("s", "^", "D", "v", "P", "X")
 OPEN_LOOP_STYLE = {"color": "#555555", "linestyle": "-"}
 INSITU_STYLE = {"color": "black", "marker": "o", "markersize": 2.0, "linestyle": "none"}
 TRUTH_STYLE = {"color": "black", "linestyle": "-", "linewidth": 0.7}
@@ -296,8 +297,9 @@ def figure_reliability(content: StoreContent, stem: Path, formats, dpi) -> list[
             style = run_style(content, run)
             spread = ensemble["rms_spread"].sel(run=run).values
             rmse = ensemble["rmse_truth"].sel(run=run).values
-            left.plot(rmse, spread, marker="o", markersize=3.5, linestyle="none", color=style["color"],
-                      markerfacecolor="none" if run == OPEN_LOOP else style["color"], label=run_label(run))
+            marker = "o" if run == OPEN_LOOP else MARKERS[content.da_runs.index(run) % len(MARKERS)] if run in content.da_runs else "o"
+            left.plot(rmse, spread, marker=marker, markersize=3.5, linestyle="none", color=style["color"], alpha=0.8,
+                      markerfacecolor="none", label=run_label(run))
             top = max(top, np.nanmax(np.r_[spread, rmse, 0.0]))
         left.plot([0, top * 1.05], [0, top * 1.05], color="black", lw=0.6, label="spread = RMSE")
         left.set_xlabel("RMSE of the mean vs truth (m$^3$ m$^{-3}$)")

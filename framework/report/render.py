@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as html_module
+import re
 from dataclasses import dataclass, field
 
 from s1da.framework.report.tables import Table
@@ -52,11 +53,14 @@ figure{margin:1em 0}img{max-width:100%;height:auto;border:1px solid #eee}figcapt
 p.note{font-size:0.9em;color:#555}"""
 
 
+NUMBER = re.compile(r"^([+-]?\d[\d.]*( \[[^\]]*\])?|n/a|-)$")
+
+
 def _html_table(table: Table) -> str:
     escape = html_module.escape
     head = "".join(f"<th>{escape(column)}</th>" for column in table.columns)
     body = "\n".join(
-        "<tr>" + "".join(f"<td{' class=num' if i else ''}>{escape(cell)}</td>" for i, cell in enumerate(row)) + "</tr>"
+        "<tr>" + "".join(f"<td{' class=num' if NUMBER.match(str(cell)) else ''}>{escape(cell)}</td>" for cell in row) + "</tr>"
         for row in table.rows
     )
     note = f"<p class=note>{escape(table.note)}</p>" if table.note else ""
