@@ -29,6 +29,8 @@ FLUXES = ("total_water_storage", "precipitation", "total_evaporation", "deep_dra
 
 MODEL_PREFIX = "model__"
 PERTURBER_PREFIX = "perturber__"
+FILTER_PREFIX = "filter__"
+"""Checkpoint keys of a filter's per-site memory (a filter with ``initial_state``, e.g. adaptive)."""
 
 
 def _member_coords(data: SiteData, n_members: int, layer_names: tuple[str, ...]) -> dict[str, tuple]:
@@ -113,6 +115,7 @@ class Experiment:
     def _checkpoint(self, state: Mapping[str, np.ndarray], perturber_state: Mapping[str, np.ndarray]) -> dict:
         arrays = {MODEL_PREFIX + key: np.asarray(value) for key, value in state.items()}
         arrays.update({PERTURBER_PREFIX + key: np.asarray(value) for key, value in perturber_state.items()})
+        arrays.update({FILTER_PREFIX + key: np.asarray(value) for key, value in (getattr(self.filter, "state", None) or {}).items()})
         return arrays
 
     @staticmethod
@@ -218,6 +221,9 @@ class Experiment:
         )
         done, checkpoint = store.load_progress(name)
         state, perturber_state = self._restore(checkpoint if checkpoint is not None else spun_up)
+        if hasattr(self.filter, "initial_state"):  # per-site filter memory: fresh per run, resumed from checkpoints
+            memory = {key[len(FILTER_PREFIX):]: value for key, value in (checkpoint or {}).items() if key.startswith(FILTER_PREFIX)}
+            self.filter.state = memory or None
         observations = self.data.observations_on(period)["backscatter"].values  # (time, site)
         lai = self.data.forcing["lai"].sel(time=np.asarray(period, dtype="datetime64[ns]")).values
         bar = tqdm(total=len(period), initial=done, desc=f"{self.name}: {name}", unit="day", disable=not self.progress)
@@ -273,6 +279,9 @@ class Experiment:
         new_state, changes = self.model.set_analysis_variables(state, analysed)
         analysis_sm = self.model.surface_soil_moisture(new_state)
         filter_diagnostics = self.filter.diagnostics  # of this call; observation axis of size 1
+        used_error_variance = getattr(self.filter, "used_error_variance", None)  # adaptive R
+        if used_error_variance is not None:
+            error_variance = np.asarray(used_error_variance)[:, 0]
         has_obs = np.isfinite(observed)
         diagnostics = {
             "analysis_increment": np.where(has_obs, changes["analysis_increment"], np.nan),

@@ -29,6 +29,7 @@ class Purpose(enum.IntEnum):
     FORCING_PERTURBATION_LATTICE = 11
     TWIN_GRID_FIELD = 12
     TWIN_GRID_ROW = 13
+    STATE_PERTURBATION = 14
     VALIDATION_BOOTSTRAP = 20  # validation purposes from 20 on, apart from the model's
     VALIDATION_RANK_TIES = 21
 
