@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 import numpy as np
 
@@ -35,11 +35,46 @@ Standard names and units: ``precipitation`` mm d-1, ``air_temperature`` degC,
 """
 
 
+class VariableInfo(NamedTuple):
+    """What a component declares about one array it reports: dimension names in order, CF
+    ``units`` and ``long_name``."""
+
+    dims: tuple[str, ...]
+    units: str
+    long_name: str
+
+
+BUDGET_FLUXES = ("total_water_storage", "precipitation", "total_evaporation", "deep_drainage", "surface_runoff")
+"""Water-balance terms every :meth:`LandModel.step` returns, (member, site) each: closure
+``storage(t) - storage(t-1) = P - E - D - Q`` is checked from them (mm, mm d-1)."""
+
+
 class LandModel(abc.ABC):
-    """A land-surface model advanced one day at a time, vectorised over members and sites."""
+    """A land-surface model advanced one day at a time, vectorised over members and sites.
+
+    Callers (the experiment, the store, the engine) use: :attr:`reported_variables` to lay out
+    the store, :attr:`layer_names` with :meth:`layer_soil_moisture`, :meth:`initial_state`,
+    :meth:`step`, :meth:`surface_soil_moisture`, :meth:`analysis_variables` and
+    :meth:`set_analysis_variables`.  A state is a mapping of named arrays, each with leading
+    axes ``(member, site)``, stored and restored as it is (checkpoints): it must hold only
+    numeric arrays, and a model restarted from it must continue bit for bit.
+    """
 
     layer_names: tuple[str, ...] = ()
     """Soil layers reported by :meth:`layer_soil_moisture`; empty for a model without layers."""
+
+    reported_variables: Mapping[str, VariableInfo] = {
+        "total_water_storage": VariableInfo(("member", "site"), "mm", "total water storage"),
+        "precipitation": VariableInfo(("member", "site"), "mm d-1", "precipitation"),
+        "total_evaporation": VariableInfo(("member", "site"), "mm d-1", "total evaporation"),
+        "deep_drainage": VariableInfo(("member", "site"), "mm d-1", "drainage out of the soil column"),
+        "surface_runoff": VariableInfo(("member", "site"), "mm d-1", "surface runoff"),
+    }
+    """Fluxes and stores :meth:`step` returns (at least :data:`BUDGET_FLUXES`), by name: dims
+    (``("member", "site")``), units and long name.  A model adds its own entries."""
+
+    analysis_variables_units: str = "m3 m-3"
+    """Units of the filter's state vector (:meth:`analysis_variables`)."""
 
     def layer_soil_moisture(self, state: State) -> np.ndarray:
         """Soil moisture per layer, m3 m-3, shaped ``(member, site, len(layer_names))``."""
@@ -203,11 +238,22 @@ class ObservationOperator(abc.ABC):
 
 
 class Perturber(abc.ABC):
-    """Turns one day of site forcing into member forcing, with its own AR(1) memory."""
+    """Turns one day of site forcing into member forcing, with its own AR(1) memory.
+
+    State contract: :meth:`initial_state` and :meth:`perturb` exchange a mapping of named numeric
+    arrays (leading axes free, e.g. ``(variable, member, site)``) that callers store with the
+    model state in checkpoints and hand back unchanged; a perturber restarted from a stored
+    state continues bit for bit.  The state holds no generator objects: noise is re-derived
+    from (seed, site id, purpose, day) each day.
+    """
 
     @abc.abstractmethod
     def initial_state(self, site_ids: np.ndarray, n_members: int) -> dict[str, np.ndarray]:
-        """Memory of the perturbation processes before the first day."""
+        """Memory of the perturbation processes before the first day.
+
+        ``site_ids`` (site,) integers; ``n_members`` >= 1.  Arrays of the state carry the site
+        axis last, so a subset of sites is a slice of the state.
+        """
 
     @abc.abstractmethod
     def perturb(
@@ -216,10 +262,28 @@ class Perturber(abc.ABC):
         """Perturb one day.
 
         ``forcing`` holds arrays shaped ``(site,)``; the result holds arrays shaped
-        ``(member, site)`` in the same units, plus the new perturber state.  Noise is keyed by
-        (seed, site id, purpose, day block), never by a position, so that any subset or chunking
-        of sites gives the same numbers.
+        ``(member, site)`` in the same units (see :data:`Forcing`), plus the new perturber
+        state (the input state is not modified).  ``day_index`` counts days from the epoch of
+        the randomness (``framework.randomness``).  Noise is keyed by (seed, site id, purpose,
+        day block), never by a position, so that any subset or chunking of sites gives the same
+        numbers.
         """
+
+
+class FilterDiagnostics(Protocol):
+    """What :attr:`Filter.diagnostics` holds after a call (``...`` = batch axes, ``p`` observations,
+    ``n`` state size); callers read at least ``innovation`` and ``normalised_innovation``."""
+
+    innovation: np.ndarray
+    """(..., p) ``d - mean(y)`` in the observations' units; NaN where the observation is missing."""
+    normalised_innovation: np.ndarray
+    """(..., p) ``innovation / sqrt(var(y) + R)`` (member variance ddof = 1), 1; NaN where missing."""
+    increment: np.ndarray
+    """(..., n) analysis mean minus forecast mean, in the state's units (zero where not updated)."""
+    forecast_spread: np.ndarray
+    """(..., n) member standard deviation (ddof = 1) of the input states."""
+    analysis_spread: np.ndarray
+    """(..., n) member standard deviation (ddof = 1) of the analysed states."""
 
 
 class Filter(abc.ABC):
@@ -227,7 +291,12 @@ class Filter(abc.ABC):
 
     needs_rng: bool = False
     """True for filters that draw random numbers (perturbed observations): callers then pass
-    ``rng``, one generator per batch keyed by site, so results do not depend on chunking."""
+    ``rng``, an object array of ``numpy.random.Generator`` shaped like the batch axes (one per
+    site, keyed by site and day), so results do not depend on chunking."""
+
+    diagnostics: FilterDiagnostics | None = None
+    """Diagnostics of the last :meth:`analyse` call (None before the first), see
+    :class:`FilterDiagnostics`."""
 
     @abc.abstractmethod
     def analyse(
@@ -237,15 +306,12 @@ class Filter(abc.ABC):
         observed: np.ndarray,
         error_variance: np.ndarray,
         *,
-        rng: np.random.Generator | None = None,
+        rng: np.ndarray | np.random.Generator | None = None,
     ) -> np.ndarray:
-        """Return analysed states.
+        """Return analysed states, shaped like ``states``, and set :attr:`diagnostics`.
 
         Shapes: ``states (..., member, n_state)``, ``predicted (..., member, n_obs)``,
         ``observed (..., n_obs)``, ``error_variance (..., n_obs)`` (diagonal R, in the squared
         units of the observations).  A NaN observation is dropped; a batch with no valid
-        observation comes back unchanged.  Diagnostics of the last call are in
-        ``self.diagnostics``, with at least ``innovation`` (``d - mean(y)``) and
-        ``normalised_innovation`` (``innovation / sqrt(var(y) + R)``), both ``(..., n_obs)`` and
-        NaN where the observation is missing.
+        observation comes back unchanged.
         """

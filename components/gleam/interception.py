@@ -20,6 +20,8 @@ import attrs
 import numpy as np
 from attrs import validators as v
 
+from .pointwise import jitable, minimum, where
+
 
 @attrs.frozen
 class InterceptionParameters:
@@ -52,20 +54,40 @@ class InterceptionParameters:
             )
 
 
-def mean_rain_rate(convective_fraction, parameters: InterceptionParameters = InterceptionParameters()):
+@jitable
+def mean_rain_rate(convective_fraction, parameters):
     """R = f_conv R_conv + (1 - f_conv) R_syn, mm h-1 (MODEL_SPEC a.6, DD-6)."""
     p = parameters
     return convective_fraction * p.convective_rain_rate + (1.0 - convective_fraction) * p.synoptic_rain_rate
 
 
-def saturation_thresholds(rain_rate, parameters: InterceptionParameters = InterceptionParameters()):
-    """(P'_G, P''_G), mm (MODEL_SPEC a.6)."""
+@jitable
+def saturation_thresholds(rain_rate, parameters):
+    """(x, P'_G, P''_G): the evaporation-to-rain-rate ratio and the thresholds, mm (MODEL_SPEC a.6)."""
     p = parameters
     evap = (1.0 - p.trunk_evaporation_fraction) * p.wet_canopy_evaporation
     x = evap / rain_rate
     canopy = -(rain_rate * p.canopy_storage / evap) * np.log1p(-x)
     trunks = canopy + rain_rate * p.trunk_storage / (p.trunk_drainage_fraction * (rain_rate - evap))
-    return canopy, trunks
+    return x, canopy, trunks
+
+
+@jitable
+def gash_interception(rainfall, cover, x, canopy_threshold, trunk_threshold, parameters):
+    """Interception loss I, mm d-1 per unit pixel area, from :func:`saturation_thresholds` (a.6)."""
+    p = parameters
+    below = rainfall < canopy_threshold
+    canopy = where(below, cover * rainfall, cover * (canopy_threshold + x * (rainfall - canopy_threshold)))
+    trunk = where(
+        below,
+        0.0,
+        where(
+            rainfall < trunk_threshold,
+            cover * p.trunk_drainage_fraction * (1.0 - x) * (rainfall - canopy_threshold),
+            cover * p.trunk_storage,
+        ),
+    )
+    return minimum(canopy + trunk, cover * rainfall)
 
 
 def interception_loss(rainfall, cover, rain_rate, parameters: InterceptionParameters = InterceptionParameters()):
@@ -74,19 +96,5 @@ def interception_loss(rainfall, cover, rain_rate, parameters: InterceptionParame
     ``rainfall`` P_r mm d-1, ``cover`` c = f_T, ``rain_rate`` R mm h-1; broadcasting arrays.
     Zero when c = 0 or P_r = 0 (the snow mask is applied by the caller).
     """
-    p = parameters
-    evap = (1.0 - p.trunk_evaporation_fraction) * p.wet_canopy_evaporation
-    x = evap / rain_rate
-    canopy_threshold, trunk_threshold = saturation_thresholds(rain_rate, p)
-    below = rainfall < canopy_threshold
-    canopy = np.where(below, cover * rainfall, cover * (canopy_threshold + x * (rainfall - canopy_threshold)))
-    trunk = np.where(
-        below,
-        0.0,
-        np.where(
-            rainfall < trunk_threshold,
-            cover * p.trunk_drainage_fraction * (1.0 - x) * (rainfall - canopy_threshold),
-            cover * p.trunk_storage,
-        ),
-    )
-    return np.minimum(canopy + trunk, cover * rainfall)
+    x, canopy_threshold, trunk_threshold = saturation_thresholds(rain_rate, parameters)
+    return gash_interception(rainfall, cover, x, canopy_threshold, trunk_threshold, parameters)

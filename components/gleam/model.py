@@ -26,11 +26,11 @@ from collections.abc import Mapping
 import numpy as np
 
 from s1da.framework import variables
-from s1da.framework.interfaces import LandModel
+from s1da.framework.interfaces import LandModel, VariableInfo
 from s1da.framework.sitedata import FORCING_LIMITS
 
 from . import kernel as numpy_kernel
-from .kernel import BUDGET_FLUXES, LAYER_NAMES, LAYER_THICKNESS, TOP_LAYERS, DEPTH_INDEX, LAYER_FRACTION
+from .kernel import FLUX_NAMES, LAYER_NAMES, LAYER_THICKNESS, TOP_LAYERS, DEPTH_INDEX, LAYER_FRACTION
 from .nudging import NudgingParameters, nudge
 from .parameters import GleamParameters
 from .statics import SiteStatics
@@ -55,8 +55,30 @@ for _name, _units, _long in (
     ("snowfall", "mm d-1", "snowfall per unit land area"),
     ("snowmelt", "mm d-1", "snowmelt per unit land area"),
     ("snow_sublimation", "mm d-1", "snow sublimation per unit land area"),
+    ("snow_mask", "1", "snow mask M (1 under snow or ice)"),
+    ("potential_evaporation_water", "mm d-1", "Priestley-Taylor potential evaporation of open water"),
+    ("potential_evaporation_snow", "mm d-1", "Priestley-Taylor potential sublimation of snow and ice"),
 ):
     variables.register(_name, _units, _long)
+_FRACTION_LONG = {"tall": "tall vegetation", "short": "short vegetation", "bare": "bare soil"}
+for _fraction, _long in _FRACTION_LONG.items():
+    for _what, _units, _text in (
+        ("net_input", "mm d-1", "net water input to the soil per unit fraction area"),
+        ("evaporation", "mm d-1", "actual evaporation per unit fraction area"),
+        ("drainage", "mm d-1", "drainage out of the soil column per unit fraction area"),
+        ("potential_evaporation", "mm d-1", "Priestley-Taylor potential evaporation"),
+        ("stress", "1", "evaporative stress factor"),
+    ):
+        variables.register(f"{_fraction}_{_what}", _units, f"{_long}: {_text}")
+
+
+def _reported_variables() -> dict[str, VariableInfo]:
+    """Every flux of :meth:`GleamModel.step` with dims and CF metadata (``outputs="all"``)."""
+    out = {}
+    for name in FLUX_NAMES:
+        attributes = variables.attributes(name)
+        out[name] = VariableInfo(("member", "site"), attributes["units"], attributes["long_name"])
+    return out
 
 
 class ForcingError(ValueError):
@@ -78,6 +100,8 @@ class GleamModel(LandModel):
 
     layer_names: tuple[str, ...] = LAYER_NAMES
     layer_thickness = LAYER_THICKNESS
+    reported_variables = _reported_variables()
+    """All fluxes (``outputs="all"``); ``outputs="budget"`` returns the first six of them."""
 
     def __init__(
         self,
@@ -112,6 +136,7 @@ class GleamModel(LandModel):
         self.nudging = nudging
         self.check_forcing = check_forcing
         self.outputs = outputs
+        self._record = parameters.record()
         if kernel == "numba":
             from . import kernel_numba  # lazy: numba is optional
 
@@ -245,25 +270,17 @@ class GleamModel(LandModel):
                         self._check_values(name, value, shape)
                 raise AssertionError("the numba kernel flagged forcing that passes the numpy check")  # pragma: no cover
             return result
-        state, fluxes = numpy_kernel.daily_step(
-            soil,
-            state["snowpack"],
-            state["previous_swe"],
-            state["open_water_storage"],
-            f["precipitation"],
-            f["air_temperature"],
-            f["net_radiation"],
-            veg,
-            swe,
-            convective,
-            self.statics,
-            self.parameters,
-            p01,
-            p99,
+        forcing_record = numpy_kernel.DayForcing(
+            f["precipitation"], f["air_temperature"], f["net_radiation"], veg,
+            0.0 if swe is None else swe, convective,
+        )  # fmt: skip
+        options = numpy_kernel.day_options(
+            self._record, swe is not None, np.ndim(convective) > 0 or float(convective) != 0.0, self.outputs == "all"
         )
-        if self.outputs == "budget":
-            fluxes = {name: fluxes[name] for name in BUDGET_FLUXES}
-        return state, fluxes
+        return numpy_kernel.daily_step(
+            soil, state["snowpack"], state["previous_swe"], state["open_water_storage"], forcing_record,
+            numpy_kernel.site_record(self.statics, p01, p99), self._record, options,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ analysis
     def analysis_variables(self, state) -> np.ndarray:
