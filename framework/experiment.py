@@ -1,7 +1,7 @@
 """The experiment object: spin-up -> open loop -> calibration -> DA runs -> validation.
 
 It only orchestrates components behind the interfaces of :mod:`s1da.framework.interfaces`; it
-holds no physics and no statistics of its own (DESIGN.md, "Data flow").  Every stage writes to
+holds no physics and no statistics of its own (docs/architecture.md, "Data flow").  Every stage writes to
 the :class:`~s1da.framework.store.EnsembleStore`, streaming block by block so that peak memory
 does not grow with the number of years, and every stage resumes where a killed run stopped.
 """
@@ -281,7 +281,7 @@ class Experiment:
     def _analyse(
         self, state: dict, operator: ObservationOperator, observed: np.ndarray, day_inputs: Mapping[str, np.ndarray], day_index: int
     ) -> tuple[dict, dict[str, np.ndarray]]:
-        """One analysis at the end of the model day (MODEL_SPEC c); ``day_inputs`` holds the
+        """One analysis at the end of the model day (docs/model/filters.md c); ``day_inputs`` holds the
         operator inputs of the data for this day, each ``(site,)``."""
         forecast_sm = self.model.surface_soil_moisture(state)  # (member, site)
         available = {name: np.broadcast_to(values, forecast_sm.shape) for name, values in day_inputs.items()}

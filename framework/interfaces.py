@@ -4,7 +4,7 @@ Every concrete component in ``s1da.components`` implements one of these.  The ex
 only talks to these methods, and a user who imports one piece (the DEnKF, the WCM) without the
 containers only needs the class itself.
 
-Array conventions (DESIGN.md, "Interfaces"):
+Array conventions (docs/architecture.md, "Interfaces"):
 
 * Land-model state and forcing arrays are shaped ``(member, site, ...)``.
 * Filter arrays are shaped ``(..., member, n)``: leading axes are independent batches (sites).
@@ -104,7 +104,7 @@ class LandModel(abc.ABC):
         """The filter's state vector, shaped ``(site, member, n_state)`` (m3 m-3).
 
         Which variables form the vector (top layer per fraction, the aggregate, all layers) is
-        the model's configuration (MODEL_SPEC (c), option ``state``).
+        the model's configuration (docs/model/filters.md (c), option ``state``).
         """
 
     @abc.abstractmethod

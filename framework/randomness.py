@@ -1,6 +1,6 @@
 """Keyed random streams: every draw is a pure function of (entropy, site id, purpose, block).
 
-DESIGN.md ("Scaling") requires that any subset or chunking of sites reproduces the same
+docs/architecture.md ("Scaling") requires that any subset or chunking of sites reproduces the same
 numbers.  A stream is therefore never advanced across sites: each (site, purpose, block) gets
 its own ``numpy.random.Generator`` from ``SeedSequence(entropy, spawn_key=...)``, and members are
 an axis of each draw.

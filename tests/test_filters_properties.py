@@ -1,4 +1,4 @@
-"""Property tests of the MODEL_SPEC (c) identities for the batched ensemble filters."""
+"""Property tests of the docs/model/filters.md (c) identities for the batched ensemble filters."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def _scale(states):
 
 
 # ------------------------------------------------------------------------------------------
-# reference forms written in the column convention of MODEL_SPEC (c), one site at a time
+# reference forms written in the column convention of docs/model/filters.md (c), one site at a time
 # ------------------------------------------------------------------------------------------
 
 
@@ -124,7 +124,7 @@ REFERENCES = {
 @pytest.mark.parametrize("name", list(ANALYSES))
 @given(problem=problems())
 def test_filters_analysis_matches_reference_forms(name, problem):
-    """Each path equals the textbook matrix form of MODEL_SPEC (c), written per site."""
+    """Each path equals the textbook matrix form of docs/model/filters.md (c), written per site."""
     states, predicted, observed, r, z = problem
     result = ANALYSES[name](states, predicted, observed, r, z)
     reference = REFERENCES[name.split("_")[0]]

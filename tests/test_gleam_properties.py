@@ -1,4 +1,4 @@
-"""Property tests of the MODEL_SPEC a.13 invariants over random forcing, statics and parameters."""
+"""Property tests of the docs/model/gleam.md a.13 invariants over random forcing, statics and parameters."""
 
 import attrs
 import numpy as np
@@ -88,7 +88,7 @@ def test_water_balance_closes_and_stays_bounded(seed, parameters, with_swe):
     for day in range(N_DAY):
         forcing = random_forcing(rng, day, with_swe)
         new, fl = model.step(state, forcing)
-        # per fraction (MODEL_SPEC a.13): delta sum_l s_l = F_k - E_k - D_k
+        # per fraction (docs/model/gleam.md a.13): delta sum_l s_l = F_k - E_k - D_k
         for name in ("tall", "short", "bare"):
             change = _soil_storage(model, new, name) - _soil_storage(model, state, name)
             budget = fl[f"{name}_net_input"] - fl[f"{name}_evaporation"] - fl[f"{name}_drainage"]
@@ -106,7 +106,7 @@ def test_water_balance_closes_and_stays_bounded(seed, parameters, with_swe):
             atol=TOL,
         )
         assert np.all(new["snowpack"] >= -1e-12)
-        # land budget as written in MODEL_SPEC a.13
+        # land budget as written in docs/model/gleam.md a.13
         f_w = statics.fraction_water
         land_side = fl["interception_loss"] + (1 - f_w) * (new["snowpack"] - state["snowpack"] + fl["snow_sublimation"])
         for name, f in (("tall", statics.fraction_tall), ("short", statics.fraction_short), ("bare", statics.fraction_bare)):
@@ -208,7 +208,7 @@ def test_limit_cases(seed):
     _, (_, fl) = _one_day(statics, dark)
     for key in ("tall", "short", "bare"):
         assert np.all(fl[f"{key}_potential_evaporation"] <= 0.0)
-        # condensation is not stressed: E_k = Ep_k (MODEL_SPEC a.4)
+        # condensation is not stressed: E_k = Ep_k (docs/model/gleam.md a.4)
         np.testing.assert_allclose(fl[f"{key}_evaporation"], fl[f"{key}_potential_evaporation"], rtol=1e-14)
     assert np.all(fl["potential_evaporation_water"] <= 0.0) and np.all(fl["potential_evaporation_snow"] <= 0.0)
 

@@ -1,4 +1,4 @@
-"""Water Cloud Model: MODEL_SPEC (b) golden values, invariants, calibration and persistence."""
+"""Water Cloud Model: docs/model/operators.md (b) golden values, invariants, calibration and persistence."""
 
 
 import numpy as np
@@ -45,7 +45,7 @@ def fitted_network():
 
 
 def test_operators_golden_value():
-    # MODEL_SPEC (b) regression value
+    # docs/model/operators.md (b) regression value
     assert transmissivity(2.0, 0.2, 40.0) == pytest.approx(0.35193, abs=5e-6)
     assert water_cloud_backscatter(0.25, 2.0, *TRUE, incidence_angle_deg=40.0) == pytest.approx(-8.7133, abs=5e-5)
 
@@ -59,7 +59,7 @@ def test_operators_no_attenuation_gives_soil_line(sm, lai, c, d, a, theta):
 
 @given(sm_values, lai_values, b_values, c_values, d_values, theta_values)
 def test_operators_zero_vegetation_scattering(sm, lai, b, c, d, theta):
-    # A = 0: sigma0 = C + D SM - 8.6859 B LAI / cos(theta) (MODEL_SPEC b)
+    # A = 0: sigma0 = C + D SM - 8.6859 B LAI / cos(theta) (docs/model/operators.md b)
     expected = c + d * sm - 20.0 / np.log(10.0) * b * lai / np.cos(np.deg2rad(theta))
     assert water_cloud_backscatter(sm, lai, 0.0, b, c, d, theta) == pytest.approx(expected, abs=1e-8)
 

@@ -1,4 +1,4 @@
-"""The daily GLEAM step, written once for the numpy and the compiled kernel (MODEL_SPEC a.2).
+"""The daily GLEAM step, written once for the numpy and the compiled kernel (docs/model/gleam.md a.2).
 
 :func:`gleam_day` composes the process modules for "points": in the numpy kernel a point is the
 whole ``(member, site)`` array (:func:`daily_step` below), in ``kernel_numba`` one member-site
@@ -16,7 +16,7 @@ Water bookkeeping, per unit pixel area (all mm or mm d-1):
   its own; we carry the running balance ``open_water_storage`` (mm per pixel, relative to the
   initial level, may go negative = lateral supply) so that the pixel budget closes exactly.
 
-Pixel closure (MODEL_SPEC a.13 extended to the open water):
+Pixel closure (docs/model/gleam.md a.13 extended to the open water):
     TWS = sum_k f_k sum_l s_{k,l} + (1 - f_W) D_m + open_water_storage
     E   = I + f_T E_T + f_H E_H + f_B E_B + f_W E_W + (1 - f_W) E_s
     D   = sum_k f_k D_k,  Q = 0 (no infiltration-excess runoff in GLEAM: src G1 calls the
@@ -177,14 +177,14 @@ def day_options(parameters_record, swe_forced, per_point_rain_rate, all_fluxes) 
 # ---------------------------------------------------------------- aggregates (a.10, a.13)
 @jitable
 def surface_moisture(moisture, site):
-    """w1 = sum_k f_k w_k1 / sum_k f_k (MODEL_SPEC a.10); ``moisture`` layer first (6, ...)."""
+    """w1 = sum_k f_k w_k1 / sum_k f_k (docs/model/gleam.md a.10); ``moisture`` layer first (6, ...)."""
     numerator = moisture[0] * site.fraction_tall + moisture[3] * site.fraction_short + moisture[5] * site.fraction_bare
     return numerator * site.inverse_land_fraction
 
 
 @jitable
 def root_zone_moisture(moisture, site):
-    """w_rz = sum_k f_k sum_l w dz / sum_k f_k sum_l dz (MODEL_SPEC a.10); layer first (6, ...)."""
+    """w_rz = sum_k f_k sum_l w dz / sum_k f_k sum_l dz (docs/model/gleam.md a.10); layer first (6, ...)."""
     return soil_water_storage(moisture, site) * site.inverse_root_zone_depth
 
 
@@ -248,7 +248,7 @@ def canopy_interception(rainfall, mask, forcing, site, parameters, options):
 
 @jitable
 def gleam_day(moisture, storage, snowpack, previous_swe, open_water_storage, forcing, site, parameters, options):
-    """One day of GLEAM v3 at a point (MODEL_SPEC a.2 order).
+    """One day of GLEAM v3 at a point (docs/model/gleam.md a.2 order).
 
     ``moisture`` is the start-of-day w and ``storage`` receives the new w, both layer first
     (6 layers: :data:`LAYER_NAMES`); in the compiled loop ``moisture`` is a tuple.  Returns (snowpack, previous SWE, open-water storage, :class:`DayFluxes`).
@@ -316,7 +316,7 @@ def fraction_weights(statics) -> np.ndarray:
 
 
 def lower_bounds(statics) -> np.ndarray:
-    """(site, 6) lowest moisture per layer: w_wp for T and H, w_r for B (MODEL_SPEC a.1, a.9)."""
+    """(site, 6) lowest moisture per layer: w_wp for T and H, w_r for B (docs/model/gleam.md a.1, a.9)."""
     wp, wr = statics.wilting_point, statics.residual
     return np.stack([wp, wp, wp, wp, wp, wr], axis=-1)
 
@@ -332,12 +332,12 @@ def total_water_storage(soil_moisture, snowpack, open_water_storage, statics):
 
 
 def surface_soil_moisture(soil_moisture, statics):
-    """w1 (MODEL_SPEC a.10) of ``soil_moisture`` (..., 6)."""
+    """w1 (docs/model/gleam.md a.10) of ``soil_moisture`` (..., 6)."""
     return surface_moisture(layers_first(soil_moisture), site_record(statics, 0.0, 1.0))
 
 
 def root_zone_soil_moisture(soil_moisture, statics):
-    """w_rz (MODEL_SPEC a.10) of ``soil_moisture`` (..., 6)."""
+    """w_rz (docs/model/gleam.md a.10) of ``soil_moisture`` (..., 6)."""
     return root_zone_moisture(layers_first(soil_moisture), site_record(statics, 0.0, 1.0))
 
 

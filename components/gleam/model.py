@@ -2,14 +2,14 @@
 
 A thin wrapper: it validates input, broadcasts forcing to ``(member, site)``, calls the numpy
 kernel (``kernel.py``) or the optional numba kernel (``kernel_numba.py``) and handles the
-analysis state vector (MODEL_SPEC c, "State vector and propagation to depth").
+analysis state vector (docs/model/filters.md c, "State vector and propagation to depth").
 
 State (arrays ``(member, site, ...)``):
 
 * ``soil_moisture`` (member, site, 6), m3 m-3, layers :data:`LAYER_NAMES`
-  = T1, T2, T3, H1, H2, B1 (MODEL_SPEC a.1).  Layers of fractions absent at a site are carried
+  = T1, T2, T3, H1, H2, B1 (docs/model/gleam.md a.1).  Layers of fractions absent at a site are carried
   but carry no weight anywhere and are never changed by an analysis.
-* ``snowpack`` (member, site), mm per unit land area (D_m, MODEL_SPEC a.5).
+* ``snowpack`` (member, site), mm per unit land area (D_m, docs/model/gleam.md a.5).
 * ``previous_swe`` (member, site), mm: yesterday's SWE forcing for the GLEAM snow mode.
 * ``open_water_storage`` (member, site), mm per pixel: running balance f_W (P - E_W) of the
   open-water fraction (see ``kernel.py``); zero where f_W = 0.
@@ -86,11 +86,11 @@ class ForcingError(ValueError):
 
 
 class GleamModel(LandModel):
-    """GLEAM v3 (MODEL_SPEC a), vectorised over members and sites.
+    """GLEAM v3 (docs/model/gleam.md a), vectorised over members and sites.
 
     ``state_vector``: "top" (x = [w_T1, w_H1, w_B1]), "top_aggregated" (x = [w1]) or
     "augmented" (all six layers; optional Schur ``taper`` = (rho_1, rho_2, rho_3) by layer depth
-    index, DD-18), MODEL_SPEC (c).  ``kernel``: "numpy" or "numba" (optional dependency).
+    index, DD-18), docs/model/filters.md (c).  ``kernel``: "numpy" or "numba" (optional dependency).
     ``check_forcing`` validates every day's forcing (on by default; costs a few % of the step).
     ``outputs``: "all" fluxes (components, per-fraction terms) or only the "budget" set
     (P, E, D, Q, TWS, w1), which halves the memory traffic of the numba kernel.
@@ -308,7 +308,7 @@ class GleamModel(LandModel):
         return new_state, {"analysis_increment": increment, "clipped_water": clip_water}
 
     def set_analysis_variables(self, state, values):
-        """Put the analysed vector back (MODEL_SPEC c); see :meth:`LandModel.set_analysis_variables`.
+        """Put the analysed vector back (docs/model/filters.md c); see :meth:`LandModel.set_analysis_variables`.
 
         ``clipped_water`` is signed: water added (+) or removed (-) by the clipping, so that
         ``analysis_increment - clipped_water`` is the increment the filter asked for.
@@ -334,7 +334,7 @@ class GleamModel(LandModel):
         return self._finish_update(state, requested)
 
     def nudge(self, state, rescaled_observation):
-        """GLEAM-native nudging of layer 1 (MODEL_SPEC a.12, DD-12); only if enabled.
+        """GLEAM-native nudging of layer 1 (docs/model/gleam.md a.12, DD-12); only if enabled.
 
         ``rescaled_observation`` (site,) or (member, site), m3 m-3, already rescaled to the model
         climatology; NaN = no observation.  The aggregated increment K (theta* - w1) is added to

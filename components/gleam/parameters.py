@@ -21,10 +21,10 @@ SNOW_MODES = ("auto", "swe", "temperature_index")
 
 @attrs.frozen
 class GleamParameters:
-    """Parameters of the GLEAM v3 model (MODEL_SPEC a).
+    """Parameters of the GLEAM v3 model (docs/model/gleam.md a).
 
     ``snow_mode``: ``"auto"`` uses the SWE-forced GLEAM mode on days whose forcing contains
-    ``swe`` and the temperature-index fallback otherwise (MODEL_SPEC a.5); ``"swe"`` requires SWE;
+    ``swe`` and the temperature-index fallback otherwise (docs/model/gleam.md a.5); ``"swe"`` requires SWE;
     ``"temperature_index"`` ignores any SWE.
     """
 

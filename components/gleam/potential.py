@@ -1,4 +1,4 @@
-"""Priestley-Taylor potential evaporation per land-cover fraction (MODEL_SPEC a.4).
+"""Priestley-Taylor potential evaporation per land-cover fraction (docs/model/gleam.md a.4).
 
 ``Ep_k = alpha_k * Delta/(Delta+gamma) * phi_k * R_n * 86400/lambda`` in mm d-1 (Priestley &
 Taylor 1972), with the ice
@@ -20,7 +20,7 @@ _PHI = v.and_(v.gt(0.0), v.le(1.0))
 
 @attrs.frozen
 class PriestleyTaylorParameters:
-    """alpha and phi = 1 - G/R_n per surface (MODEL_SPEC a.4 table; DD-3 for the phi order)."""
+    """alpha and phi = 1 - G/R_n per surface (docs/model/gleam.md a.4 table; DD-3 for the phi order)."""
 
     alpha_tall: float = attrs.field(default=0.97, validator=_ALPHA, metadata={"units": "1"})
     alpha_short: float = attrs.field(default=1.26, validator=_ALPHA, metadata={"units": "1"})
@@ -36,7 +36,7 @@ class PriestleyTaylorParameters:
 
 @jitable
 def priestley_taylor(alpha, phi, equilibrium):
-    """Ep_k = alpha_k phi_k Delta/(Delta + gamma) R_n 86400/lambda, mm d-1 (MODEL_SPEC a.4).
+    """Ep_k = alpha_k phi_k Delta/(Delta + gamma) R_n 86400/lambda, mm d-1 (docs/model/gleam.md a.4).
 
     ``equilibrium`` is :func:`equilibrium_evaporation` (with the ice properties for snow)."""
     return alpha * phi * equilibrium

@@ -1,4 +1,4 @@
-"""Snowpack: partition of precipitation, sublimation and melt (MODEL_SPEC a.5).
+"""Snowpack: partition of precipitation, sublimation and melt (docs/model/gleam.md a.5).
 
 Two modes share one balance, ``D_m,t = D_m,t-1 + P_s - E_s - F_sn`` (exact by construction):
 
@@ -22,7 +22,7 @@ from .pointwise import jitable, maximum, minimum, where
 
 @attrs.frozen
 class SnowParameters:
-    """Snow thresholds and the degree-day melt of the fallback mode (MODEL_SPEC a.5)."""
+    """Snow thresholds and the degree-day melt of the fallback mode (docs/model/gleam.md a.5)."""
 
     mask_threshold: float = attrs.field(default=10.0, validator=v.and_(v.ge(0.0), v.le(1000.0)), metadata={"units": "mm"})
     sublimation_cap: float = attrs.field(
@@ -55,7 +55,7 @@ class SnowResult(NamedTuple):
 
 @jitable
 def snow_sublimation(mask, potential_sublimation, cap, available):
-    """E_s = M max(0, min(Ep_S, cap, available)) (MODEL_SPEC a.5)."""
+    """E_s = M max(0, min(Ep_S, cap, available)) (docs/model/gleam.md a.5)."""
     return where(mask, maximum(0.0, minimum(minimum(potential_sublimation, cap), available)), 0.0)
 
 
@@ -63,7 +63,7 @@ def snow_sublimation(mask, potential_sublimation, cap, available):
 def snow_swe_forced(
     precipitation, swe, previous_swe, snowpack, potential_sublimation, air_temperature, ice, parameters
 ):
-    """GLEAM mode, forced by observed SWE (MODEL_SPEC a.5, src G1; DD-4 uses today's E_s).
+    """GLEAM mode, forced by observed SWE (docs/model/gleam.md a.5, src G1; DD-4 uses today's E_s).
 
     ``ice`` is the static permanent-ice mask (broadcasts).  ``previous_swe`` is yesterday's
     SWE (zero before the first day, which makes D_a = SWE_t on day one).
@@ -84,7 +84,7 @@ def snow_swe_forced(
 def snow_temperature_index(
     precipitation, snowpack, potential_sublimation, air_temperature, ice, parameters
 ):
-    """Fallback without SWE (MODEL_SPEC a.5, DD-5; melt after S4 ``snp_balance.m``).
+    """Fallback without SWE (docs/model/gleam.md a.5, DD-5; melt after S4 ``snp_balance.m``).
 
     Snowfall when T_a <= threshold; the mask is ``D_m,t-1 + P_s >= 10 mm`` (the snow available
     today, the analogue of D_a including today's snowfall), or permanent ice; melt

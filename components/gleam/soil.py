@@ -1,4 +1,4 @@
-"""Multi-layer soil water balance per land-cover fraction (MODEL_SPEC a.9).
+"""Multi-layer soil water balance per land-cover fraction (docs/model/gleam.md a.9).
 
 Storages ``s_l = w_l dz_l`` in mm, indexed layer first: ``storage[l]`` is a ``(member, site)``
 array in the numpy kernel and a float in the compiled one (``pointwise.py``).  Per fraction and day:
@@ -56,7 +56,7 @@ would be decided by the last bit of w dz / dz, and two correct kernels could dis
 
 @attrs.frozen
 class SoilParameters:
-    """Drainage and extraction of the soil water balance (MODEL_SPEC a.9, DD-9, DD-10)."""
+    """Drainage and extraction of the soil water balance (docs/model/gleam.md a.9, DD-9, DD-10)."""
 
     drainage_fraction: float = attrs.field(
         default=1.0, validator=v.and_(v.gt(0.0), v.le(1.0)), metadata={"units": "d-1", "doc": "kappa of the cascade"}
@@ -119,7 +119,7 @@ def extract_in_order(storage, demand, thickness, lower_bound, order, count):
     """Take ``demand`` (mm, >= 0) from the layer-first ``storage`` in place, layer ``order[0]`` first.
 
     Each layer gives down to ``lower_bound * dz``; a layer already below gives nothing and is left
-    untouched (MODEL_SPEC a.9.4).  Returns the extracted mm.
+    untouched (docs/model/gleam.md a.9.4).  Returns the extracted mm.
     """
     remaining = demand
     for rank in range(count):
@@ -194,7 +194,7 @@ def gravity_drainage(storage, inflow, thickness, first, count, lower_bound, site
 
 @jitable
 def fraction_water_balance(moisture, storage, first, count, evaporation_demand, net_input, thickness, lower_bound, site, soil):
-    """One day of MODEL_SPEC a.9 for the fraction of layers ``first:first + count``.
+    """One day of docs/model/gleam.md a.9 for the fraction of layers ``first:first + count``.
 
     ``moisture`` is the start-of-day w and ``storage`` receives the new storages (mm), both layer
     first over all layers (``storage`` is written in place); ``thickness`` the layers' dz (mm);

@@ -1,6 +1,6 @@
 """Static site properties: land-cover fractions, soil hydraulic parameters, vegetation percentiles.
 
-MODEL_SPEC a.1 (fractions, static list), a.11 (soil table, DD-11 for w_r), a.7 (VOD p01/p99; DD-1
+docs/model/gleam.md a.1 (fractions, static list), a.11 (soil table, DD-11 for w_r), a.7 (VOD p01/p99; DD-1
 LAI p01/p99 for the LAI fallback).  Every array is shaped ``(site,)``.  Construction validates
 everything and names the offending site and variable.
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-# MODEL_SPEC a.11 (src S2 SoilPara.m): w_sat, w_fc, w_c, w_wp (m3 m-3).
+# docs/model/gleam.md a.11 (src S2 SoilPara.m): w_sat, w_fc, w_c, w_wp (m3 m-3).
 SOIL_TEXTURES: dict[str, tuple[float, float, float, float]] = {
     "sand": (0.373, 0.151, 0.109, 0.035),
     "loamy sand": (0.386, 0.189, 0.142, 0.052),
@@ -69,7 +69,7 @@ def _site_array(value, n_site: int, name: str, dtype=float) -> np.ndarray:
 class SiteStatics:
     """Static properties of ``n_site`` sites; arrays shaped ``(site,)`` (scalars broadcast).
 
-    Fractions are of the pixel (MODEL_SPEC a.1): tall vegetation, short vegetation, bare soil,
+    Fractions are of the pixel (docs/model/gleam.md a.1): tall vegetation, short vegetation, bare soil,
     open water, summing to one.  Soil parameters in m3 m-3, the same for all layers of a site.
     """
 
@@ -190,7 +190,7 @@ class SiteStatics:
         fraction_water=0.0,
         **kwargs,
     ) -> SiteStatics:
-        """Soil parameters from the MODEL_SPEC a.11 table (w_r by DD-11 unless given), b and K_sat
+        """Soil parameters from the docs/model/gleam.md a.11 table (w_r by DD-11 unless given), b and K_sat
         from Clapp & Hornberger (1978) unless given."""
         ids = np.asarray(site_id)
         textures = [texture] * ids.size if isinstance(texture, str) else list(texture)

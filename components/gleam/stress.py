@@ -1,4 +1,4 @@
-"""Evaporative stress, GLEAM v3 (MODEL_SPEC a.7, after Martens et al. 2017; DD-7).
+"""Evaporative stress, GLEAM v3 (docs/model/gleam.md a.7, after Martens et al. 2017; DD-7).
 
 * VOD* = clip((VOD - p01)/(p99 - p01), 0, 1).  DD-1: without VOD the same normalisation is
   applied to LAI with the site's LAI p01/p99 (LAI is an optical proxy for the vegetation water
@@ -17,7 +17,7 @@ from .pointwise import clip, jitable, maximum
 
 @jitable
 def normalised_vegetation_index(value, p01, inverse_range):
-    """VOD* = clip((VOD - p01) / (p99 - p01), 0, 1) (or LAI*, DD-1) (MODEL_SPEC a.7).
+    """VOD* = clip((VOD - p01) / (p99 - p01), 0, 1) (or LAI*, DD-1) (docs/model/gleam.md a.7).
 
     ``inverse_range`` = 1 / (p99 - p01), a per-site constant (``kernel.site_record``)."""
     return clip((value - p01) * inverse_range, 0.0, 1.0)
@@ -25,7 +25,7 @@ def normalised_vegetation_index(value, p01, inverse_range):
 
 @jitable
 def water_availability(wettest, critical, inverse_range):
-    """g(w*) = 1 - clip((w_c - w*) / (w_c - w_wp), 0, 1)^2 (MODEL_SPEC a.7, quadratic form).
+    """g(w*) = 1 - clip((w_c - w*) / (w_c - w_wp), 0, 1)^2 (docs/model/gleam.md a.7, quadratic form).
 
     ``inverse_range`` = 1 / (w_c - w_wp)."""
     deficit = clip((critical - wettest) * inverse_range, 0.0, 1.0)
@@ -50,5 +50,5 @@ def vegetation_stress(moisture, first, count, vegetation_index, critical, invers
 
 @jitable
 def bare_soil_stress(surface_moisture, residual, inverse_range):
-    """S_B = clip((w_B1 - w_r)/(w_c - w_r), 0, 1) (MODEL_SPEC a.7); ``inverse_range`` = 1 / (w_c - w_r)."""
+    """S_B = clip((w_B1 - w_r)/(w_c - w_r), 0, 1) (docs/model/gleam.md a.7); ``inverse_range`` = 1 / (w_c - w_r)."""
     return clip((surface_moisture - residual) * inverse_range, 0.0, 1.0)

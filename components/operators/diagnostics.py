@@ -1,4 +1,4 @@
-"""Skill of a calibrated observation operator in and out of sample (MODEL_SPEC b and e).
+"""Skill of a calibrated observation operator in and out of sample (docs/model/operators.md b and e).
 
 ``diagnose`` fits the operator twice per site: on all valid samples (in-sample skill, the
 paper's R, sensitivity, WCM parameter correlations and flags) and on the first

@@ -262,7 +262,7 @@ def leading_training_mask(valid: np.ndarray, fraction: float) -> np.ndarray:
 
 
 def pearson_r(simulated: np.ndarray, observed: np.ndarray) -> float:
-    """Temporal Pearson correlation (MODEL_SPEC e); NaN when either series is constant."""
+    """Temporal Pearson correlation (docs/model/validation.md e); NaN when either series is constant."""
     sim = simulated - simulated.mean()
     obs = observed - observed.mean()
     denominator = np.sqrt(np.sum(sim**2) * np.sum(obs**2))
@@ -270,7 +270,7 @@ def pearson_r(simulated: np.ndarray, observed: np.ndarray) -> float:
 
 
 def rmsd(simulated: np.ndarray, observed: np.ndarray) -> float:
-    """Root-mean-square difference (MODEL_SPEC e)."""
+    """Root-mean-square difference (docs/model/validation.md e)."""
     return float(np.sqrt(np.mean((simulated - observed) ** 2)))
 
 

@@ -1,4 +1,4 @@
-"""Support-vector-regression observation operator (MODEL_SPEC b, "SVR alternative").
+"""Support-vector-regression observation operator (docs/model/operators.md b, "SVR alternative").
 
 Rains et al. (2022) compare the WCM with an epsilon-SVR (RBF kernel) trained per site on the
 same open-loop soil moisture and LAI.  Here, per site:

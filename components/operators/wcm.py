@@ -1,6 +1,6 @@
-"""Water Cloud Model observation operator (MODEL_SPEC b), calibrated per site.
+"""Water Cloud Model observation operator (docs/model/operators.md b), calibrated per site.
 
-Canonical (``units="mixed"``) form, MODEL_SPEC (b) "Canonical implementation"::
+Canonical (``units="mixed"``) form, docs/model/operators.md (b) "Canonical implementation"::
 
     t2        = exp(-2 B LAI / cos(theta))                 two-way canopy transmissivity
     s_lin     = 10 ** ((C + D SM) / 10)                    soil term: linear in dB
@@ -12,7 +12,7 @@ linear, C and D are dB (the paper's bounds only make sense that way).  ``units="
 (DD-13) adds the dB terms literally, sigma0 = A LAI cos(theta)(1 - t2) + t2 (C + D SM); it exists
 for reproduction experiments only.
 
-Calibration (MODEL_SPEC b): least squares on dB residuals from the 16 corners of DD-15, keeping
+Calibration (docs/model/operators.md b): least squares on dB residuals from the 16 corners of DD-15, keeping
 the lowest cost.  ``method="batched_lm"`` (default; needs numba) runs every site and every start
 in one compiled bounded Levenberg-Marquardt iteration with the analytic Jacobian
 (``s1da.components.operators.wcm_batched``); ``method="trf"`` (and the default without numba)
@@ -77,16 +77,16 @@ class WcmIdentifiabilityWarning(WcmCalibrationWarning):
     kind = "WCM parameters not identifiable"
 
 
-# --- kernels (MODEL_SPEC b) ---------------------------------------------------------------
+# --- kernels (docs/model/operators.md b) ---------------------------------------------------------------
 
 
 def transmissivity(lai, b, incidence_angle_deg: float = 40.0):
-    """Two-way canopy transmissivity t2 = exp(-2 B LAI / cos theta) (MODEL_SPEC b), 0 < t2 <= 1."""
+    """Two-way canopy transmissivity t2 = exp(-2 B LAI / cos theta) (docs/model/operators.md b), 0 < t2 <= 1."""
     return np.exp(-2.0 * np.asarray(b) * np.asarray(lai) / np.cos(np.deg2rad(incidence_angle_deg)))
 
 
 def water_cloud_terms(soil_moisture, lai, cos_theta, a, b, c, d, mixed):
-    """sigma0 (dB) and d sigma0 / d(A, B, C, D) of the WCM (Attema and Ulaby 1978; MODEL_SPEC b).
+    """sigma0 (dB) and d sigma0 / d(A, B, C, D) of the WCM (Attema and Ulaby 1978; docs/model/operators.md b).
 
     The one place the WCM is written: plain arithmetic, so that it serves numpy arrays (any
     broadcast) and, compiled by numba, the scalar loop of the batched calibration.  ``mixed``
@@ -124,7 +124,7 @@ def _terms(soil_moisture, lai, a, b, c, d, incidence_angle_deg, units):
 
 
 def water_cloud_backscatter(soil_moisture, lai, a, b, c, d, incidence_angle_deg: float = 40.0, units: str = "mixed"):
-    """sigma0 in dB of the WCM (MODEL_SPEC b); all arguments broadcast."""
+    """sigma0 in dB of the WCM (docs/model/operators.md b); all arguments broadcast."""
     return _terms(soil_moisture, lai, a, b, c, d, incidence_angle_deg, units)[0]
 
 
@@ -135,7 +135,7 @@ def water_cloud_jacobian(soil_moisture, lai, a, b, c, d, incidence_angle_deg: fl
 
 
 def water_cloud_sensitivity(soil_moisture, lai, a, b, c, d, incidence_angle_deg: float = 40.0, units: str = "mixed"):
-    """d sigma0 / d SM in dB per m3 m-3: D t2 s_lin / (v_lin + t2 s_lin) (MODEL_SPEC b)."""
+    """d sigma0 / d SM in dB per m3 m-3: D t2 s_lin / (v_lin + t2 s_lin) (docs/model/operators.md b)."""
     jacobian = water_cloud_jacobian(soil_moisture, lai, a, b, c, d, incidence_angle_deg, units)
     return d * jacobian[..., 2]
 

@@ -1,7 +1,7 @@
 """Synthetic twin network: a seeded European network with a truth and an imperfect model view.
 
 The paper's forcing, Sentinel-1 and ISMN data cannot be downloaded here, so the default
-experiment runs on a synthetic network (DESIGN.md, "Twin experiments"), an analogue of the
+experiment runs on a synthetic network (docs/architecture.md, "Twin experiments"), an analogue of the
 Rains et al. (2022) network of 139 European sites:
 
 * :func:`build_network` draws sites along a Mediterranean -> boreal gradient with land cover,
@@ -143,7 +143,7 @@ class TwinNetwork:
         return day
 
     def masks(self) -> xr.Dataset:
-        """Frozen / snow / heavy-rain masks ``(time, site)`` from the true forcing (MODEL_SPEC e)."""
+        """Frozen / snow / heavy-rain masks ``(time, site)`` from the true forcing (docs/model/validation.md e)."""
         return observation_masks(self.true_forcing)
 
     def select_sites(self, site_ids: Sequence[int]) -> TwinNetwork:

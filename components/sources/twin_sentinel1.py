@@ -3,13 +3,13 @@
 Acquisition calendar
     Each site is seen from 2-5 relative orbits (more overlap further north), alternating
     ascending/descending, each with its own incidence angle (30-45 deg, IW swath) and a per-orbit
-    dB offset N(0, 0.7) (the orbit bias that MODEL_SPEC e step 4 removes).  Sentinel-1A repeats
+    dB offset N(0, 0.7) (the orbit bias that docs/model/validation.md e step 4 removes).  Sentinel-1A repeats
     an orbit every 12 days from 2014-10-03; Sentinel-1B flies the same orbits 6 days later from
     2016-09-26 to 2021-12-23 (its failure), giving a 6-day repeat per orbit in that era and 12
     days outside it.  Orbit phases are distinct modulo 6 days, so a site has at most one
     acquisition per day (real overlapping ascending/descending passes on one day are averaged by
-    the preprocessing anyway, MODEL_SPEC e step 5).
-Truth forward model (deliberately NOT either operator of MODEL_SPEC b)
+    the preprocessing anyway, docs/model/validation.md e step 5).
+Truth forward model (deliberately NOT either operator of docs/model/operators.md b)
     ``sigma0_lin = A L cos(theta)(1 - t2) + t2 10^((C + D theta_5 + s (theta - 40)) / 10) + S``,
     ``t2 = exp(-2 B L / cos(theta))``, ``sigma0 = 10 log10(sigma0_lin) + o_orbit + r_t + e_t`` dB,
     with L the LAI, theta_5 the 0-5 cm proxy of :mod:`twin_surface_layer` (not the model's
