@@ -167,6 +167,8 @@ class Experiment:
     def _write_inputs(self, store: EnsembleStore) -> None:
         period = np.asarray(self.period, dtype="datetime64[ns]")
         site_coords = {"lat": ("site", self.data.sites["lat"].values), "lon": ("site", self.data.sites["lon"].values)}
+        if "site_name" in self.data.sites:  # shown by the report instead of "site <id>"
+            site_coords["site_name"] = ("site", self.data.sites["site_name"].values.astype(str))
         if not store.group_complete("observations"):
             obs = self.data.observations_on(self.period)
             lai = self.data.forcing["lai"].sel(time=period)
@@ -412,6 +414,8 @@ def _with_site_coords(ds: xr.Dataset, coords: Mapping[str, tuple[str, np.ndarray
     ds["lat"].attrs = {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north"}
     ds["lon"].attrs = {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east"}
     ds["site"].attrs = {"long_name": "site identifier", "units": "1"}
+    if "site_name" in ds.coords:
+        ds["site_name"].attrs = {"long_name": "site name", "units": "1"}
     ds["time"].attrs = {"standard_name": "time", "long_name": "time"}
     return ds
 
