@@ -1,8 +1,12 @@
 """Throughput of the GLEAM daily step in member-site-days per second, numpy vs numba kernels.
 
     python benchmarks/gleam.py [--sites 100 10000 100000] [--members 32] [--seconds 2]
+    python benchmarks/gleam.py --baseline /tmp/gleam_base [--sites 100000] [--repeats 4]
 
-Writes benchmarks/gleam.md.  Beside each measurement: a memory-bandwidth bound = measured numpy
+Writes benchmarks/gleam.md.  ``--baseline DIR`` (a checkout of an earlier commit, e.g. made with
+``git worktree add /tmp/gleam_base main``) instead measures the compiled budget+reuse step of
+this checkout and of DIR alternately in fresh processes, side by side in one run, and writes
+benchmarks/gleam_baseline.md.  Beside each measurement: a memory-bandwidth bound = measured numpy
 copy bandwidth / bytes of state, forcing and output read+written per member-site-day.  All
 numbers come from one run on the same machine (ratios are what matters; the machine is shared).
 """
@@ -10,8 +14,12 @@ numbers come from one run on the same machine (ratios are what matters; the mach
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -135,13 +143,79 @@ def throughput(model, n_member, days, seconds):
     return work / elapsed, work / cpu
 
 
+def _one_measurement(n_site, n_member, seconds):
+    """Budget+reuse numba throughput (wall, per CPU-second) of the s1da this process imports."""
+    rng = np.random.default_rng(0)
+    statics = network(n_site, rng)
+    days = forcing_days(n_member, n_site, 4, rng)
+    model = GleamModel(statics, kernel="numba", outputs="budget", reuse_buffers=True)
+    return throughput(model, n_member, days, seconds)
+
+
+def _package_view(checkout: Path, where: Path) -> Path:
+    """A folder holding ``s1da/`` whose sub-packages are the checkout's root folders (for PYTHONPATH)."""
+    package = where / "s1da"
+    package.mkdir(parents=True, exist_ok=True)
+    for root in ("framework", "components", "containers"):
+        link = package / root
+        if not link.exists():
+            link.symlink_to(checkout.resolve() / root)
+    return where
+
+
+def compare_with_baseline(args):
+    """Alternate fresh processes of this checkout and of ``args.baseline``; write the ratio table."""
+    results = {"this commit": [], "baseline": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        view = _package_view(Path(args.baseline), Path(tmp))
+        for _ in range(args.repeats):
+            for label in results:
+                env = dict(os.environ)
+                if label == "baseline":
+                    env["PYTHONPATH"] = str(view) + os.pathsep + env.get("PYTHONPATH", "")
+                command = [sys.executable, __file__, "--one", str(args.sites[-1]), str(args.members), str(args.seconds)]
+                out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, cwd=tmp).stdout
+                results[label].append(json.loads(out.strip().splitlines()[-1]))
+                print(label, results[label][-1], flush=True)
+    load = os.getloadavg()[0]
+    best = {label: (max(r[0] for r in runs), max(r[1] for r in runs)) for label, runs in results.items()}
+    lines = [
+        "# GLEAM compiled step: this commit beside a baseline checkout",
+        "",
+        f"Command: `python benchmarks/gleam.py --baseline {args.baseline} --sites {args.sites[-1]} --members {args.members} "
+        f"--repeats {args.repeats}`; fresh processes alternating, numba budget+reuse with the forcing check, "
+        f"{args.members} members x {args.sites[-1]:,} sites; load average {load:.1f} at the end (2 cores).",
+        "",
+        "| code | best wall M member-site-days/s | best per CPU-second | all runs (wall / CPU) |",
+        "|---|---|---|---|",
+    ]
+    for label, runs in results.items():
+        runs_text = ", ".join(f"{w / 1e6:.1f} / {c / 1e6:.1f}" for w, c in runs)
+        lines.append(f"| {label} | {best[label][0] / 1e6:.2f} | {best[label][1] / 1e6:.2f} | {runs_text} |")
+    ratio_wall = best["this commit"][0] / best["baseline"][0]
+    ratio_cpu = best["this commit"][1] / best["baseline"][1]
+    lines += ["", f"Ratio this commit / baseline: wall {ratio_wall:.2f}, per CPU-second {ratio_cpu:.2f}."]
+    Path(__file__).with_name("gleam_baseline.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--one":  # a child process of --baseline
+        n_site, n_member, seconds = int(argv[1]), int(argv[2]), float(argv[3])
+        print(json.dumps(_one_measurement(n_site, n_member, seconds)))
+        return
     parser = argparse.ArgumentParser()
     parser.add_argument("--sites", type=int, nargs="+", default=[100, 10_000, 100_000])
     parser.add_argument("--members", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--output", default=str(Path(__file__).with_name("gleam.md")))
+    parser.add_argument("--baseline", help="checkout of an earlier commit to measure side by side")
+    parser.add_argument("--repeats", type=int, default=4, help="alternations with --baseline")
     args = parser.parse_args(argv)
+    if args.baseline:
+        compare_with_baseline(args)
+        return
     rng = np.random.default_rng(0)
     bandwidth = copy_bandwidth()
     import numba

@@ -44,7 +44,8 @@ class DayStepper:
         self.state, fluxes = experiment.model.step(self.state, member_forcing)
         outputs: dict[str, np.ndarray] = {}
         if np.isfinite(observed).any():
-            self.state, outputs = experiment._analyse(self.state, self.operator, observed, forcing["lai"], day_index)
+            day_inputs = experiment._operator_day_inputs(forcing, day)
+            self.state, outputs = experiment._analyse(self.state, self.operator, observed, day_inputs, day_index)
             # the increment enters the storage at the end of the day, as in the stored run
             fluxes = dict(fluxes, total_water_storage=fluxes["total_water_storage"] + np.nan_to_num(outputs["analysis_increment"]))
         self.days_done += 1

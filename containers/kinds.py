@@ -16,6 +16,7 @@ from s1da.components.gleam.sites import statics_from_sites
 from s1da.components.operators import SupportVectorOperator, WaterCloudModel
 from s1da.components.perturbers import ForcingPerturbationParameters, ForcingPerturber
 from s1da.components.perturbers.spatial import SpatialForcingPerturbationParameters, SpatialForcingPerturber
+from s1da.components.perturbers.state import StatePerturbedModel
 from s1da.components.sources.grid_files import GridFilesOptions, grid_files_data
 from s1da.components.sources.site_files import SiteFilesOptions, site_files_data
 from s1da.components.sources.spen_farm import SpenFarmSourceOptions, spen_farm_site_data
@@ -36,8 +37,13 @@ def copy_of(prototype: Any, context: BuildContext) -> Any:
     return attrs.evolve(prototype)
 
 
-def _gleam(options: GleamOptions, context: BuildContext) -> GleamModel:
-    return GleamModel(statics_from_sites(context.sites), **fields_of(options))
+def _gleam(options: GleamOptions, context: BuildContext):
+    arguments = fields_of(options)
+    perturbation = arguments.pop("state_perturbation")
+    model = GleamModel(statics_from_sites(context.sites), **arguments)
+    if perturbation is None:
+        return model
+    return StatePerturbedModel(model, perturbation, context.sites["site"].values, entropy=context.experiment["seed"])
 
 
 def _twin(options: TwinSourceOptions, context: BuildContext):

@@ -1,4 +1,4 @@
-"""Declarative containers, one per layer (DESIGN.md, "Containers and YAML").
+"""Declarative containers, one per layer (docs/architecture.md, "Containers and YAML").
 
 Each layer builds the component its config's ``kind`` names through the one registry of kinds
 (:mod:`s1da.containers.registry`); the already-checked parameters (see

@@ -10,6 +10,7 @@ from __future__ import annotations
 import attrs
 
 from s1da.components.gleam import GleamParameters
+from s1da.components.perturbers.state import StatePerturbation
 from s1da.components.sources.twin import ForcingErrorParameters, InsituParameters, TruthBackscatterParameters, WeatherParameters
 
 
@@ -30,6 +31,9 @@ class GleamOptions:
         metadata={"units": "1", "doc": "Schur taper (rho_1, rho_2, rho_3) by layer depth, augmented state only"},
     )
     parameters: GleamParameters = attrs.field(factory=GleamParameters)
+    state_perturbation: StatePerturbation | None = attrs.field(
+        default=None, metadata={"doc": "additive AR(1) perturbations of the filter state (SMAP L4 practice); none by default"}
+    )
 
 
 @attrs.frozen

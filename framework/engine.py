@@ -38,7 +38,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from s1da.framework import store_regions
-from s1da.framework.experiment import MODEL_PREFIX, Experiment, run_variables
+from s1da.framework.experiment import MODEL_PREFIX, Experiment, calibration_warning_summary, run_variables
 from s1da.framework.layout import GridLayout, SiteLayout, Task, default_sites_per_task, layout_for
 from s1da.framework.output_policy import statistic_attributes
 from s1da.framework.store import EnsembleStore
@@ -101,9 +101,13 @@ def _create_templates(experiment: Experiment, store: EnsembleStore, layout: Site
     chunks = {"time": experiment.chunk_days, **layout.chunks(plan)}
     coords = layout.coords(experiment.data)
     common = dict(times=experiment.period, chunks=chunks, grid_mapping=layout.gridded)
+    input_coords = dict(coords)
+    if not layout.gridded and "site_name" in experiment.data.sites:  # shown by the report instead of "site <id>"
+        names = experiment.data.sites["site_name"].values.astype(str)
+        input_coords["site_name"] = (("site",), names, {"long_name": "site name", "units": "1"})
     for name, dataset in input_datasets(experiment).items():
         variables = {key: (layout.dims(("time", "site")), dict(variable.attrs), str(variable.dtype)) for key, variable in dataset.data_vars.items()}
-        store_regions.create_chunked_group(store, name, coords=coords, variables=variables, attributes={"group_kind": "static"}, **common)
+        store_regions.create_chunked_group(store, name, coords=input_coords, variables=variables, attributes={"group_kind": "static"}, **common)
     members = policy.member_coordinate(experiment.members)
     run_coords = dict(coords)
     if members.size:
@@ -232,13 +236,10 @@ def _assemble_calibration(experiment: Experiment, records: TaskRecords) -> xr.Da
     for label in experiment.operators:
         parts = [records.read_dataset(index, f"calibration_{label}") for index in range(len(positions))]
         combined = _concat_sites(parts).isel(site=order)
-        site_warnings = sorted(set().union(*(part.attrs.get("calibration_warnings", []) for part in parts)))
-        if site_warnings:  # one summary instead of a warning per site; all kept in the store
-            warnings.warn(
-                f"{label}: {len(site_warnings)} calibration warnings (see the calibration group's "
-                f"'{label}_warnings' attribute); first: {site_warnings[0]}",
-                stacklevel=2,
-            )
+        found = sorted({tuple(pair) for part in parts for pair in part.attrs.get("calibration_warnings", [])})
+        for line in calibration_warning_summary(label, found):  # one line per kind; all kept in the store
+            warnings.warn(line, stacklevel=2)
+        site_warnings = sorted({message for _, message in found})
         simulated = combined["simulated_backscatter"]
         parameters = combined.drop_vars("simulated_backscatter")
         parameters = parameters.rename({name: f"{label}_{name}" for name in parameters.data_vars})

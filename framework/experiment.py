@@ -1,7 +1,7 @@
 """The experiment object: spin-up -> open loop -> calibration -> DA runs -> validation.
 
 It only orchestrates components behind the interfaces of :mod:`s1da.framework.interfaces`; it
-holds no physics and no statistics of its own.  :meth:`Experiment.run` hands the work to the
+holds no physics and no statistics of its own (docs/architecture.md, "Data flow").  :meth:`Experiment.run` hands the work to the
 engine (:mod:`s1da.framework.engine`), which cuts the sites into tasks; each task runs every
 stage for its sites on an :meth:`Experiment.for_sites` copy of the experiment (in-process or on
 a dask cluster) and writes its region of the store, streaming block by block so that peak
@@ -44,6 +44,8 @@ DA_SITE_DIAGNOSTICS = ("innovation", "normalised_innovation", "observation_error
 
 MODEL_PREFIX = "model__"
 PERTURBER_PREFIX = "perturber__"
+FILTER_PREFIX = "filter__"
+"""Checkpoint keys of a filter's per-site memory (a filter with ``initial_state``, e.g. adaptive)."""
 
 
 def run_variables(layer_names: tuple[str, ...], with_operator: bool) -> dict[str, tuple[str, ...]]:
@@ -147,14 +149,15 @@ class Experiment:
         """
         site_indices = np.asarray(site_indices, dtype="int64")
         if site_indices.size == len(self.data.site_ids) and (site_indices == np.arange(site_indices.size)).all():
-            return attrs.evolve(self)
+            return attrs.evolve(self, filter=copy.deepcopy(self.filter))
         subset = getattr(self.model, "subset", None)
         if subset is None:
             raise ValueError(
                 f"{type(self.model).__name__} cannot run a subset of sites (it has no subset method); "
                 "run all sites in one task (sites_per_task >= the number of sites)"
             )
-        return attrs.evolve(self, data=self.data.subset(site_indices), model=subset(site_indices))
+        # its own filter: a filter with per-site memory (adaptive) keeps it for these sites only
+        return attrs.evolve(self, data=self.data.subset(site_indices), model=subset(site_indices), filter=copy.deepcopy(self.filter))
 
     def _day_index(self, day: np.datetime64) -> int:
         """Perturbation day index, counted from the first day of the spin-up."""
@@ -176,6 +179,7 @@ class Experiment:
     def _checkpoint(self, state: Mapping[str, np.ndarray], perturber_state: Mapping[str, np.ndarray]) -> dict:
         arrays = {MODEL_PREFIX + key: np.asarray(value) for key, value in state.items()}
         arrays.update({PERTURBER_PREFIX + key: np.asarray(value) for key, value in perturber_state.items()})
+        arrays.update({FILTER_PREFIX + key: np.asarray(value) for key, value in (getattr(self.filter, "state", None) or {}).items()})
         return arrays
 
     @staticmethod
@@ -183,6 +187,30 @@ class Experiment:
         state = {key[len(MODEL_PREFIX):]: value for key, value in checkpoint.items() if key.startswith(MODEL_PREFIX)}
         pert = {key[len(PERTURBER_PREFIX):]: value for key, value in checkpoint.items() if key.startswith(PERTURBER_PREFIX)}
         return state, pert
+
+    def _restore_filter_memory(self, checkpoint: Mapping[str, np.ndarray] | None, analysing: bool) -> None:
+        """Per-site filter memory: fresh for each DA run, resumed from its checkpoints, none outside DA runs."""
+        if hasattr(self.filter, "initial_state"):
+            memory = {key[len(FILTER_PREFIX):]: value for key, value in (checkpoint or {}).items() if key.startswith(FILTER_PREFIX)}
+            self.filter.state = (memory or None) if analysing else None
+
+    def _operator_series(self, times: np.ndarray) -> dict[str, np.ndarray]:
+        """Operator inputs the data provide, each ``(time, site)``: the forcing's ``lai`` (m2 m-2)
+        and ``vod`` (1) where present, and ``day_of_year`` (1..366)."""
+        selection = np.asarray(times, dtype="datetime64[ns]")
+        series = {
+            name: np.asarray(self.data.forcing[name].sel(time=selection).transpose("time", "site").values, dtype="float64")
+            for name in ("lai", "vod")
+            if name in self.data.forcing
+        }
+        series["day_of_year"] = np.repeat(_day_of_year(selection)[:, np.newaxis], len(self.data.site_ids), axis=1)
+        return series
+
+    def _operator_day_inputs(self, forcing: Mapping[str, np.ndarray], day: np.datetime64) -> dict[str, np.ndarray]:
+        """One day of :meth:`_operator_series` from that day's forcing ``(site,)``."""
+        inputs = {name: np.asarray(forcing[name], dtype="float64") for name in ("lai", "vod") if name in forcing}
+        inputs["day_of_year"] = np.full(len(self.data.site_ids), _day_of_year(np.array([day]))[0])
+        return inputs
 
     # ------------------------------------------------------------------ running
     def open_store(self, path: str | Path, *, overwrite: bool = False) -> EnsembleStore:
@@ -236,11 +264,14 @@ class Experiment:
 
     # ------------------------------------------------------------------ one chunk of sites
     def _analyse(
-        self, state: dict, operator: ObservationOperator, observed: np.ndarray, lai: np.ndarray, day_index: int
+        self, state: dict, operator: ObservationOperator, observed: np.ndarray, day_inputs: Mapping[str, np.ndarray], day_index: int
     ) -> tuple[dict, dict[str, np.ndarray]]:
-        """One analysis at the end of the model day (MODEL_SPEC c)."""
+        """One analysis at the end of the model day (docs/model/filters.md c); ``day_inputs`` holds the
+        operator inputs of the data for this day, each ``(site,)``."""
         forecast_sm = self.model.surface_soil_moisture(state)  # (member, site)
-        predicted = operator.predict(forecast_sm, np.broadcast_to(lai, forecast_sm.shape))  # (member, site)
+        available = {name: np.broadcast_to(values, forecast_sm.shape) for name, values in day_inputs.items()}
+        available["soil_moisture"] = forecast_sm
+        predicted = operator.predict(operator.select_inputs(available))  # (member, site)
         states = self.model.analysis_variables(state)  # (site, member, n_state)
         error_variance = np.asarray(operator.error_variance, dtype="float64")
         rng = None
@@ -255,6 +286,9 @@ class Experiment:
         new_state, changes = self.model.set_analysis_variables(state, analysed)
         analysis_sm = self.model.surface_soil_moisture(new_state)
         filter_diagnostics = self.filter.diagnostics  # of this call; observation axis of size 1
+        used_error_variance = getattr(self.filter, "used_error_variance", None)  # adaptive R
+        if used_error_variance is not None:
+            error_variance = np.asarray(used_error_variance)[:, 0]
         has_obs = np.isfinite(observed)
         diagnostics = {
             "analysis_increment": np.where(has_obs, changes["analysis_increment"], np.nan),
@@ -269,32 +303,34 @@ class Experiment:
         }
         return new_state, diagnostics
 
-    def _calibrate(
-        self, mean_sm: np.ndarray, lai: np.ndarray, backscatter: np.ndarray, times: np.ndarray
-    ) -> dict[str, xr.Dataset]:
-        """Fit each operator per site on open-loop ensemble-mean SM and LAI against S1.
+    def _calibrate(self, available: Mapping[str, np.ndarray], backscatter: np.ndarray, times: np.ndarray) -> dict[str, xr.Dataset]:
+        """Fit each operator per site on open-loop ensemble-mean SM and the data's inputs against S1.
 
-        Inputs are ``(site, time)`` for this experiment's sites.  Returns, per run label, the
-        operator's :meth:`to_dataset` with ``simulated_backscatter`` (the fit re-predicted on
-        the calibration inputs) and the fit's warnings in the attribute ``calibration_warnings``.
-        The DA runs use operators rebuilt from these datasets (``from_dataset``), so a resumed
-        run predicts with exactly the stored operators.
+        ``available`` holds every operator input the run provides (``soil_moisture``, the
+        open-loop ensemble mean, ``lai``, ...), each ``(site, time)`` for this experiment's
+        sites; ``backscatter`` is ``(site, time)`` dB, NaN where there is no observation.
+        Returns, per run label, the operator's :meth:`to_dataset` with ``simulated_backscatter``
+        (the fit re-predicted on the calibration inputs) and the fit's warnings in the
+        attribute ``calibration_warnings`` (``[kind, message]`` pairs).  The DA runs use
+        operators rebuilt from these datasets (``from_dataset``), so a resumed run predicts
+        with exactly the stored operators.
         """
-        valid = np.isfinite(backscatter)
         fitted = {}
         for label, operator in self.operators.items():
             operator = copy.deepcopy(operator)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
+                inputs = operator.select_inputs(available)
                 operator = operator.fit(
-                    mean_sm, lai, np.where(valid, backscatter, 0.0), valid=valid, site_ids=self.data.site_ids
+                    inputs, backscatter, site_ids=self.data.site_ids,
+                    progress=f"{self.name}: calibrate {label}" if self.progress else None,
                 )
             parameters = operator.to_dataset()
             # a message names the site; its position within this task's fit depends on the chunking
-            messages = {re.sub(r" \(index \d+\)", "", str(item.message)) for item in caught}
-            parameters.attrs["calibration_warnings"] = sorted(messages)
+            found = {(_warning_kind(item), re.sub(r" \(index \d+\)", "", str(item.message))) for item in caught}
+            parameters.attrs["calibration_warnings"] = [list(pair) for pair in sorted(found)]
             parameters["simulated_backscatter"] = xr.DataArray(
-                operator.predict(mean_sm.T, lai.T),  # (time, site)
+                operator.predict({name: values.T for name, values in inputs.items()}),  # (time, site)
                 dims=("time", "site"),
                 coords={"time": np.asarray(times, dtype="datetime64[ns]"), "site": parameters["site"].values},
                 attrs={"units": "dB", "long_name": "backscatter simulated from open-loop mean soil moisture"},
@@ -313,6 +349,29 @@ class Experiment:
         if self.validator is None:
             return None
         return self.validator(store, labels, min_samples=self.min_samples)
+
+
+def _day_of_year(times: np.ndarray) -> np.ndarray:
+    """Day of the year, 1..366, of each date (float, as the operator inputs)."""
+    days = np.asarray(times).astype("datetime64[D]")
+    return (days - days.astype("datetime64[Y]")).astype("int64") + 1.0
+
+
+def _warning_kind(item: warnings.WarningMessage) -> str:
+    return getattr(item.category, "kind", None) or item.category.__name__
+
+
+def calibration_warning_summary(label: str, found: list[tuple[str, str]]) -> list[str]:
+    """One line per kind of calibration warning, from ``(kind, message)`` pairs
+    (``CalibrationWarning.kind``, else the warning's class)."""
+    counts: dict[str, set[str]] = {}
+    for kind, message in found:
+        counts.setdefault(kind, set()).add(message)
+    return [
+        f"{label}: {len(messages)} calibration warning(s): {kind} (listed in the calibration group's "
+        f"'{label}_warnings' attribute)"
+        for kind, messages in sorted(counts.items())
+    ]
 
 
 def operator_dataset(calibration: xr.Dataset, label: str) -> xr.Dataset:

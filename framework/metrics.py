@@ -1,4 +1,4 @@
-"""Validation metrics (MODEL_SPEC e), vectorised over sites.
+"""Validation metrics (docs/model/validation.md e), vectorised over sites.
 
 Conventions:
 
@@ -7,7 +7,7 @@ Conventions:
 * NaN (or any non-finite value) means missing.  A pair enters a score only where both members
   are finite.  A site with fewer than ``min_samples`` matched samples scores NaN (DD-25: 30 days).
 * Time is ``axis`` (default 0); every other axis is kept (sites, runs, ...).
-* To score open loop and DA on identical days (MODEL_SPEC e), mask both with
+* To score open loop and DA on identical days (docs/model/validation.md e), mask both with
   :func:`matched_mask` first (or use :func:`score_table`, which does it for you).
 """
 
@@ -92,7 +92,7 @@ def matched_count(x, y, axis: int = 0) -> np.ndarray:
 
 # --- scores ---------------------------------------------------------------------------------------
 def pearson_r(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
-    """Temporal Pearson correlation over matched samples (MODEL_SPEC e).
+    """Temporal Pearson correlation over matched samples (docs/model/validation.md e).
 
     NaN where fewer than ``min_samples`` pairs match or either series is constant there.
     """
@@ -107,7 +107,7 @@ def pearson_r(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np
 
 
 def rmsd(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
-    """Root-mean-square difference sqrt(mean((x - y)^2)) over matched samples (MODEL_SPEC e)."""
+    """Root-mean-square difference sqrt(mean((x - y)^2)) over matched samples (docs/model/validation.md e)."""
     x, y, valid, count = _pair(x, y, axis)
     difference = x - y  # 0 where invalid
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -124,7 +124,7 @@ def bias(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndar
 
 
 def ubrmsd(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
-    """Unbiased RMSD sqrt(RMSD^2 - bias^2) (MODEL_SPEC e).
+    """Unbiased RMSD sqrt(RMSD^2 - bias^2) (docs/model/validation.md e).
 
     Computed as the population SD of the differences, which equals sqrt(RMSD^2 - bias^2)
     exactly in real arithmetic and cannot go negative under rounding.
@@ -148,7 +148,7 @@ def variance_ratio(x, y, axis: int = 0, min_samples: int = DEFAULT_MIN_SAMPLES) 
 
 # --- network summaries ----------------------------------------------------------------------------
 def delta_r(r_da, r_ol) -> np.ndarray:
-    """Delta R = R_DA - R_OL per site (MODEL_SPEC e); NaN where either is NaN."""
+    """Delta R = R_DA - R_OL per site (docs/model/validation.md e); NaN where either is NaN."""
     r_da = np.asarray(r_da, dtype=float)
     r_ol = np.asarray(r_ol, dtype=float)
     if r_da.shape != r_ol.shape:
@@ -179,12 +179,12 @@ def network_mean(values, axis: int | None = None) -> np.ndarray | float:
 
 
 def mean_absolute_increment(increments, axis: int | None = None) -> np.ndarray | float:
-    """Mean ``|x_a - x_f|`` over analysis days (NaN = no analysis) and sites (MODEL_SPEC e), m3 m-3."""
+    """Mean ``|x_a - x_f|`` over analysis days (NaN = no analysis) and sites (docs/model/validation.md e), m3 m-3."""
     return network_mean(np.abs(np.asarray(increments, dtype=float)), axis=axis)
 
 
 def mean_signed_increment(increments, axis: int | None = None) -> np.ndarray | float:
-    """Mean signed increment x_a - x_f over analysis days and sites (MODEL_SPEC e), m3 m-3."""
+    """Mean signed increment x_a - x_f over analysis days and sites (docs/model/validation.md e), m3 m-3."""
     return network_mean(increments, axis=axis)
 
 
@@ -200,7 +200,7 @@ def score_table(
     """R, RMSD, bias and ubRMSD of every run against one reference, dims ``(run, site)``.
 
     All runs are scored on the same days: the matched mask is the intersection of the days where
-    the reference and *every* simulation are finite (MODEL_SPEC e: identical sets for OL and DA).
+    the reference and *every* simulation are finite (docs/model/validation.md e: identical sets for OL and DA).
     Time coordinates are intersected; site coordinates must be identical.  ``n_samples`` holds
     the number of matched days per site.
     """

@@ -1,6 +1,6 @@
 """Keyed random streams: every draw is a pure function of (entropy, site id, purpose, block).
 
-DESIGN.md ("Scaling") requires that any subset or chunking of sites reproduces the same
+docs/architecture.md ("Scaling") requires that any subset or chunking of sites reproduces the same
 numbers.  A stream is therefore never advanced across sites: each (site, purpose, block) gets
 its own ``numpy.random.Generator`` from ``SeedSequence(entropy, spawn_key=...)``, and members are
 an axis of each draw.
@@ -29,6 +29,7 @@ class Purpose(enum.IntEnum):
     FORCING_PERTURBATION_LATTICE = 11
     TWIN_GRID_FIELD = 12
     TWIN_GRID_ROW = 13
+    STATE_PERTURBATION = 14
     VALIDATION_BOOTSTRAP = 20  # validation purposes from 20 on, apart from the model's
     VALIDATION_RANK_TIES = 21
 

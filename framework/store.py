@@ -1,4 +1,4 @@
-"""The Zarr ensemble store: one store per experiment, one group per run (DESIGN.md).
+"""The Zarr ensemble store: one store per experiment, one group per run (docs/architecture.md).
 
 Layout: the root holds the resolved config, the seed entropy and the package version; each run
 (``open_loop``, ``da_wcm``, ...) is a group with dimensions ``(time, member, site[, layer])``;

@@ -60,10 +60,9 @@ class ChunkRun:
         self.operator = operator
         self.days_done = int(days_done)
         self.state, self.perturber_state = experiment._restore(checkpoint)
+        experiment._restore_filter_memory(checkpoint, analysing=operator is not None)
         if operator is not None:
-            times = np.asarray(self.days, dtype="datetime64[ns]")
             self._observed = experiment.data.observations_on(self.days)["backscatter"].transpose("time", "site").values
-            self._lai = experiment.data.forcing["lai"].sel(time=times).transpose("time", "site").values
 
     @classmethod
     def initial(cls, experiment: Experiment, days: np.ndarray) -> ChunkRun:
@@ -85,23 +84,37 @@ class ChunkRun:
         """The state to continue from after the days done so far."""
         return self.experiment._checkpoint(self.state, self.perturber_state)
 
-    def step_day(self, outputs: bool = True) -> dict[str, np.ndarray]:
+    def source_inputs(self) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """The data's forcing ``(site,)`` and observed backscatter ``(site,)`` (None outside DA runs) of the next day."""
+        observed = self._observed[self.days_done].copy() if self.operator is not None else None
+        return self.experiment._forcing_day(self.day), observed
+
+    def step_day(
+        self, outputs: bool = True, *, forcing: Mapping[str, np.ndarray] | None = None, observed: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
         """Integrate one day (and analyse at its end); return its outputs, ``(member, site)`` or ``(site,)``.
 
         Keys are those of :func:`~s1da.framework.experiment.run_variables`; DA diagnostics are
         present only on days with an observation.  ``outputs=False`` skips them (spin-up).
+        ``forcing`` (arrays ``(site,)``) replaces variables of the data's forcing and
+        ``observed`` (``(site,)`` dB) the data's backscatter of that day (a BMI's caller).
         """
         if self.finished:
             raise IndexError(f"the run ended on {self.days[-1]}")
         experiment, day = self.experiment, self.day
-        forcing, self.perturber_state = experiment.perturber.perturb(
-            experiment._forcing_day(day), experiment._day_index(day), self.perturber_state
+        day_forcing = experiment._forcing_day(day)
+        if forcing is not None:
+            day_forcing = {**day_forcing, **forcing}
+        member_forcing, self.perturber_state = experiment.perturber.perturb(
+            day_forcing, experiment._day_index(day), self.perturber_state
         )
-        self.state, fluxes = experiment.model.step(self.state, forcing)
+        self.state, fluxes = experiment.model.step(self.state, member_forcing)
         result: dict[str, np.ndarray] = {}
-        if self.operator is not None and np.isfinite(self._observed[self.days_done]).any():
-            t = self.days_done
-            self.state, result = experiment._analyse(self.state, self.operator, self._observed[t], self._lai[t], experiment._day_index(day))
+        if self.operator is not None:
+            observed = self._observed[self.days_done] if observed is None else np.asarray(observed, dtype="float64")
+        if self.operator is not None and np.isfinite(observed).any():
+            day_inputs = experiment._operator_day_inputs(day_forcing, day)
+            self.state, result = experiment._analyse(self.state, self.operator, observed, day_inputs, experiment._day_index(day))
             # the increment enters the storage at the end of the day
             fluxes = dict(fluxes, total_water_storage=fluxes["total_water_storage"] + np.nan_to_num(result["analysis_increment"]))
         self.days_done += 1
@@ -182,11 +195,12 @@ class TaskRunner:
 
     def _stage_calibration(self, name: str, days_done: int, checkpoint) -> None:
         experiment = self.experiment
-        mean_sm = self.records.read_series(self.task.index, CALIBRATION_INPUT).T  # (site, time)
         observations = input_datasets(experiment)["observations"]
-        backscatter = observations["backscatter"].transpose("site", "time").values
-        lai = observations["lai"].transpose("site", "time").values
-        for label, parameters in experiment._calibrate(mean_sm, lai, backscatter, experiment.period).items():
+        backscatter = observations["backscatter"].transpose("site", "time").values  # dB, NaN = no observation
+        available = {name: series.T for name, series in experiment._operator_series(experiment.period).items()}
+        available["lai"] = observations["lai"].transpose("site", "time").values
+        available["soil_moisture"] = self.records.read_series(self.task.index, CALIBRATION_INPUT).T  # (site, time)
+        for label, parameters in experiment._calibrate(available, backscatter, experiment.period).items():
             self.records.write_dataset(self.task.index, f"calibration_{label}", parameters)
 
     def _integrate(self, name: str, days_done: int, checkpoint, operator: ObservationOperator | None) -> None:

@@ -7,7 +7,7 @@ The store refuses to write a variable that is not listed here, so every output c
 from __future__ import annotations
 
 VARIABLES: dict[str, dict[str, str]] = {
-    # water balance (GLEAM, MODEL_SPEC a.10/a.13)
+    # water balance (GLEAM, docs/model/gleam.md a.10/a.13)
     "total_water_storage": {
         "units": "mm",
         "long_name": "soil, snow and canopy water storage plus the open-water balance, per unit pixel area",
@@ -33,7 +33,7 @@ VARIABLES: dict[str, dict[str, str]] = {
     "net_radiation": {"units": "W m-2", "long_name": "daily mean net radiation"},
     "lai": {"units": "m2 m-2", "long_name": "leaf area index"},
     "vod": {"units": "1", "long_name": "vegetation optical depth"},
-    # observations and assimilation (MODEL_SPEC c)
+    # observations and assimilation (docs/model/filters.md c)
     "backscatter": {"units": "dB", "long_name": "Sentinel-1 VV backscatter"},
     "predicted_backscatter": {"units": "dB", "long_name": "backscatter predicted by the observation operator per member"},
     "forecast_surface_soil_moisture": {"units": "m3 m-3", "long_name": "surface soil moisture before the analysis"},

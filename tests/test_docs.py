@@ -51,3 +51,19 @@ def test_every_design_decision_cited_is_documented():
         cited.update(re.findall(r"\bDD-(\d+)\b", path.read_text()))
     missing = sorted({f"DD-{n}" for n in cited} - documented, key=lambda s: int(s[3:]))
     assert not missing, f"cited in code but not in docs/decisions.md: {missing}"
+
+
+def test_no_file_cites_a_document_outside_the_repository():
+    """The model description and the design live in docs/; nothing cites the old external notes."""
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True).stdout.split()
+    if not tracked:
+        pytest.skip("not a git checkout")
+    offenders = []
+    for name in tracked:
+        path = ROOT / name
+        if name == "tests/test_docs.py" or path.suffix not in {".py", ".md", ".yaml", ".yml", ".toml", ".txt"} or not path.is_file():
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if "MODEL_SPEC" in line or "DESIGN.md" in line:
+                offenders.append(f"{name}:{number}")
+    assert not offenders, f"cite docs/ instead: {offenders[:20]}"

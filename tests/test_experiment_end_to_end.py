@@ -72,8 +72,8 @@ def test_analysis_moves_toward_the_observations(tiny_store):
     forecast = da["forecast_surface_soil_moisture"].mean("member").values
     analysis = da["analysis_surface_soil_moisture"].mean("member").values
     days = np.isfinite(forecast) & np.isfinite(obs)
-    forecast_innovation = (obs - operator.predict(np.nan_to_num(forecast), lai))[days]
-    analysis_innovation = (obs - operator.predict(np.nan_to_num(analysis), lai))[days]
+    forecast_innovation = (obs - operator.predict({"soil_moisture": np.nan_to_num(forecast), "lai": lai}))[days]
+    analysis_innovation = (obs - operator.predict({"soil_moisture": np.nan_to_num(analysis), "lai": lai}))[days]
     assert np.mean(analysis_innovation**2) < np.mean(forecast_innovation**2)
 
 
@@ -125,7 +125,7 @@ def test_stochastic_enkf_draws_keyed_streams_reproducibly(tmp_path):
 
 
 def test_a_subset_of_sites_reproduces_those_sites(tiny_store, tmp_path):
-    """DESIGN.md "Scaling": every random stream is keyed by site, every analysis is local, so a
+    """docs/architecture.md "Scaling": every random stream is keyed by site, every analysis is local, so a
     run of sites {1, 2} alone gives, bit for bit, what the 3-site run gave for them."""
     text = TINY_YAML.replace("  n_sites: 3", "  n_sites: 3\n  site_ids: [1, 2]")
     subset = build_experiment(write_tiny_config(tmp_path, text), progress=False).run(tmp_path / "subset.zarr")

@@ -51,7 +51,7 @@ def site_data(pristine):
 def test_site_table_texture_and_explicit_soil_parameters(site_data):
     sites = site_data.sites
     assert site_data.site_ids.tolist() == SITES["site"].tolist()
-    # loam and sandy loam from the MODEL_SPEC a.11 table, the explicit values for beta
+    # loam and sandy loam from the docs/model/gleam.md a.11 table, the explicit values for beta
     np.testing.assert_allclose(sites["w_sat"].values, [0.435, 0.45, 0.416])
     np.testing.assert_allclose(sites["w_wp"].values, [0.139, 0.14, 0.087])
     assert sites["site_name"].values.tolist() == ["alpha", "beta", "gamma"]
@@ -82,7 +82,7 @@ def test_lai_is_daily_and_passes_through_the_dekad_values(site_data, pristine):
 
 
 def test_linear_and_db_sentinel1_files_give_the_same_db_values(pristine):
-    """Without the orbit-bias step the daily values are the files' values in dB (MODEL_SPEC e.1)."""
+    """Without the orbit-bias step the daily values are the files' values in dB (docs/model/validation.md e.1)."""
     options = options_for(pristine)
     sentinel1 = attrs.evolve(options.sentinel1, preprocessing=Sentinel1Preprocessing(bias_correction=False))
     data = site_files_data(attrs.evolve(options, sentinel1=sentinel1), start=START, end=END, run_start=RUN_START)
@@ -100,7 +100,7 @@ def test_linear_and_db_sentinel1_files_give_the_same_db_values(pristine):
 
 
 def test_orbit_bias_correction_equalises_orbit_means(site_data):
-    """MODEL_SPEC e.4: after the correction every orbit's mean equals the site mean."""
+    """docs/model/validation.md e.4: after the correction every orbit's mean equals the site mean."""
     obs = site_data.observations
     for site in site_data.site_ids:
         values = obs["backscatter"].sel(site=site).values
@@ -342,7 +342,7 @@ def test_one_csv_per_kind_for_every_site(network, pristine):
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(subset=st.lists(st.sampled_from([0, 1, 2]), min_size=1, max_size=3, unique=True))
 def test_a_site_gets_the_same_data_whatever_other_sites_are_read(pristine, site_data, subset):
-    """DESIGN.md "Scaling": any subset (and order) of the site table reproduces the same numbers."""
+    """docs/architecture.md "Scaling": any subset (and order) of the site table reproduces the same numbers."""
     directory = pristine / "subsets"
     directory.mkdir(exist_ok=True)
     table = f"sites_{'_'.join(map(str, subset))}.csv"

@@ -1,4 +1,4 @@
-"""Analysis state vector of GleamModel (MODEL_SPEC c, "State vector and propagation to depth")."""
+"""Analysis state vector of GleamModel (docs/model/filters.md c, "State vector and propagation to depth")."""
 
 import numpy as np
 import pytest

@@ -1,6 +1,6 @@
 """Golden values for GLEAM thermodynamics and a hand-computed single day per fraction.
 
-The expected numbers are computed here from the MODEL_SPEC formulas written out again with
+The expected numbers are computed here from the formulas of docs/model written out again with
 ``math`` (not by calling the modules under test), or taken from published tables.
 """
 
@@ -22,7 +22,7 @@ from s1da.components.gleam.thermodynamics import (
 
 
 def test_ice_saturation_vapour_pressure_at_melting_point():
-    # MODEL_SPEC a.3 check value (Murphy & Koop 2005: 611.657 Pa at the triple point)
+    # docs/model/gleam.md a.3 check value (Murphy & Koop 2005: 611.657 Pa at the triple point)
     assert ice_saturation_vapour_pressure(273.15) == pytest.approx(611.2, abs=0.5)
 
 
@@ -49,7 +49,7 @@ def test_psychrometric_constant_at_sea_level():
 
 # ---------------------------------------------------------------------------- hand-checked day
 T_AIR, RN, RAIN, LAI = 20.0, 150.0, 10.0, 3.84  # LAI* = 3.84/6 = 0.64 -> sqrt = 0.8
-W_SAT, W_FC, W_C, W_WP = 0.435, 0.331, 0.274, 0.139  # loam (MODEL_SPEC a.11)
+W_SAT, W_FC, W_C, W_WP = 0.435, 0.331, 0.274, 0.139  # loam (docs/model/gleam.md a.11)
 KAPPA = 0.5
 
 

@@ -1,7 +1,5 @@
 """Every GLEAM parameter declares units and a range; every flux has CF metadata; numba stays optional."""
 
-import builtins
-import importlib
 import sys
 
 import attrs
@@ -9,6 +7,7 @@ import numpy as np
 import pytest
 
 from s1da.components.gleam import GleamModel, GleamParameters, SiteStatics
+from s1da.framework.interfaces import LandModel
 from s1da.framework.variables import attributes
 
 PARAMETER_CLASSES = [type(getattr(GleamParameters(), f.name)) for f in attrs.fields(GleamParameters) if f.name != "snow_mode"]
@@ -38,22 +37,28 @@ def test_budget_fluxes_have_cf_metadata():
     assert fluxes["precipitation"] is not forcing["precipitation"]
 
 
-def test_missing_numba_gives_a_clear_error(monkeypatch):
-    real_import = builtins.__import__
-
-    def fake_import(name, *args, **kwargs):
-        if name == "numba" or name.startswith("numba."):
-            raise ImportError("No module named 'numba'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake_import)
-    monkeypatch.delitem(sys.modules, "s1da.components.gleam.kernel_numba", raising=False)
-    # an earlier test may have imported it: `from . import kernel_numba` would find the attribute
-    monkeypatch.delattr("s1da.components.gleam.kernel_numba", raising=False)
-    monkeypatch.delitem(sys.modules, "numba", raising=False)
+def test_missing_numba_gives_a_clear_error(without_numba):
+    """Without numba (hidden by the ``without_numba`` fixture of conftest.py) kernel='numba' says
+    what to install and the numpy path needs nothing extra; nothing here imports numba."""
     statics = SiteStatics.from_texture([1], "loam", 0.2, 0.6, 0.2)
     with pytest.raises(ImportError, match="optional dependency numba"):
         GleamModel(statics, kernel="numba")
-    GleamModel(statics, kernel="numpy")  # the numpy path needs nothing extra
-    monkeypatch.undo()
-    importlib.import_module("s1da.components.gleam.kernel_numba")
+    model = GleamModel(statics, kernel="numpy")
+    forcing = {"precipitation": np.ones(1), "air_temperature": np.ones(1), "net_radiation": np.ones(1), "vod": np.ones(1)}
+    _, fluxes = model.step(model.initial_state(1), forcing)
+    assert np.isfinite(fluxes["total_water_storage"]).all()
+    assert "numba" not in sys.modules
+
+
+def test_reported_variables_declare_every_flux_of_a_step():
+    statics = SiteStatics.from_texture([1, 2], "loam", 0.2, 0.6, 0.2)
+    model = GleamModel(statics)
+    forcing = {"precipitation": np.ones(2), "air_temperature": np.ones(2), "net_radiation": np.ones(2), "vod": np.ones(2)}
+    _, fluxes = model.step(model.initial_state(3), forcing)
+    declared = model.reported_variables
+    assert set(fluxes) == set(declared)
+    assert set(LandModel.reported_variables) <= set(declared)
+    for name, info in declared.items():
+        assert fluxes[name].shape == (3, 2) and info.dims == ("member", "site")
+        assert info.units and info.long_name, name
+    assert model.layer_soil_moisture(model.initial_state(3)).shape == (3, 2, len(model.layer_names))

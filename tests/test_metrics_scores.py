@@ -1,4 +1,4 @@
-"""Tests of s1da.framework.metrics (MODEL_SPEC e)."""
+"""Tests of s1da.framework.metrics (docs/model/validation.md e)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of the forcing perturber against MODEL_SPEC (d)."""
+"""Tests of the forcing perturber against docs/model/perturbations.md (d)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def varied_forcing(n_days: int, site_ids: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def recover_standard_normals(params, forcing_day, perturbed):
-    """u per variable from perturbed forcing (inverse of MODEL_SPEC d.5)."""
+    """u per variable from perturbed forcing (inverse of docs/model/perturbations.md d.5)."""
     u = {}
     u["precipitation"] = (
         np.log(perturbed["precipitation"] / forcing_day["precipitation"]) - params.precipitation_log_mean
@@ -89,7 +89,7 @@ def test_every_parameter_declares_units():
 
 
 def test_spec_claims_about_truncation_effect():
-    """MODEL_SPEC d: truncation at 2.5 lowers the P-factor SD by ~2 % and the mean by "< 0.1 %".
+    """docs/model/perturbations.md d: truncation at 2.5 lowers the P-factor SD by ~2 % and the mean by "< 0.1 %".
 
     The exact mean reduction is 0.104 % (spec rounds it); the SD reduction is 1.9 %.
     """

@@ -30,7 +30,7 @@ def plugin_components():
 
 
 BUCKET_YAML = TINY_YAML.replace("model:\n  kind: gleam\n", "model:\n  kind: bucket\n  depth: 80.0\n").replace(
-    "  svr:\n    kind: svr\n    c_grid: [1, 10]\n    gamma_grid: [0.1, 1]\n    n_jobs: 1\n", ""
+    "  wcm:\n    kind: wcm\n  svr:\n    kind: svr\n    c_grid: [1, 10]\n    gamma_grid: [0.1, 1]\n    n_jobs: 1\n", "  linear:\n    kind: linear\n"
 )
 
 
@@ -40,7 +40,7 @@ def _installed(kind):
 
 @pytest.mark.slow
 def test_interface_only_model_and_operator_run_end_to_end(tmp_path, plugin_components):
-    assert "kind: bucket" in BUCKET_YAML and "kind: svr" not in BUCKET_YAML
+    assert "kind: bucket" in BUCKET_YAML and "kind: linear" in BUCKET_YAML and "kind: wcm" not in BUCKET_YAML
     components = [] if _installed("bucket") else [
         Component(c.layer, c.kind, c.parameters, c.factory, distribution="s1da-bucket-plugin", version="source") for c in plugin_components
     ]
@@ -48,11 +48,11 @@ def test_interface_only_model_and_operator_run_end_to_end(tmp_path, plugin_compo
         experiment = build_experiment(write_tiny_config(tmp_path, BUCKET_YAML), progress=False)
         store = experiment.run(tmp_path / "bucket.zarr")
     assert store.is_complete
-    da = store.read("da_wcm")
+    da = store.read("da_linear")
     assert np.isfinite(da["surface_soil_moisture"].values).all()
     assert np.nanmax(np.abs(da["analysis_increment"].values)) > 0.0
     recorded = json.loads(EnsembleStore.open(store.path).attributes["components"])
-    assert recorded["model"]["kind"] == "bucket" and recorded["model"]["distribution"] == "s1da-bucket-plugin"
+    assert recorded["model"]["kind"] == "bucket" and recorded["operators.linear"]["distribution"] == "s1da-bucket-plugin"
     # the water balance of the bucket closes in the store (increments enter the storage)
     storage = da["total_water_storage"].values
     change = np.diff(storage, axis=0)

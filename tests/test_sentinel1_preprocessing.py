@@ -1,4 +1,4 @@
-"""MODEL_SPEC e steps 1-5 on acquisition tables: each pure step and its invariants."""
+"""docs/model/validation.md e steps 1-5 on acquisition tables: each pure step and its invariants."""
 
 from __future__ import annotations
 

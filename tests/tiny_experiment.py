@@ -16,6 +16,8 @@ source:
   kind: twin
   n_sites: 3
   truth_spinup_years: 0
+  backscatter:
+    record_start: null   # orbit normalisation over the period only: keeps the tiny run short
 model:
   kind: gleam
 perturbation:

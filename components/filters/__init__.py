@@ -1,4 +1,4 @@
-"""Ensemble Kalman filters (MODEL_SPEC c): DEnKF, stochastic EnKF and ETKF.
+"""Ensemble Kalman filters (docs/model/filters.md c): DEnKF, stochastic EnKF and ETKF.
 
 Pure batched analysis functions live in :mod:`.analysis` (the one-observation kernel in
 :mod:`.kernels`); the classes in :mod:`.enkf` implement :class:`s1da.framework.interfaces.Filter`.

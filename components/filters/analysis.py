@@ -1,6 +1,6 @@
 """Pure, batched ensemble Kalman analyses: DEnKF, stochastic (perturbed-observation) EnKF, ETKF.
 
-MODEL_SPEC (c) writes the ensemble with members as columns (E is n x N).  Here arrays follow the
+docs/model/filters.md (c) writes the ensemble with members as columns (E is n x N).  Here arrays follow the
 s1da filter convention (``framework/interfaces.py``): members are the second-to-last axis and
 leading axes are independent batches (sites)::
 
@@ -61,7 +61,7 @@ class AnalysisResult:
     * ``innovation`` (..., p): ``d - mean(y)``; NaN where the observation is missing.
     * ``normalised_innovation`` (..., p): ``innovation / sqrt(var(y) + R)`` with the (inflated)
       member variance of the predictions, ddof = 1; NaN where missing.
-    * ``gain`` (..., n, p): ``K = A^T Y (Y^T Y + (N-1) R)^-1`` (MODEL_SPEC c), the gain applied
+    * ``gain`` (..., n, p): ``K = A^T Y (Y^T Y + (N-1) R)^-1`` (docs/model/filters.md c), the gain applied
       to the mean by all three filters; zero column for a dropped observation.
     * ``forecast_spread``, ``analysis_spread`` (..., n): member standard deviation, ddof = 1, of
       the input and of the analysed states.
@@ -183,7 +183,7 @@ def _raise_non_finite_predicted(predicted: np.ndarray, valid: np.ndarray) -> Non
 class _Observations:
     """Validated inputs and the observation-space quantities (small arrays) of one analysis.
 
-    ``predicted_anomalies`` is Y in the column convention of MODEL_SPEC (c), (..., p, N),
+    ``predicted_anomalies`` is Y in the column convention of docs/model/filters.md (c), (..., p, N),
     inflated by λ and zero for a dropped observation.
     """
 
@@ -286,7 +286,7 @@ def _finish(
 
 
 def _rank_one(obs: _Observations, coefficients, scale, use_numba) -> AnalysisResult:
-    """x_iᵃ = x_i + (λ-1) a_i + c_i · scale · A (λY)ᵀ for p = 1 (MODEL_SPEC c).
+    """x_iᵃ = x_i + (λ-1) a_i + c_i · scale · A (λY)ᵀ for p = 1 (docs/model/filters.md c).
 
     The weights are always the inflated predicted anomalies λY, so the kernel's projection
     A (λY)ᵀ also gives the gain.
@@ -339,7 +339,7 @@ def _member_std(anomalies: np.ndarray) -> np.ndarray:
 
 
 def _gain(obs: _Observations, forecast: _Forecast) -> np.ndarray:
-    """Ensemble gain K = A Yᵀ (Y Yᵀ + (N-1) R)^-1, MODEL_SPEC (c); shape (..., n, p).
+    """Ensemble gain K = A Yᵀ (Y Yᵀ + (N-1) R)^-1, docs/model/filters.md (c); shape (..., n, p).
 
     With inflation λ both A and Y are inflated; Y already is, so A Yᵀ gets one more factor λ.
     """
@@ -393,7 +393,7 @@ def denkf_analysis(
     fast: bool = True,
     use_numba: bool | None = None,
 ) -> AnalysisResult:
-    """Deterministic EnKF (Sakov & Oke 2008), MODEL_SPEC (c).
+    """Deterministic EnKF (Sakov & Oke 2008), docs/model/filters.md (c).
 
     ``x̄ᵃ = x̄ + K (d - ȳ)`` with the full gain and ``Aᵃ = A - ½ K Y`` with half the gain; no
     perturbed observations.  Shapes: see the module docstring and :class:`AnalysisResult`.
@@ -427,7 +427,7 @@ def stochastic_enkf_analysis(
     fast: bool = True,
     use_numba: bool | None = None,
 ) -> AnalysisResult:
-    """Stochastic EnKF with perturbed observations (Burgers et al. 1998), MODEL_SPEC (c).
+    """Stochastic EnKF with perturbed observations (Burgers et al. 1998), docs/model/filters.md (c).
 
     ``x_iᵃ = x_i + K (d + ε_i - y_i)`` with ``ε_i = √R (z_i - z̄)``: ``standard_normal`` holds the
     draws ``z`` shaped like ``predicted`` (..., member, n_obs); they are centred over members so
@@ -462,7 +462,7 @@ def etkf_analysis(
     fast: bool = True,
     use_numba: bool | None = None,
 ) -> AnalysisResult:
-    """Ensemble transform Kalman filter, symmetric square root (Bishop et al. 2001), MODEL_SPEC (c).
+    """Ensemble transform Kalman filter, symmetric square root (Bishop et al. 2001), docs/model/filters.md (c).
 
     In ensemble space with ``S = R^-½ λY`` (p x N per batch)::
 

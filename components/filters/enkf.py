@@ -47,7 +47,7 @@ def _diagnostics_field():
 
 @attrs.define
 class DEnKF(Filter):
-    """Deterministic EnKF of Sakov & Oke (2008), MODEL_SPEC (c); the filter of Rains et al. (2022)."""
+    """Deterministic EnKF of Sakov & Oke (2008), docs/model/filters.md (c); the filter of Rains et al. (2022)."""
 
     inflation: float = _inflation_field()
     use_numba: bool | None = _use_numba_field()
@@ -63,7 +63,7 @@ class DEnKF(Filter):
 
 @attrs.define
 class ETKF(Filter):
-    """Ensemble transform Kalman filter, symmetric square root (Bishop et al. 2001), MODEL_SPEC (c)."""
+    """Ensemble transform Kalman filter, symmetric square root (Bishop et al. 2001), docs/model/filters.md (c)."""
 
     inflation: float = _inflation_field()
     use_numba: bool | None = _use_numba_field()
@@ -79,13 +79,13 @@ class ETKF(Filter):
 
 @attrs.define
 class StochasticEnKF(Filter):
-    """EnKF with centred perturbed observations (Burgers et al. 1998), MODEL_SPEC (c).
+    """EnKF with centred perturbed observations (Burgers et al. 1998), docs/model/filters.md (c).
 
     ``rng`` is required.  Either one ``numpy.random.Generator`` (one draw shaped like
     ``predicted``), or an array/sequence of generators with the batch shape (one draw of
     ``(member, n_obs)`` per batch), e.g. ``s1da.framework.randomness.stream(entropy, site_id,
     Purpose.OBSERVATION_PERTURBATION, day)`` per site, so that the numbers do not depend on how
-    sites are chunked (DESIGN.md "Scaling").
+    sites are chunked (docs/architecture.md "Scaling").
     """
 
     inflation: float = _inflation_field()

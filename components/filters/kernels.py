@@ -1,7 +1,7 @@
 """Numerical kernel of the one-observation analyses: a rank-one ensemble update over big arrays.
 
 With one observation per batch (p = 1, the Rains et al. 2022 setting) all three filters of
-MODEL_SPEC (c) move every member along one direction of state space::
+docs/model/filters.md (c) move every member along one direction of state space::
 
     x̄ = mean_i x_i,   a_i = x_i - x̄,   v = scale · Σ_i a_i w_i            (w: weights, (..., N))
     x_iᵃ = x_i + (λ - 1) a_i + c_i v                                      (c: coefficients)

@@ -1,4 +1,4 @@
-"""Rainfall interception by tall vegetation: revised (sparse) Gash model (MODEL_SPEC a.6).
+"""Rainfall interception by tall vegetation: revised (sparse) Gash model (docs/model/gleam.md a.6).
 
 Each rain day is one storm (Miralles et al. 2010).  Canopy cover c = f_T.  With
 x = (1 - eps) E_c / R:
@@ -9,8 +9,8 @@ x = (1 - eps) E_c / R:
 * I_t = 0 (P_r < P'_G); c p_t (1 - x)(P_r - P'_G) (P'_G <= P_r < P''_G); c S_t otherwise
 * I = min(I_c + I_t, c P_r)
 
-The trunk branches follow Valente et al. (1997); MODEL_SPEC warns that H1's
-``compute_trunk_loss`` swaps them.  With these definitions I_t is continuous at P''_G:
+The trunk branches follow Valente et al. (1997) (one public implementation has the two
+branches swapped; see docs/model/gleam.md a.6).  With these definitions I_t is continuous at P''_G:
 c p_t (1 - x)(P''_G - P'_G) = c p_t (1 - x) R S_t / (p_t R (1 - x)) = c S_t.
 """
 
@@ -20,10 +20,12 @@ import attrs
 import numpy as np
 from attrs import validators as v
 
+from .pointwise import jitable, minimum, where
+
 
 @attrs.frozen
 class InterceptionParameters:
-    """Sparse Gash parameters (MODEL_SPEC a.6 table; DD-6 for the convective share)."""
+    """Sparse Gash parameters (docs/model/gleam.md a.6 table; DD-6 for the convective share)."""
 
     canopy_storage: float = attrs.field(default=1.2, validator=v.and_(v.gt(0.0), v.le(10.0)), metadata={"units": "mm"})
     wet_canopy_evaporation: float = attrs.field(
@@ -48,45 +50,51 @@ class InterceptionParameters:
         if min(self.convective_rain_rate, self.synoptic_rain_rate) <= evap:
             raise ValueError(
                 "InterceptionParameters: rain rates must exceed (1 - eps) E_c "
-                f"= {evap} mm h-1 (MODEL_SPEC a.6, DD-6)"
+                f"= {evap} mm h-1 (docs/model/gleam.md a.6, DD-6)"
             )
 
 
-def mean_rain_rate(convective_fraction, parameters: InterceptionParameters = InterceptionParameters()):
-    """R = f_conv R_conv + (1 - f_conv) R_syn, mm h-1 (MODEL_SPEC a.6, DD-6)."""
+@jitable
+def mean_rain_rate(convective_fraction, parameters):
+    """R = f_conv R_conv + (1 - f_conv) R_syn, mm h-1 (docs/model/gleam.md a.6, DD-6)."""
     p = parameters
     return convective_fraction * p.convective_rain_rate + (1.0 - convective_fraction) * p.synoptic_rain_rate
 
 
-def saturation_thresholds(rain_rate, parameters: InterceptionParameters = InterceptionParameters()):
-    """(P'_G, P''_G), mm (MODEL_SPEC a.6)."""
+@jitable
+def saturation_thresholds(rain_rate, parameters):
+    """(x, P'_G, P''_G): the evaporation-to-rain-rate ratio and the thresholds, mm (docs/model/gleam.md a.6)."""
     p = parameters
     evap = (1.0 - p.trunk_evaporation_fraction) * p.wet_canopy_evaporation
     x = evap / rain_rate
     canopy = -(rain_rate * p.canopy_storage / evap) * np.log1p(-x)
     trunks = canopy + rain_rate * p.trunk_storage / (p.trunk_drainage_fraction * (rain_rate - evap))
-    return canopy, trunks
+    return x, canopy, trunks
 
 
-def interception_loss(rainfall, cover, rain_rate, parameters: InterceptionParameters = InterceptionParameters()):
-    """Interception loss I, mm d-1 per unit pixel area (MODEL_SPEC a.6).
-
-    ``rainfall`` P_r mm d-1, ``cover`` c = f_T, ``rain_rate`` R mm h-1; broadcasting arrays.
-    Zero when c = 0 or P_r = 0 (the snow mask is applied by the caller).
-    """
+@jitable
+def gash_interception(rainfall, cover, x, canopy_threshold, trunk_threshold, parameters):
+    """Interception loss I, mm d-1 per unit pixel area, from :func:`saturation_thresholds` (a.6)."""
     p = parameters
-    evap = (1.0 - p.trunk_evaporation_fraction) * p.wet_canopy_evaporation
-    x = evap / rain_rate
-    canopy_threshold, trunk_threshold = saturation_thresholds(rain_rate, p)
     below = rainfall < canopy_threshold
-    canopy = np.where(below, cover * rainfall, cover * (canopy_threshold + x * (rainfall - canopy_threshold)))
-    trunk = np.where(
+    canopy = where(below, cover * rainfall, cover * (canopy_threshold + x * (rainfall - canopy_threshold)))
+    trunk = where(
         below,
         0.0,
-        np.where(
+        where(
             rainfall < trunk_threshold,
             cover * p.trunk_drainage_fraction * (1.0 - x) * (rainfall - canopy_threshold),
             cover * p.trunk_storage,
         ),
     )
-    return np.minimum(canopy + trunk, cover * rainfall)
+    return minimum(canopy + trunk, cover * rainfall)
+
+
+def interception_loss(rainfall, cover, rain_rate, parameters: InterceptionParameters = InterceptionParameters()):
+    """Interception loss I, mm d-1 per unit pixel area (docs/model/gleam.md a.6).
+
+    ``rainfall`` P_r mm d-1, ``cover`` c = f_T, ``rain_rate`` R mm h-1; broadcasting arrays.
+    Zero when c = 0 or P_r = 0 (the snow mask is applied by the caller).
+    """
+    x, canopy_threshold, trunk_threshold = saturation_thresholds(rain_rate, parameters)
+    return gash_interception(rainfall, cover, x, canopy_threshold, trunk_threshold, parameters)

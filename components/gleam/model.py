@@ -2,14 +2,14 @@
 
 A thin wrapper: it validates input, broadcasts forcing to ``(member, site)``, calls the numpy
 kernel (``kernel.py``) or the optional numba kernel (``kernel_numba.py``) and handles the
-analysis state vector (MODEL_SPEC c, "State vector and propagation to depth").
+analysis state vector (docs/model/filters.md c, "State vector and propagation to depth").
 
 State (arrays ``(member, site, ...)``):
 
 * ``soil_moisture`` (member, site, 6), m3 m-3, layers :data:`LAYER_NAMES`
-  = T1, T2, T3, H1, H2, B1 (MODEL_SPEC a.1).  Layers of fractions absent at a site are carried
+  = T1, T2, T3, H1, H2, B1 (docs/model/gleam.md a.1).  Layers of fractions absent at a site are carried
   but carry no weight anywhere and are never changed by an analysis.
-* ``snowpack`` (member, site), mm per unit land area (D_m, MODEL_SPEC a.5).
+* ``snowpack`` (member, site), mm per unit land area (D_m, docs/model/gleam.md a.5).
 * ``previous_swe`` (member, site), mm: yesterday's SWE forcing for the GLEAM snow mode.
 * ``open_water_storage`` (member, site), mm per pixel: running balance f_W (P - E_W) of the
   open-water fraction (see ``kernel.py``); zero where f_W = 0.
@@ -27,11 +27,11 @@ import attrs
 import numpy as np
 
 from s1da.framework import variables
-from s1da.framework.interfaces import LandModel
+from s1da.framework.interfaces import LandModel, VariableInfo
 from s1da.framework.sitedata import FORCING_LIMITS
 
 from . import kernel as numpy_kernel
-from .kernel import BUDGET_FLUXES, LAYER_NAMES, LAYER_THICKNESS, TOP_LAYERS, DEPTH_INDEX, LAYER_FRACTION
+from .kernel import FLUX_NAMES, LAYER_NAMES, LAYER_THICKNESS, TOP_LAYERS, DEPTH_INDEX, LAYER_FRACTION
 from .nudging import NudgingParameters, nudge
 from .parameters import GleamParameters
 from .statics import SiteStatics
@@ -56,8 +56,30 @@ for _name, _units, _long in (
     ("snowfall", "mm d-1", "snowfall per unit land area"),
     ("snowmelt", "mm d-1", "snowmelt per unit land area"),
     ("snow_sublimation", "mm d-1", "snow sublimation per unit land area"),
+    ("snow_mask", "1", "snow mask M (1 under snow or ice)"),
+    ("potential_evaporation_water", "mm d-1", "Priestley-Taylor potential evaporation of open water"),
+    ("potential_evaporation_snow", "mm d-1", "Priestley-Taylor potential sublimation of snow and ice"),
 ):
     variables.register(_name, _units, _long)
+_FRACTION_LONG = {"tall": "tall vegetation", "short": "short vegetation", "bare": "bare soil"}
+for _fraction, _long in _FRACTION_LONG.items():
+    for _what, _units, _text in (
+        ("net_input", "mm d-1", "net water input to the soil per unit fraction area"),
+        ("evaporation", "mm d-1", "actual evaporation per unit fraction area"),
+        ("drainage", "mm d-1", "drainage out of the soil column per unit fraction area"),
+        ("potential_evaporation", "mm d-1", "Priestley-Taylor potential evaporation"),
+        ("stress", "1", "evaporative stress factor"),
+    ):
+        variables.register(f"{_fraction}_{_what}", _units, f"{_long}: {_text}")
+
+
+def _reported_variables() -> dict[str, VariableInfo]:
+    """Every flux of :meth:`GleamModel.step` with dims and CF metadata (``outputs="all"``)."""
+    out = {}
+    for name in FLUX_NAMES:
+        attributes = variables.attributes(name)
+        out[name] = VariableInfo(("member", "site"), attributes["units"], attributes["long_name"])
+    return out
 
 
 class ForcingError(ValueError):
@@ -65,11 +87,11 @@ class ForcingError(ValueError):
 
 
 class GleamModel(LandModel):
-    """GLEAM v3 (MODEL_SPEC a), vectorised over members and sites.
+    """GLEAM v3 (docs/model/gleam.md a), vectorised over members and sites.
 
     ``state_vector``: "top" (x = [w_T1, w_H1, w_B1]), "top_aggregated" (x = [w1]) or
     "augmented" (all six layers; optional Schur ``taper`` = (rho_1, rho_2, rho_3) by layer depth
-    index, DD-18), MODEL_SPEC (c).  ``kernel``: "numpy" or "numba" (optional dependency).
+    index, DD-18), docs/model/filters.md (c).  ``kernel``: "numpy" or "numba" (optional dependency).
     ``check_forcing`` validates every day's forcing (on by default; costs a few % of the step).
     ``outputs``: "all" fluxes (components, per-fraction terms) or only the "budget" set
     (P, E, D, Q, TWS, w1), which halves the memory traffic of the numba kernel.
@@ -79,6 +101,8 @@ class GleamModel(LandModel):
 
     layer_names: tuple[str, ...] = LAYER_NAMES
     layer_thickness = LAYER_THICKNESS
+    reported_variables = _reported_variables()
+    """All fluxes (``outputs="all"``); ``outputs="budget"`` returns the first six of them."""
 
     def __init__(
         self,
@@ -114,6 +138,7 @@ class GleamModel(LandModel):
         self.check_forcing = check_forcing
         self.outputs = outputs
         self._reuse_buffers = reuse_buffers
+        self._record = parameters.record()
         if kernel == "numba":
             from . import kernel_numba  # lazy: numba is optional
 
@@ -270,25 +295,17 @@ class GleamModel(LandModel):
                         self._check_values(name, value, shape)
                 raise AssertionError("the numba kernel flagged forcing that passes the numpy check")  # pragma: no cover
             return result
-        state, fluxes = numpy_kernel.daily_step(
-            soil,
-            state["snowpack"],
-            state["previous_swe"],
-            state["open_water_storage"],
-            f["precipitation"],
-            f["air_temperature"],
-            f["net_radiation"],
-            veg,
-            swe,
-            convective,
-            self.statics,
-            self.parameters,
-            p01,
-            p99,
+        forcing_record = numpy_kernel.DayForcing(
+            f["precipitation"], f["air_temperature"], f["net_radiation"], veg,
+            0.0 if swe is None else swe, convective,
+        )  # fmt: skip
+        options = numpy_kernel.day_options(
+            self._record, swe is not None, np.ndim(convective) > 0 or float(convective) != 0.0, self.outputs == "all"
         )
-        if self.outputs == "budget":
-            fluxes = {name: fluxes[name] for name in BUDGET_FLUXES}
-        return state, fluxes
+        return numpy_kernel.daily_step(
+            soil, state["snowpack"], state["previous_swe"], state["open_water_storage"], forcing_record,
+            numpy_kernel.site_record(self.statics, p01, p99), self._record, options,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ analysis
     def analysis_variables(self, state) -> np.ndarray:
@@ -316,7 +333,7 @@ class GleamModel(LandModel):
         return new_state, {"analysis_increment": increment, "clipped_water": clip_water}
 
     def set_analysis_variables(self, state, values):
-        """Put the analysed vector back (MODEL_SPEC c); see :meth:`LandModel.set_analysis_variables`.
+        """Put the analysed vector back (docs/model/filters.md c); see :meth:`LandModel.set_analysis_variables`.
 
         ``clipped_water`` is signed: water added (+) or removed (-) by the clipping, so that
         ``analysis_increment - clipped_water`` is the increment the filter asked for.
@@ -342,7 +359,7 @@ class GleamModel(LandModel):
         return self._finish_update(state, requested)
 
     def nudge(self, state, rescaled_observation):
-        """GLEAM-native nudging of layer 1 (MODEL_SPEC a.12, DD-12); only if enabled.
+        """GLEAM-native nudging of layer 1 (docs/model/gleam.md a.12, DD-12); only if enabled.
 
         ``rescaled_observation`` (site,) or (member, site), m3 m-3, already rescaled to the model
         climatology; NaN = no observation.  The aggregated increment K (theta* - w1) is added to

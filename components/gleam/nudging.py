@@ -1,4 +1,4 @@
-"""GLEAM-native Newtonian nudging of layer 1 (MODEL_SPEC a.12, DD-12).
+"""GLEAM-native Newtonian nudging of layer 1 (docs/model/gleam.md a.12, DD-12).
 
 Reference only: disabled in the open-loop and DEnKF runs (Rains et al. replace it by the DEnKF
 on backscatter).  ``w1+ = w1- + K (theta* - w1-)``, ``K = sigma_m^2 / (sigma_m^2 + sigma_o^2)``,

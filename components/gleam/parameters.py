@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import collections
+import functools
+from typing import NamedTuple
+
 import attrs
 from attrs import validators as v
 
@@ -17,10 +21,10 @@ SNOW_MODES = ("auto", "swe", "temperature_index")
 
 @attrs.frozen
 class GleamParameters:
-    """Parameters of the GLEAM v3 model (MODEL_SPEC a).
+    """Parameters of the GLEAM v3 model (docs/model/gleam.md a).
 
     ``snow_mode``: ``"auto"`` uses the SWE-forced GLEAM mode on days whose forcing contains
-    ``swe`` and the temperature-index fallback otherwise (MODEL_SPEC a.5); ``"swe"`` requires SWE;
+    ``swe`` and the temperature-index fallback otherwise (docs/model/gleam.md a.5); ``"swe"`` requires SWE;
     ``"temperature_index"`` ignores any SWE.
     """
 
@@ -31,3 +35,32 @@ class GleamParameters:
     evaporation: ActualEvaporationParameters = attrs.field(factory=ActualEvaporationParameters)
     soil: SoilParameters = attrs.field(factory=SoilParameters)
     snow_mode: str = attrs.field(default="auto", validator=v.in_(SNOW_MODES))
+
+    def record(self) -> GleamRecord:
+        """The parameters as nested named tuples of numbers, which numba compiles against (the
+        process functions read the same attribute names from either form)."""
+        groups = {name: _record_of(getattr(self, name)) for name in GleamRecord._fields}
+        return GleamRecord(**groups)
+
+
+class GleamRecord(NamedTuple):
+    """Numba-compatible form of :class:`GleamParameters` (without ``snow_mode``, a driver option)."""
+
+    thermodynamics: tuple
+    priestley_taylor: tuple
+    snow: tuple
+    interception: tuple
+    evaporation: tuple
+    soil: tuple
+
+
+@functools.cache
+def _record_type(cls):
+    return collections.namedtuple(cls.__name__.replace("Parameters", "Record"), [f.name for f in attrs.fields(cls)])
+
+
+def _record_of(group):
+    """A named tuple of the group's float fields, or the group's own ``record()``."""
+    if hasattr(group, "record"):
+        return group.record()
+    return _record_type(type(group))(*(float(getattr(group, f.name)) for f in attrs.fields(type(group))))

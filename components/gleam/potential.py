@@ -1,6 +1,7 @@
-"""Priestley-Taylor potential evaporation per land-cover fraction (MODEL_SPEC a.4).
+"""Priestley-Taylor potential evaporation per land-cover fraction (docs/model/gleam.md a.4).
 
-``Ep_k = alpha_k * Delta/(Delta+gamma) * phi_k * R_n * 86400/lambda`` in mm d-1, with the ice
+``Ep_k = alpha_k * Delta/(Delta+gamma) * phi_k * R_n * 86400/lambda`` in mm d-1 (Priestley &
+Taylor 1972), with the ice
 properties (Delta_i, gamma_i, L_s) for the snow/ice surface.  Negative R_n gives negative Ep
 (condensation, handled by the soil module).
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 import attrs
 from attrs import validators as v
 
-from .thermodynamics import SECONDS_PER_DAY
+from .pointwise import jitable
+from .thermodynamics import SECONDS_PER_DAY, psychrometric_numerator
 
 _ALPHA = v.and_(v.gt(0.0), v.le(2.0))
 _PHI = v.and_(v.gt(0.0), v.le(1.0))
@@ -18,7 +20,7 @@ _PHI = v.and_(v.gt(0.0), v.le(1.0))
 
 @attrs.frozen
 class PriestleyTaylorParameters:
-    """alpha and phi = 1 - G/R_n per surface (MODEL_SPEC a.4 table; DD-3 for the phi order)."""
+    """alpha and phi = 1 - G/R_n per surface (docs/model/gleam.md a.4 table; DD-3 for the phi order)."""
 
     alpha_tall: float = attrs.field(default=0.97, validator=_ALPHA, metadata={"units": "1"})
     alpha_short: float = attrs.field(default=1.26, validator=_ALPHA, metadata={"units": "1"})
@@ -32,10 +34,18 @@ class PriestleyTaylorParameters:
     phi_snow: float = attrs.field(default=0.80, validator=_PHI, metadata={"units": "1"})
 
 
-def priestley_taylor(alpha, phi, net_radiation, slope, psychrometric, latent_heat):
-    """Potential evaporation, mm d-1 (MODEL_SPEC a.4).
+@jitable
+def priestley_taylor(alpha, phi, equilibrium):
+    """Ep_k = alpha_k phi_k Delta/(Delta + gamma) R_n 86400/lambda, mm d-1 (docs/model/gleam.md a.4).
 
-    ``net_radiation`` W m-2 (daily mean), ``slope`` and ``psychrometric`` in kPa K-1,
-    ``latent_heat`` J kg-1.  1 kg m-2 = 1 mm.
-    """
-    return alpha * slope / (slope + psychrometric) * phi * net_radiation * SECONDS_PER_DAY / latent_heat
+    ``equilibrium`` is :func:`equilibrium_evaporation` (with the ice properties for snow)."""
+    return alpha * phi * equilibrium
+
+
+@jitable
+def equilibrium_evaporation(net_radiation, slope, latent_heat, thermodynamics):
+    """Delta / (Delta + gamma) R_n 86400 / lambda, mm d-1: Ep_k = alpha_k phi_k times this (a.4).
+
+    Written with gamma lambda = c_p P_a / epsilon as Delta R_n 86400 / (Delta lambda + c_p P_a /
+    epsilon): one division for all surfaces that share the air's properties."""
+    return slope * net_radiation * SECONDS_PER_DAY / (slope * latent_heat + psychrometric_numerator(thermodynamics))

@@ -26,6 +26,8 @@ SITE_TABLE_NAMES = {
     "vod_p99": "vod_p99",
     "lai_p01": "lai_p01",
     "lai_p99": "lai_p99",
+    "b": "pore_size_index",
+    "K_sat": "saturated_conductivity",
 }
 REQUIRED = ("f_T", "f_H", "f_B", "f_W", "w_sat", "w_fc", "w_c", "w_wp")
 

@@ -1,6 +1,6 @@
 """Static site properties: land-cover fractions, soil hydraulic parameters, vegetation percentiles.
 
-MODEL_SPEC a.1 (fractions, static list), a.11 (soil table, DD-11 for w_r), a.7 (VOD p01/p99; DD-1
+docs/model/gleam.md a.1 (fractions, static list), a.11 (soil table, DD-11 for w_r), a.7 (VOD p01/p99; DD-1
 LAI p01/p99 for the LAI fallback).  Every array is shaped ``(site,)``.  Construction validates
 everything and names the offending site and variable.
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-# MODEL_SPEC a.11 (src S2 SoilPara.m): w_sat, w_fc, w_c, w_wp (m3 m-3).
+# docs/model/gleam.md a.11 (src S2 SoilPara.m): w_sat, w_fc, w_c, w_wp (m3 m-3).
 SOIL_TEXTURES: dict[str, tuple[float, float, float, float]] = {
     "sand": (0.373, 0.151, 0.109, 0.035),
     "loamy sand": (0.386, 0.189, 0.142, 0.052),
@@ -28,6 +28,28 @@ SOIL_TEXTURES: dict[str, tuple[float, float, float, float]] = {
     "silty clay": (0.481, 0.460, 0.414, 0.284),
     "clay": (0.461, 0.427, 0.390, 0.282),
 }
+# Clapp & Hornberger (1978), Table 2: pore-size index b (-) and saturated hydraulic conductivity
+# K_sat (10^-4 cm s-1 in the paper; here mm d-1 = 10^-4 cm s-1 x 86.4) of the USDA textures, for
+# K(w) = K_sat (w / w_sat)^(2b + 3) of the "gravity" drainage (soil.py).  The paper has no "silt"
+# class: silt takes the silt-loam row.  Their w_sat (porosity) is not used: GLEAM keeps its own.
+CLAPP_HORNBERGER: dict[str, tuple[float, float]] = {
+    "sand": (4.05, 176.0 * 86.4),
+    "loamy sand": (4.38, 156.3 * 86.4),
+    "sandy loam": (4.90, 34.1 * 86.4),
+    "loam / silt": (5.39, 7.0 * 86.4),
+    "loam": (5.39, 7.0 * 86.4),
+    "silt": (5.30, 7.2 * 86.4),
+    "silt loam": (5.30, 7.2 * 86.4),
+    "sandy clay loam": (7.12, 6.3 * 86.4),
+    "clay loam": (8.52, 2.45 * 86.4),
+    "silty clay loam": (7.75, 1.7 * 86.4),
+    "sandy clay": (10.4, 2.16 * 86.4),
+    "silty clay": (10.4, 1.03 * 86.4),
+    "clay": (11.4, 1.28 * 86.4),
+}
+DEFAULT_TEXTURE = "loam"
+"""Texture whose b and K_sat a site gets when neither is given (only used by the gravity drainage)."""
+
 RESIDUAL_TO_WILTING = 0.5
 """DD-11: w_r = 0.5 w_wp when not given."""
 
@@ -47,7 +69,7 @@ def _site_array(value, n_site: int, name: str, dtype=float) -> np.ndarray:
 class SiteStatics:
     """Static properties of ``n_site`` sites; arrays shaped ``(site,)`` (scalars broadcast).
 
-    Fractions are of the pixel (MODEL_SPEC a.1): tall vegetation, short vegetation, bare soil,
+    Fractions are of the pixel (docs/model/gleam.md a.1): tall vegetation, short vegetation, bare soil,
     open water, summing to one.  Soil parameters in m3 m-3, the same for all layers of a site.
     """
 
@@ -66,6 +88,12 @@ class SiteStatics:
     lai_p01: np.ndarray = attrs.field(default=0.0, metadata={"units": "m2 m-2"})
     lai_p99: np.ndarray = attrs.field(default=6.0, metadata={"units": "m2 m-2"})
     permanent_ice: np.ndarray = attrs.field(default=False, metadata={"units": "1"})
+    pore_size_index: np.ndarray = attrs.field(
+        default=CLAPP_HORNBERGER[DEFAULT_TEXTURE][0], metadata={"units": "1", "long_name": "Clapp-Hornberger b"}
+    )
+    saturated_conductivity: np.ndarray = attrs.field(
+        default=CLAPP_HORNBERGER[DEFAULT_TEXTURE][1], metadata={"units": "mm d-1", "long_name": "K_sat"}
+    )
 
     def __attrs_post_init__(self):
         ids = np.asarray(self.site_id)
@@ -141,6 +169,11 @@ class SiteStatics:
                     f"soil parameters out of order: {lower} = {getattr(self, lower)[i]} >= "
                     f"{upper} = {getattr(self, upper)[i]} (need w_r < w_wp < w_c < w_fc < w_sat)",
                 )
+        for name, low, high in (("pore_size_index", 1.0, 30.0), ("saturated_conductivity", 1e-3, 1e5)):
+            value = getattr(self, name)
+            bad = (value < low) | (value > high)
+            if bad.any():
+                self._fail(bad, f"{name} = {value[bad][0]} outside [{low}, {high}]")
         for lo, hi in (("vod_p01", "vod_p99"), ("lai_p01", "lai_p99")):
             bad = getattr(self, lo) >= getattr(self, hi)
             if bad.any():
@@ -157,7 +190,8 @@ class SiteStatics:
         fraction_water=0.0,
         **kwargs,
     ) -> SiteStatics:
-        """Soil parameters from the MODEL_SPEC a.11 table (w_r by DD-11 unless given)."""
+        """Soil parameters from the docs/model/gleam.md a.11 table (w_r by DD-11 unless given), b and K_sat
+        from Clapp & Hornberger (1978) unless given."""
         ids = np.asarray(site_id)
         textures = [texture] * ids.size if isinstance(texture, str) else list(texture)
         if len(textures) != ids.size:
@@ -170,8 +204,10 @@ class SiteStatics:
                     f"SiteStatics: site index {index} (site_id {ids[index].item()!r}): unknown soil texture "
                     f"{name!r}; known: {sorted(SOIL_TEXTURES)}"
                 )
-            rows.append(SOIL_TEXTURES[key])
-        table = np.array(rows, dtype=float).reshape(ids.size, 4)
+            rows.append(SOIL_TEXTURES[key] + CLAPP_HORNBERGER[key])
+        table = np.array(rows, dtype=float).reshape(ids.size, 6)
+        kwargs.setdefault("pore_size_index", table[:, 4])
+        kwargs.setdefault("saturated_conductivity", table[:, 5])
         return cls(
             site_id=ids,
             fraction_tall=fraction_tall,

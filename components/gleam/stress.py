@@ -1,4 +1,4 @@
-"""Evaporative stress, GLEAM v3 (MODEL_SPEC a.7, after Martens et al. 2017; DD-7).
+"""Evaporative stress, GLEAM v3 (docs/model/gleam.md a.7, after Martens et al. 2017; DD-7).
 
 * VOD* = clip((VOD - p01)/(p99 - p01), 0, 1).  DD-1: without VOD the same normalisation is
   applied to LAI with the site's LAI p01/p99 (LAI is an optical proxy for the vegetation water
@@ -12,23 +12,43 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def normalised_vegetation_index(value, p01, p99):
-    """VOD* (or LAI*, DD-1) in [0, 1] (MODEL_SPEC a.7)."""
-    return np.clip((value - p01) / (p99 - p01), 0.0, 1.0)
+from .pointwise import clip, jitable, maximum
 
 
-def water_availability(wettest, critical, wilting):
-    """g(w*) in [0, 1] (MODEL_SPEC a.7, quadratic form)."""
-    deficit = np.clip((critical - wettest) / (critical - wilting), 0.0, 1.0)
+@jitable
+def normalised_vegetation_index(value, p01, inverse_range):
+    """VOD* = clip((VOD - p01) / (p99 - p01), 0, 1) (or LAI*, DD-1) (docs/model/gleam.md a.7).
+
+    ``inverse_range`` = 1 / (p99 - p01), a per-site constant (``kernel.site_record``)."""
+    return clip((value - p01) * inverse_range, 0.0, 1.0)
+
+
+@jitable
+def water_availability(wettest, critical, inverse_range):
+    """g(w*) = 1 - clip((w_c - w*) / (w_c - w_wp), 0, 1)^2 (docs/model/gleam.md a.7, quadratic form).
+
+    ``inverse_range`` = 1 / (w_c - w_wp)."""
+    deficit = clip((critical - wettest) * inverse_range, 0.0, 1.0)
     return 1.0 - deficit * deficit
 
 
-def vegetation_stress(layer_moisture, vegetation_index, critical, wilting):
-    """S_k = sqrt(VOD*) g(max_l w_l) for k in {T, H}; ``layer_moisture`` (..., layer)."""
-    return np.sqrt(vegetation_index) * water_availability(layer_moisture.max(axis=-1), critical, wilting)
+@jitable
+def wettest_layer(moisture, first, count):
+    """max_l w_l over the layers ``first:first + count`` of the layer-first ``moisture``."""
+    wettest = moisture[first]
+    for layer in range(first + 1, first + count):
+        wettest = maximum(wettest, moisture[layer])
+    return wettest
 
 
-def bare_soil_stress(surface_moisture, critical, residual):
-    """S_B = clip((w_B1 - w_r)/(w_c - w_r), 0, 1) (MODEL_SPEC a.7)."""
-    return np.clip((surface_moisture - residual) / (critical - residual), 0.0, 1.0)
+@jitable
+def vegetation_stress(moisture, first, count, vegetation_index, critical, inverse_range):
+    """S_k = sqrt(VOD*) g(max_l w_l) for k in {T, H}, layers ``first:first + count`` of the
+    layer-first ``moisture``; ``inverse_range`` = 1 / (w_c - w_wp)."""
+    return np.sqrt(vegetation_index) * water_availability(wettest_layer(moisture, first, count), critical, inverse_range)
+
+
+@jitable
+def bare_soil_stress(surface_moisture, residual, inverse_range):
+    """S_B = clip((w_B1 - w_r)/(w_c - w_r), 0, 1) (docs/model/gleam.md a.7); ``inverse_range`` = 1 / (w_c - w_r)."""
+    return clip((surface_moisture - residual) * inverse_range, 0.0, 1.0)

@@ -1,4 +1,4 @@
-"""Observation operators h(soil moisture, LAI) -> Sentinel-1 VV backscatter (dB), MODEL_SPEC (b).
+"""Observation operators h(soil moisture, LAI) -> Sentinel-1 VV backscatter (dB), docs/model/operators.md (b).
 
 ``WaterCloudModel`` (physically based, four parameters per site) and ``SupportVectorOperator``
 (epsilon-SVR with RBF kernel, the paper's data-driven alternative) share the

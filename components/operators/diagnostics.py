@@ -1,4 +1,4 @@
-"""Skill of a calibrated observation operator in and out of sample (MODEL_SPEC b and e).
+"""Skill of a calibrated observation operator in and out of sample (docs/model/operators.md b and e).
 
 ``diagnose`` fits the operator twice per site: on all valid samples (in-sample skill, the
 paper's R, sensitivity, WCM parameter correlations and flags) and on the first
@@ -32,10 +32,20 @@ def _site_scores(simulated, observed, mask):
     return np.array(rows).T
 
 
+def _filled(data) -> dict[str, np.ndarray]:
+    """The (site, time) inputs with unused samples set to the site's first used value, so that
+    ``predict`` sees only valid numbers (the scores are taken over the used samples only)."""
+    first = np.argmax(data.valid, axis=1)
+    out = {}
+    for name, values in data.inputs.items():
+        fill = values[np.arange(values.shape[0]), first][:, np.newaxis]
+        out[name] = np.where(data.valid, values, fill)
+    return out
+
+
 def diagnose(
     operator,
-    soil_moisture,
-    lai,
+    inputs,
     backscatter_db,
     valid=None,
     *,
@@ -44,37 +54,35 @@ def diagnose(
 ) -> xr.Dataset:
     """In-sample and out-of-sample skill of ``operator`` (an unfitted, configured operator).
 
-    Inputs as for ``fit``.  Returns a Dataset over ``site`` with R, RMSD (dB), variance ratio
+    Arguments as for ``fit``.  Returns a Dataset over ``site`` with R, RMSD (dB), variance ratio
     var(sim)/var(obs), the mean sensitivity d sigma0 / d SM (analytic for the WCM, finite
     difference for the SVR), the error variance and the per-site variables of the full fit's
     ``to_dataset`` (WCM: A-D, parameter correlations, flags; SVR: C, gamma, ...).  The WCM's
     ``WcmCalibrationWarning`` is raised by the full fit only.
     """
     data = prepare_calibration(
-        soil_moisture, lai, backscatter_db, valid, site_ids=site_ids, min_samples=operator.min_samples
+        inputs, backscatter_db, valid, required=operator.required_inputs, optional=operator.optional_inputs,
+        site_ids=site_ids, min_samples=operator.min_samples,
     )
     train_mask = leading_training_mask(data.valid, train_fraction)
     test_mask = data.valid & ~train_mask
-    if data.single_site:
-        train_valid = train_mask[0]
-        arrays = (data.soil_moisture[0], data.lai[0], data.backscatter_db[0])
-        full_valid = data.valid[0]
-    else:
-        train_valid, full_valid = train_mask, data.valid
-        arrays = (data.soil_moisture, data.lai, data.backscatter_db)
-    full = operator.fit(*arrays, full_valid, site_ids=data.site_ids)
+    squeeze = (lambda a: a[0]) if data.single_site else (lambda a: a)
+    arrays = {name: squeeze(values) for name, values in data.inputs.items()}
+    full = operator.fit(arrays, squeeze(data.backscatter_db), squeeze(data.valid), site_ids=data.site_ids)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            train = operator.fit(*arrays, train_valid, site_ids=data.site_ids)
+            train = operator.fit(arrays, squeeze(data.backscatter_db), squeeze(train_mask), site_ids=data.site_ids)
         except ValueError as error:
             raise ValueError(f"out-of-sample fit on the first {train_fraction:.0%} of the samples failed: {error}") from error
     # predict takes (..., site); the calibration arrays are (site, time)
-    sm_t, lai_t = data.soil_moisture.T, data.lai.T
-    simulated_full = full.predict(sm_t, lai_t).T
-    simulated_train = train.predict(sm_t, lai_t).T
-    with np.errstate(invalid="ignore"):
-        sensitivity = full.sensitivity(sm_t, lai_t).T
+    transposed = {name: values.T for name, values in _filled(data).items()}
+    if data.single_site:
+        transposed = {name: values[:, 0] for name, values in transposed.items()}
+    untranspose = (lambda a: a[np.newaxis]) if data.single_site else (lambda a: a.T)
+    simulated_full = untranspose(full.predict(transposed))
+    simulated_train = untranspose(train.predict(transposed))
+    sensitivity = untranspose(full.sensitivity(transposed))
     r_in, rmsd_in, ratio_in = _site_scores(simulated_full, data.backscatter_db, data.valid)
     r_out, rmsd_out, ratio_out = _site_scores(simulated_train, data.backscatter_db, test_mask)
     mean_sensitivity = np.array([np.mean(s[m]) for s, m in zip(sensitivity, data.valid)])

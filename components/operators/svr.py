@@ -1,4 +1,4 @@
-"""Support-vector-regression observation operator (MODEL_SPEC b, "SVR alternative").
+"""Support-vector-regression observation operator (docs/model/operators.md b, "SVR alternative").
 
 Rains et al. (2022) compare the WCM with an epsilon-SVR (RBF kernel) trained per site on the
 same open-loop soil moisture and LAI.  Here, per site:
@@ -13,18 +13,24 @@ same open-loop soil moisture and LAI.  Here, per site:
   default ``KFold`` (no shuffling) for a regressor.  ``folds="shuffled"`` permutes the samples
   first with a random stream keyed by (entropy, site id); shuffled folds put near-duplicate
   neighbouring days in train and test and reward overfitting;
-* for speed, the squared-distance matrix is computed once per site and the RBF Gram matrix once
-  per gamma; every (fold, C) fit then uses ``SVR(kernel="precomputed")`` on slices of it.
-  This selects the same hyper-parameters as a grid search on ``SVR(kernel="rbf")``
-  (checked in benchmarks/operators.py).
+* the grid search (``solver="smo"``, with numba) runs on our compiled SMO solver
+  (``s1da.components.operators.smo``: LIBSVM's working-set selection and stopping rule), with the
+  squared distances once per site, the Gram matrix once per gamma and fold, warm starts along the
+  increasing C path and early abandoning of grid points that cannot win; sites run in parallel
+  threads (numba ``prange``).  Without numba, or with ``solver="libsvm"``, every (fold, C) fit
+  uses scikit-learn's ``SVR(kernel="precomputed")`` on slices of the per-gamma Gram matrix,
+  in parallel over sites with joblib (process backend: LIBSVM holds the GIL);
+* the final model at the selected (C, gamma) is fitted by LIBSVM (scikit-learn) on all samples,
+  so its predictions are LIBSVM's.
 
-Sites are independent, so calibration runs in parallel over sites with joblib (process backend:
-libsvm does not release the GIL, so threads would not run concurrently).  Each site's result is a
-pure function of its own data (and of its own keyed stream for shuffled folds), so it does not
-depend on the number of workers.
+Each site's result is a pure function of its own data (and of its own keyed stream for shuffled
+folds), so it does not depend on the other sites in the run or on the number of workers.
 
 ``predict`` evaluates f(x) = sum_i alpha_i exp(-gamma |x - x_i|^2) + b for all sites at once
 against the support vectors of every site padded to a common length (padding has alpha = 0).
+The sum runs over the support vectors in order, one term at a time, so the zero terms of the
+padding leave every partial sum unchanged: a site's prediction is bit-identical whatever other
+sites (and so whatever padding) share the operator.
 """
 
 from __future__ import annotations
@@ -36,10 +42,14 @@ import joblib
 import numpy as np
 import xarray as xr
 from sklearn.svm import SVR
+from tqdm.auto import tqdm
 
+from s1da.components.operators import smo
 from s1da.components.operators.inputs import (
+    check_residual_variance,
     pearson_r,
     prepare_calibration,
+    prepare_prediction,
     rmsd,
     site_stream_key,
     text_coordinate,
@@ -51,6 +61,7 @@ GAMMA_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
 C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0, 20.0, 30.0, 40.0, 50.0, 100.0)
 FEATURES = ("soil_moisture", "lai")
 FOLD_MODES = ("blocked", "shuffled")
+SOLVERS = ("smo", "libsvm")  # smo: compiled grid search (needs numba; LIBSVM without it)
 _PREDICT_CHUNK_ELEMENTS = 2**16  # kernel entries per block in predict (512 kB: stays in cache)
 
 
@@ -86,14 +97,15 @@ def standardise(soil_moisture, lai):
     return mean, scale
 
 
-def calibrate_site(features, target, folds, gammas, costs, epsilon, tol, cache_size):
-    """Grid search and final fit for one site on standardised ``features`` (n, 2).
-
-    Returns a dict with the fold-mean RMSD table (C, gamma), the selected indices and the
-    final model's support vectors, dual coefficients and intercept.
-    """
+def squared_distances(features):
+    """|x_s - x_t|^2 for all pairs of rows of ``features`` (n, 2)."""
     difference = features[:, np.newaxis, :] - features[np.newaxis, :, :]
-    squared_distance = np.einsum("ijk,ijk->ij", difference, difference)
+    return np.einsum("ijk,ijk->ij", difference, difference)
+
+
+def libsvm_fold_table(features, target, folds, gammas, costs, epsilon, tol, cache_size):
+    """Fold RMSDs (C, gamma, fold) by LIBSVM (scikit-learn, precomputed Gram once per gamma)."""
+    squared_distance = squared_distances(features)
     fold_rmsd = np.empty((len(costs), len(gammas), len(folds)))
     for gamma_index, gamma in enumerate(gammas):
         gram = np.exp(-gamma * squared_distance)
@@ -105,24 +117,50 @@ def calibrate_site(features, target, folds, gammas, costs, epsilon, tol, cache_s
                 model.fit(gram_train, target[train])
                 prediction = model.predict(gram_test)
                 fold_rmsd[cost_index, gamma_index, fold_index] = np.sqrt(np.mean((target[test] - prediction) ** 2))
+    return fold_rmsd
+
+
+def _libsvm_batch(batch, gammas, costs, epsilon, tol, cache_size):
+    return [libsvm_fold_table(f, y, folds, gammas, costs, epsilon, tol, cache_size) for f, y, folds in batch]
+
+
+def smo_fold_tables(tasks, gammas, costs, epsilon, tol, abandon):
+    """Fold RMSDs (site, C, gamma, fold) of many sites by the compiled SMO grid search.
+
+    ``tasks`` as for :func:`_libsvm_batch`; the C path runs in ascending order whatever the
+    order of ``costs`` (the table comes back in the given order).  NaN marks abandoned points.
+    """
+    order = np.argsort(costs, kind="stable")
+    offsets = np.concatenate([[0], np.cumsum([target.size for _, target, _ in tasks])])
+    fold_of = np.empty(offsets[-1], dtype=np.int64)
+    for (features, target, folds), start in zip(tasks, offsets):
+        for index, (_, test) in enumerate(folds):
+            fold_of[start + test] = index
+    tables = smo.cv_rmsd_sites(
+        np.concatenate([task[0] for task in tasks]), np.concatenate([task[1] for task in tasks]), fold_of, offsets,
+        len(tasks[0][2]), np.asarray(gammas, float), np.asarray(costs, float)[order], epsilon, tol, abandon, True,
+    )
+    return tables[:, np.argsort(order)]
+
+
+def select_grid_point(fold_rmsd):
+    """(C index, gamma index, fold-mean table) of the lowest mean fold RMSD; ties go to the first
+    point in C-outer, gamma-inner order (sklearn's ``GridSearchCV``); NaN (abandoned) never wins."""
     mean_rmsd = np.mean(fold_rmsd, axis=-1)
-    best = int(np.argmin(mean_rmsd.ravel()))  # first minimum in C-outer, gamma-inner order
+    best = int(np.argmin(np.where(np.isnan(mean_rmsd), np.inf, mean_rmsd).ravel()))
     cost_index, gamma_index = np.unravel_index(best, mean_rmsd.shape)
-    gamma, cost = gammas[gamma_index], costs[cost_index]
+    return cost_index, gamma_index, mean_rmsd
+
+
+def final_fit(features, target, gamma, cost, epsilon, tol, cache_size):
+    """The site's model at the selected (C, gamma), fitted by LIBSVM on all samples."""
     model = SVR(kernel="precomputed", C=cost, epsilon=epsilon, tol=tol, cache_size=cache_size)
-    model.fit(np.exp(-gamma * squared_distance), target)
+    model.fit(np.exp(-gamma * squared_distances(features)), target)
     return {
-        "cv_rmsd": mean_rmsd,
-        "gamma": gamma,
-        "C": cost,
         "support_vectors": features[model.support_],
         "dual_coef": model.dual_coef_[0].copy(),
         "intercept": float(model.intercept_[0]),
     }
-
-
-def _calibrate_batch(batch, gammas, costs, epsilon, tol, cache_size):
-    return [calibrate_site(f, y, folds, gammas, costs, epsilon, tol, cache_size) for f, y, folds in batch]
 
 
 def rbf_expansion(features, support_vectors, dual_coef, intercept, gamma):
@@ -130,31 +168,28 @@ def rbf_expansion(features, support_vectors, dual_coef, intercept, gamma):
 
     ``features`` (rows, site, 2); ``support_vectors`` (site, n_sv, 2) zero-padded;
     ``dual_coef`` (site, n_sv) zero-padded; ``intercept``, ``gamma`` (site,).  Returns (rows, site).
-    Evaluated in cache-sized blocks of rows and sites with in-place operations, so memory stays
-    bounded and the cost is dominated by the exponentials.
+    The terms are accumulated one support vector at a time (vectorised over rows and sites), so a
+    padded term adds an exact zero and the result of a site does not depend on the padding.
     """
     n_rows, n_sites, _ = features.shape
-    n_sv = max(support_vectors.shape[1], 1)
     out = np.empty((n_rows, n_sites))
-    site_block = max(1, min(n_sites, _PREDICT_CHUNK_ELEMENTS // n_sv))
-    row_block = max(1, _PREDICT_CHUNK_ELEMENTS // (site_block * n_sv))
-    negative_gamma = -np.asarray(gamma, float)[:, np.newaxis]
-    for s0 in range(0, n_sites, site_block):
-        s1 = min(s0 + site_block, n_sites)
-        sv_sm, sv_lai = support_vectors[s0:s1, :, 0], support_vectors[s0:s1, :, 1]
-        alpha, scale = dual_coef[s0:s1], negative_gamma[s0:s1]
-        for r0 in range(0, n_rows, row_block):
-            r1 = min(r0 + row_block, n_rows)
-            x = features[r0:r1, s0:s1]
-            kernel = x[:, :, np.newaxis, 0] - sv_sm
-            np.multiply(kernel, kernel, out=kernel)
-            other = x[:, :, np.newaxis, 1] - sv_lai
+    negative_gamma = -np.asarray(gamma, float)
+    row_block = max(1, _PREDICT_CHUNK_ELEMENTS // max(n_sites, 1))
+    for r0 in range(0, n_rows, row_block):
+        x = features[r0 : r0 + row_block]
+        total = np.zeros(x.shape[:2])
+        term, other = np.empty_like(total), np.empty_like(total)
+        for k in range(support_vectors.shape[1]):
+            np.subtract(x[..., 0], support_vectors[:, k, 0], out=term)
+            np.multiply(term, term, out=term)
+            np.subtract(x[..., 1], support_vectors[:, k, 1], out=other)
             np.multiply(other, other, out=other)
-            kernel += other
-            kernel *= scale
-            np.exp(kernel, out=kernel)
-            kernel *= alpha
-            out[r0:r1, s0:s1] = kernel.sum(axis=-1) + intercept[s0:s1]
+            term += other
+            term *= negative_gamma
+            np.exp(term, out=term)
+            term *= dual_coef[:, k]
+            total += term
+        out[r0 : r0 + row_block] = total + intercept
     return out
 
 
@@ -172,8 +207,11 @@ def _positive_grid(instance, attribute, value):
 class SupportVectorOperator(ObservationOperator):
     """epsilon-SVR operator h(SM, LAI) -> sigma0 dB, one model per site.
 
-    ``fit`` returns a *new* fitted operator and leaves this configuration object untouched.
+    Inputs ``soil_moisture`` (m3 m-3) and ``lai`` (m2 m-2).  ``fit`` returns a *new* fitted
+    operator and leaves this configuration object untouched.
     """
+
+    required_inputs = {"soil_moisture": "m3 m-3", "lai": "m2 m-2"}
 
     epsilon: float = attrs.field(default=0.1, converter=float, validator=attrs.validators.ge(0.0), metadata={"units": "dB"})
     gamma_grid: tuple = attrs.field(default=GAMMA_GRID, converter=lambda v: tuple(float(x) for x in v), validator=_positive_grid)
@@ -182,6 +220,14 @@ class SupportVectorOperator(ObservationOperator):
     folds: str = attrs.field(default="blocked", validator=_check_folds)
     entropy: int = 0  # seeds the shuffled folds (keyed by site id)
     n_jobs: int = -1
+    solver: str = attrs.field(
+        default="smo",
+        validator=attrs.validators.in_(SOLVERS),
+        metadata={"units": "1", "doc": "grid search: smo (compiled, needs numba; LIBSVM without it) or libsvm"},
+    )
+    early_abandon: bool = attrs.field(
+        default=True, metadata={"units": "1", "doc": "skip the remaining folds of grid points that cannot win (smo)"}
+    )
     tol: float = attrs.field(default=1e-3, metadata={"units": "1", "doc": "libsvm stopping tolerance (sklearn default)"})
     cache_size: float = attrs.field(default=200.0, metadata={"units": "MB", "doc": "libsvm kernel cache"})
     min_samples: int = attrs.field(default=10)
@@ -203,34 +249,36 @@ class SupportVectorOperator(ObservationOperator):
         if self._model is None:
             raise RuntimeError("SupportVectorOperator is not fitted; call fit() or from_dataset() first")
 
-    def fit(self, soil_moisture, lai, backscatter_db, valid=None, *, site_ids: Sequence | None = None):
+    @property
+    def uses_compiled_solver(self) -> bool:
+        """True when the grid search runs on the compiled SMO solver (``solver="smo"`` and numba)."""
+        return self.solver == "smo" and smo.AVAILABLE
+
+    def fit(self, inputs, backscatter_db, valid=None, *, site_ids: Sequence | None = None, progress: str | None = None):
         """Grid-search and fit the SVR per site; returns a new fitted ``SupportVectorOperator``.
 
-        Shapes ``(time,)`` or ``(site, time)``; SM m3 m-3, LAI m2 m-2, backscatter dB.
+        ``inputs`` maps ``soil_moisture`` (m3 m-3) and ``lai`` (m2 m-2) to arrays shaped like
+        ``backscatter_db``: ``(time,)`` or ``(site, time)``, dB, NaN where missing.  ``progress``
+        names a progress bar of sites done (none when None).
         """
         data = prepare_calibration(
-            soil_moisture, lai, backscatter_db, valid, site_ids=site_ids, min_samples=self.min_samples
+            inputs, backscatter_db, valid, required=self.required_inputs, site_ids=site_ids, min_samples=self.min_samples
         )
         tasks, scalers = [], []
         for index in range(data.n_sites):
-            sm, lai_site, sigma = data.site_samples(index)
+            site_inputs, sigma = data.site_samples(index)
+            sm, lai_site = site_inputs["soil_moisture"], site_inputs["lai"]
             mean, scale = standardise(sm, lai_site)
             scalers.append((mean, scale))
             features = (np.stack([sm, lai_site], axis=-1) - mean) / scale
             rng = stream(self.entropy, site_stream_key(data.site_ids[index]), Purpose.OPERATOR_FIT, 1)
             tasks.append((features, sigma, cross_validation_folds(sigma.size, self.n_folds, self.folds, rng)))
-        args = (self.gamma_grid, self.c_grid, self.epsilon, self.tol, self.cache_size)
-        n_workers = min(joblib.effective_n_jobs(self.n_jobs), len(tasks))
-        if n_workers <= 1:
-            results = _calibrate_batch(tasks, *args)
-        else:
-            batches = [tasks[i::n_workers] for i in range(n_workers)]  # round robin balances sizes
-            parts = joblib.Parallel(n_jobs=n_workers, backend="loky")(
-                joblib.delayed(_calibrate_batch)(batch, *args) for batch in batches
-            )
-            results = [None] * len(tasks)
-            for worker, part in enumerate(parts):
-                results[worker::n_workers] = part
+        results = []
+        for (features, sigma, _), table in zip(tasks, self._fold_tables(tasks, progress)):
+            cost_index, gamma_index, mean_rmsd = select_grid_point(table)
+            gamma, cost = self.gamma_grid[gamma_index], self.c_grid[cost_index]
+            model = final_fit(features, sigma, gamma, cost, self.epsilon, self.tol, self.cache_size)
+            results.append({"cv_rmsd": mean_rmsd, "gamma": gamma, "C": cost, **model})
         n_sv_max = max(r["dual_coef"].size for r in results)
         n_sites = data.n_sites
         support_vectors = np.zeros((n_sites, n_sv_max, 2))
@@ -256,7 +304,8 @@ class SupportVectorOperator(ObservationOperator):
         # in-sample statistics: R = mean squared residual (same definition as the WCM)
         error_variance, fit_rmsd, fit_r, n_samples = [], [], [], []
         for index in range(n_sites):
-            sm, lai_site, sigma = data.site_samples(index)
+            site_inputs, sigma = data.site_samples(index)
+            sm, lai_site = site_inputs["soil_moisture"], site_inputs["lai"]
             simulated = fitted._predict_sites(sm[:, np.newaxis], lai_site[:, np.newaxis], [index])[:, 0]
             error_variance.append(np.mean((simulated - sigma) ** 2))
             fit_rmsd.append(rmsd(simulated, sigma))
@@ -268,7 +317,40 @@ class SupportVectorOperator(ObservationOperator):
             r=np.array(fit_r),
             n_samples=np.array(n_samples),
         )
+        check_residual_variance(fitted._model["error_variance"], data.site_ids, "SVR")
         return fitted
+
+    def _fold_tables(self, tasks, progress):
+        """Fold RMSD tables (C, gamma, fold) per site, in blocks of sites (for the progress bar)."""
+        n_workers = max(1, min(joblib.effective_n_jobs(self.n_jobs), len(tasks)))
+        block = max(8 * n_workers, 32)
+        tables = []
+        with tqdm(total=len(tasks), desc=progress, unit="site", disable=progress is None) as bar:
+            for start in range(0, len(tasks), block):
+                batch = tasks[start : start + block]
+                tables.extend(self._fold_tables_block(batch, n_workers))
+                bar.update(len(batch))
+        return tables
+
+    def _fold_tables_block(self, tasks, n_workers):
+        args = (self.gamma_grid, self.c_grid, self.epsilon, self.tol)
+        if self.uses_compiled_solver:
+            previous = smo.numba.get_num_threads()
+            smo.numba.set_num_threads(min(n_workers, smo.numba.config.NUMBA_NUM_THREADS))
+            try:
+                return list(smo_fold_tables(tasks, *args, self.early_abandon))
+            finally:
+                smo.numba.set_num_threads(previous)
+        if n_workers <= 1:
+            return _libsvm_batch(tasks, *args, self.cache_size)
+        batches = [tasks[i::n_workers] for i in range(n_workers)]  # round robin balances sizes
+        parts = joblib.Parallel(n_jobs=n_workers, backend="loky")(
+            joblib.delayed(_libsvm_batch)(batch, *args, self.cache_size) for batch in batches
+        )
+        tables = [None] * len(tasks)
+        for worker, part in enumerate(parts):
+            tables[worker::n_workers] = part
+        return tables
 
     def _predict_sites(self, soil_moisture, lai, sites=slice(None)):
         m = self._model
@@ -279,22 +361,16 @@ class SupportVectorOperator(ObservationOperator):
             features, m["support_vectors"][sites], m["dual_coef"][sites], m["intercept"][sites], m["gamma"][sites]
         )
 
-    def predict(self, soil_moisture, lai) -> np.ndarray:
-        """sigma0 dB; broadcasts over leading axes, the last axis is site (any shape if one site)."""
+    def predict(self, inputs) -> np.ndarray:
+        """sigma0 dB shaped ``(..., site)`` like the broadcast inputs (any shape if one site)."""
         self._require_fitted()
-        sm, lai = np.broadcast_arrays(np.asarray(soil_moisture, float), np.asarray(lai, float))
-        if self._model["single_site"]:
-            return self._predict_sites(sm.reshape(-1, 1), lai.reshape(-1, 1))[:, 0].reshape(sm.shape)
-        n_sites = self._model["intercept"].size
-        if sm.ndim == 0 or sm.shape[-1] != n_sites:
-            raise ValueError(f"last axis must be site ({n_sites}), got shape {sm.shape}")
-        out = self._predict_sites(sm.reshape(-1, n_sites), lai.reshape(-1, n_sites))
+        arrays = prepare_prediction(
+            inputs, required=self.required_inputs, site_ids=self._model["site_ids"], single_site=self._model["single_site"]
+        )
+        sm, lai = arrays["soil_moisture"], arrays["lai"]
+        columns = 1 if self._model["single_site"] else self._model["intercept"].size
+        out = self._predict_sites(sm.reshape(-1, columns), lai.reshape(-1, columns))
         return out.reshape(sm.shape)
-
-    def sensitivity(self, soil_moisture, lai, step: float = 1e-3) -> np.ndarray:
-        """d sigma0 / d SM (dB per m3 m-3) by central finite difference of ``predict``."""
-        sm = np.asarray(soil_moisture, float)
-        return (self.predict(sm + step, lai) - self.predict(sm - step, lai)) / (2 * step)
 
     @property
     def error_variance(self) -> np.ndarray:

@@ -1,6 +1,6 @@
-"""Water Cloud Model observation operator (MODEL_SPEC b), calibrated per site.
+"""Water Cloud Model observation operator (docs/model/operators.md b), calibrated per site.
 
-Canonical (``units="mixed"``) form, MODEL_SPEC (b) "Canonical implementation"::
+Canonical (``units="mixed"``) form, docs/model/operators.md (b) "Canonical implementation"::
 
     t2        = exp(-2 B LAI / cos(theta))                 two-way canopy transmissivity
     s_lin     = 10 ** ((C + D SM) / 10)                    soil term: linear in dB
@@ -12,12 +12,14 @@ linear, C and D are dB (the paper's bounds only make sense that way).  ``units="
 (DD-13) adds the dB terms literally, sigma0 = A LAI cos(theta)(1 - t2) + t2 (C + D SM); it exists
 for reproduction experiments only.
 
-Calibration (MODEL_SPEC b): per site ``scipy.optimize.least_squares(method="trf",
-x_scale="jac")`` on dB residuals, started from the 16 corners of DD-15, keeping the lowest cost;
-the Jacobian is analytic so each solve costs a handful of vectorised numpy evaluations.  When the
+Calibration (docs/model/operators.md b): least squares on dB residuals from the 16 corners of DD-15, keeping
+the lowest cost.  ``method="batched_lm"`` (default; needs numba) runs every site and every start
+in one compiled bounded Levenberg-Marquardt iteration with the analytic Jacobian
+(``s1da.components.operators.wcm_batched``); ``method="trf"`` (and the default without numba)
+runs ``scipy.optimize.least_squares(method="trf", x_scale="jac")`` per site and start.  When the
 site's maximum LAI is below 0.1, A = B = 0 are fixed (DD-16) and only C, D are fitted.  The
 alternative ``method="differential_evolution"`` searches the whole box (keyed random stream per
-site) and polishes the best member with the same TRF solver.
+site) and polishes the best member with TRF.
 
 The error variance R is the mean squared dB residual over the calibration set (Rains); it lumps
 the operator's structural error, the representativeness error and the S1 noise together.
@@ -33,17 +35,21 @@ import attrs
 import numpy as np
 import scipy.optimize
 import xarray as xr
+from tqdm.auto import tqdm
 
+from s1da.components.operators import smo
 from s1da.components.operators.inputs import (
     CalibrationData,
+    check_residual_variance,
     pearson_r,
     prepare_calibration,
+    prepare_prediction,
     rmsd,
     site_label,
-    text_coordinate,
     site_stream_key,
+    text_coordinate,
 )
-from s1da.framework.interfaces import ObservationOperator
+from s1da.framework.interfaces import CalibrationWarning, ObservationOperator
 from s1da.framework.randomness import Purpose, stream
 
 PARAMETER_NAMES = ("A", "B", "C", "D")
@@ -57,70 +63,79 @@ DB_PER_NEPER = 10.0 / np.log(10.0)  # 4.3429: d(10 log10 x) = DB_PER_NEPER dx / 
 UNITS_MODES = ("mixed", "db_literal")
 
 
-class WcmCalibrationWarning(UserWarning):
+class WcmCalibrationWarning(CalibrationWarning):
     """A calibrated WCM parameter sits on its bound or is not identifiable."""
 
+    kind = "WCM calibration warning"
 
-# --- kernels (MODEL_SPEC b) ---------------------------------------------------------------
+
+class WcmBoundWarning(WcmCalibrationWarning):
+    kind = "WCM parameter(s) on their bounds"
+
+
+class WcmIdentifiabilityWarning(WcmCalibrationWarning):
+    kind = "WCM parameters not identifiable"
+
+
+# --- kernels (docs/model/operators.md b) ---------------------------------------------------------------
 
 
 def transmissivity(lai, b, incidence_angle_deg: float = 40.0):
-    """Two-way canopy transmissivity t2 = exp(-2 B LAI / cos theta) (MODEL_SPEC b), 0 < t2 <= 1."""
+    """Two-way canopy transmissivity t2 = exp(-2 B LAI / cos theta) (docs/model/operators.md b), 0 < t2 <= 1."""
     return np.exp(-2.0 * np.asarray(b) * np.asarray(lai) / np.cos(np.deg2rad(incidence_angle_deg)))
 
 
-def water_cloud_backscatter(soil_moisture, lai, a, b, c, d, incidence_angle_deg: float = 40.0, units: str = "mixed"):
-    """sigma0 in dB of the WCM (MODEL_SPEC b); all arguments broadcast."""
-    cos_theta = np.cos(np.deg2rad(incidence_angle_deg))
-    soil_moisture = np.asarray(soil_moisture, dtype=float)
-    lai = np.asarray(lai, dtype=float)
-    t2 = np.exp(-2.0 * b * lai / cos_theta)
-    if units == "mixed":
-        soil_linear = 10.0 ** ((c + d * soil_moisture) / 10.0)
-        vegetation_linear = a * lai * cos_theta * (1.0 - t2)
-        return 10.0 * np.log10(vegetation_linear + t2 * soil_linear)
-    if units == "db_literal":  # DD-13: sum of dB terms, reproduction experiments only
-        return a * lai * cos_theta * (1.0 - t2) + t2 * (c + d * soil_moisture)
-    raise ValueError(f"units must be one of {UNITS_MODES}, got {units!r}")
+def water_cloud_terms(soil_moisture, lai, cos_theta, a, b, c, d, mixed):
+    """sigma0 (dB) and d sigma0 / d(A, B, C, D) of the WCM (Attema and Ulaby 1978; docs/model/operators.md b).
 
-
-def water_cloud_jacobian(soil_moisture, lai, a, b, c, d, incidence_angle_deg: float = 40.0, units: str = "mixed"):
-    """d sigma0_dB / d(A, B, C, D), shaped ``broadcast + (4,)`` (analytic, MODEL_SPEC b).
-
-    Mixed form, with P = v_lin + t2 s_lin and dt2/dB = -2 LAI t2 / cos theta:
+    The one place the WCM is written: plain arithmetic, so that it serves numpy arrays (any
+    broadcast) and, compiled by numba, the scalar loop of the batched calibration.  ``mixed``
+    selects the canonical form (sum in linear power, C and D in dB) over the DD-13 literal sum of
+    dB terms.  Mixed form, with P = v_lin + t2 s_lin and dt2/dB = -2 LAI t2 / cos theta:
     dσ/dA = k LAI cos θ (1 - t2) / P, dσ/dB = k (dt2/dB)(s_lin - A LAI cos θ) / P,
     dσ/dC = t2 s_lin / P, dσ/dD = SM t2 s_lin / P, with k = 10 / ln 10.
     """
-    cos_theta = np.cos(np.deg2rad(incidence_angle_deg))
-    soil_moisture = np.asarray(soil_moisture, dtype=float)
-    lai = np.asarray(lai, dtype=float)
     t2 = np.exp(-2.0 * b * lai / cos_theta)
     dt2_db = -2.0 * lai / cos_theta * t2
-    if units == "mixed":
-        soil_linear = 10.0 ** ((c + d * soil_moisture) / 10.0)
-        vegetation_linear = a * lai * cos_theta * (1.0 - t2)
-        total = vegetation_linear + t2 * soil_linear
+    canopy = lai * cos_theta * (1.0 - t2)
+    if mixed:
+        soil_linear = np.exp((c + d * soil_moisture) / DB_PER_NEPER)  # 10^((C + D SM) / 10)
+        total = a * canopy + t2 * soil_linear
         soil_share = t2 * soil_linear / total
-        columns = (
-            DB_PER_NEPER * lai * cos_theta * (1.0 - t2) / total,
+        sigma = DB_PER_NEPER * np.log(total)  # 10 log10(total)
+        return (
+            sigma,
+            DB_PER_NEPER * canopy / total,
             DB_PER_NEPER * dt2_db * (soil_linear - a * lai * cos_theta) / total,
             soil_share,
             soil_moisture * soil_share,
         )
-    elif units == "db_literal":
-        columns = (
-            lai * cos_theta * (1.0 - t2),
-            dt2_db * (c + d * soil_moisture - a * lai * cos_theta),
-            t2,
-            t2 * soil_moisture,
-        )
-    else:
+    soil_db = c + d * soil_moisture
+    return a * canopy + t2 * soil_db, canopy, dt2_db * (soil_db - a * lai * cos_theta), t2, t2 * soil_moisture
+
+
+def _terms(soil_moisture, lai, a, b, c, d, incidence_angle_deg, units):
+    if units not in UNITS_MODES:
         raise ValueError(f"units must be one of {UNITS_MODES}, got {units!r}")
+    cos_theta = np.cos(np.deg2rad(incidence_angle_deg))
+    soil_moisture = np.asarray(soil_moisture, dtype=float)
+    lai = np.asarray(lai, dtype=float)
+    return water_cloud_terms(soil_moisture, lai, cos_theta, a, b, c, d, units == "mixed")
+
+
+def water_cloud_backscatter(soil_moisture, lai, a, b, c, d, incidence_angle_deg: float = 40.0, units: str = "mixed"):
+    """sigma0 in dB of the WCM (docs/model/operators.md b); all arguments broadcast."""
+    return _terms(soil_moisture, lai, a, b, c, d, incidence_angle_deg, units)[0]
+
+
+def water_cloud_jacobian(soil_moisture, lai, a, b, c, d, incidence_angle_deg: float = 40.0, units: str = "mixed"):
+    """d sigma0_dB / d(A, B, C, D), shaped ``broadcast + (4,)`` (analytic, :func:`water_cloud_terms`)."""
+    columns = _terms(soil_moisture, lai, a, b, c, d, incidence_angle_deg, units)[1:]
     return np.stack(np.broadcast_arrays(*columns), axis=-1)
 
 
 def water_cloud_sensitivity(soil_moisture, lai, a, b, c, d, incidence_angle_deg: float = 40.0, units: str = "mixed"):
-    """d sigma0 / d SM in dB per m3 m-3: D t2 s_lin / (v_lin + t2 s_lin) (MODEL_SPEC b)."""
+    """d sigma0 / d SM in dB per m3 m-3: D t2 s_lin / (v_lin + t2 s_lin) (docs/model/operators.md b)."""
     jacobian = water_cloud_jacobian(soil_moisture, lai, a, b, c, d, incidence_angle_deg, units)
     return d * jacobian[..., 2]
 
@@ -133,17 +148,26 @@ def _check_units(instance, attribute, value):
         raise ValueError(f"units must be one of {UNITS_MODES}, got {value!r}")
 
 
+METHODS = ("batched_lm", "trf", "differential_evolution")
+_SITE_BLOCK = 256  # sites per batched call (progress granularity)
+
+
 def _check_method(instance, attribute, value):
-    if value not in ("trf", "differential_evolution"):
-        raise ValueError(f"method must be 'trf' or 'differential_evolution', got {value!r}")
+    if value not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {value!r}")
 
 
 @attrs.define
 class WaterCloudModel(ObservationOperator):
-    """WCM operator h(SM, LAI) -> sigma0 dB with one (A, B, C, D) per site.
+    """WCM operator h(SM, LAI[, incidence angle]) -> sigma0 dB with one (A, B, C, D) per site.
 
-    ``fit`` returns a *new* fitted operator and leaves this configuration object untouched.
+    Inputs ``soil_moisture`` (m3 m-3) and ``lai`` (m2 m-2); an ``incidence_angle`` input (degree,
+    per sample) replaces the fixed ``incidence_angle_deg``.  ``fit`` returns a *new* fitted
+    operator and leaves this configuration object untouched.
     """
+
+    required_inputs = {"soil_moisture": "m3 m-3", "lai": "m2 m-2"}
+    optional_inputs = {"incidence_angle": "degree"}
 
     incidence_angle_deg: float = attrs.field(
         default=40.0,
@@ -151,7 +175,7 @@ class WaterCloudModel(ObservationOperator):
         validator=[attrs.validators.ge(0.0), attrs.validators.lt(90.0)],
         metadata={"units": "degree"},
     )
-    method: str = attrs.field(default="trf", validator=_check_method)
+    method: str = attrs.field(default="batched_lm", validator=_check_method)
     units: str = attrs.field(default="mixed", validator=_check_units)
     lower_bounds: tuple[float, float, float, float] = attrs.field(default=(0.0, 0.0, -35.0, 10.0), converter=tuple)
     upper_bounds: tuple[float, float, float, float] = attrs.field(default=(5.0, 10.0, 0.0, 60.0), converter=tuple)
@@ -184,52 +208,96 @@ class WaterCloudModel(ObservationOperator):
     def is_fitted(self) -> bool:
         return self._parameters is not None
 
-    def fit(self, soil_moisture, lai, backscatter_db, valid=None, *, site_ids: Sequence | None = None):
+    def fit(self, inputs, backscatter_db, valid=None, *, site_ids: Sequence | None = None, progress: str | None = None):
         """Calibrate A-D per site; returns a new fitted ``WaterCloudModel``.
 
-        Shapes ``(time,)`` or ``(site, time)``; SM m3 m-3, LAI m2 m-2, backscatter dB.
-        Emits ``WcmCalibrationWarning`` for parameters on a bound or not identifiable.
+        ``inputs`` maps ``soil_moisture`` (m3 m-3), ``lai`` (m2 m-2) and optionally
+        ``incidence_angle`` (degree) to arrays shaped like ``backscatter_db``: ``(time,)`` or
+        ``(site, time)``, dB, NaN where missing.  Emits ``WcmCalibrationWarning`` for parameters
+        on a bound or not identifiable.  ``progress`` names a progress bar of sites done.
         """
         data = prepare_calibration(
-            soil_moisture, lai, backscatter_db, valid, site_ids=site_ids, min_samples=self.min_samples
+            inputs, backscatter_db, valid, required=self.required_inputs, optional=self.optional_inputs,
+            site_ids=site_ids, min_samples=self.min_samples,
         )
-        rows = [self._fit_site(data, index) for index in range(data.n_sites)]
+        with tqdm(total=data.n_sites, desc=progress, unit="site", disable=progress is None) as bar:
+            rows = []
+            for start in range(0, data.n_sites, _SITE_BLOCK):
+                block = np.arange(start, min(start + _SITE_BLOCK, data.n_sites))
+                if self.uses_batched_solver:
+                    parameters = self._batched_parameters(data.subset(block))
+                else:
+                    parameters = [self._solve_site(data, index) for index in block]
+                rows.extend(self._site_statistics(data, index, p) for index, p in zip(block, parameters))
+                bar.update(block.size)
         fitted = attrs.evolve(self)
         fitted._parameters = np.array([row.pop("parameters") for row in rows])
         fitted._fit_table = {key: np.array([row[key] for row in rows]) for key in rows[0]}
         fitted._site_ids = data.site_ids
         fitted._single_site = data.single_site
+        check_residual_variance(fitted._fit_table["error_variance"], data.site_ids, "WCM")
         fitted.warn_about_flags()
         return fitted
 
-    def _fit_site(self, data: CalibrationData, index: int) -> dict:
-        sm, lai, sigma = data.site_samples(index)
-        lower = np.asarray(self.lower_bounds, float)
-        upper = np.asarray(self.upper_bounds, float)
+    @property
+    def uses_batched_solver(self) -> bool:
+        """True when ``method="batched_lm"`` runs compiled (numba installed); else TRF per site."""
+        return self.method == "batched_lm" and smo.AVAILABLE
+
+    def _free_parameters(self, lai) -> np.ndarray:
         vegetation_fixed = bool(lai.max() < self.min_lai_for_vegetation)  # DD-16
-        free = np.array([2, 3]) if vegetation_fixed else np.arange(4)
-        base = np.zeros(4)
-        theta, units = self.incidence_angle_deg, self.units
+        return np.array([2, 3]) if vegetation_fixed else np.arange(4)
+
+    def _batched_parameters(self, data: CalibrationData) -> np.ndarray:
+        """(site, 4) parameters of all sites of ``data`` by the compiled multi-start LM."""
+        from s1da.components.operators.wcm_batched import calibrate_sites  # compiled on first use
+
+        counts = data.valid.sum(axis=1)
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        packed = {name: values[data.valid] for name, values in data.inputs.items()}
+        theta = packed.get("incidence_angle", np.full(offsets[-1], self.incidence_angle_deg))
+        fixed = np.zeros((data.n_sites, 4), dtype=bool)
+        for index in range(data.n_sites):
+            fixed[index, np.setdiff1d(np.arange(4), self._free_parameters(packed["lai"][offsets[index] : offsets[index + 1]]))] = True
+        starts = np.array(list(itertools.product(*self.start_values)), dtype=float)
+        parameters, _ = calibrate_sites(
+            packed["soil_moisture"], packed["lai"], np.cos(np.deg2rad(theta)), data.backscatter_db[data.valid], offsets,
+            fixed, starts, np.asarray(self.lower_bounds, float), np.asarray(self.upper_bounds, float), self.units == "mixed",
+        )
+        return parameters
+
+    def _site_model(self, data: CalibrationData, index: int):
+        """(free parameter indices, full(p), residuals(p), jacobian(p)) of one site, on its free parameters."""
+        site_inputs, sigma = data.site_samples(index)
+        sm, lai = site_inputs["soil_moisture"], site_inputs["lai"]
+        theta = site_inputs.get("incidence_angle", self.incidence_angle_deg)
+        free = self._free_parameters(lai)
 
         def full(p):
-            x = base.copy()
+            x = np.zeros(4)
             x[free] = p
             return x
 
         def residuals(p):
-            a, b, c, d = full(p)
-            return water_cloud_backscatter(sm, lai, a, b, c, d, theta, units) - sigma
+            return water_cloud_backscatter(sm, lai, *full(p), theta, self.units) - sigma
 
         def jacobian(p):
-            a, b, c, d = full(p)
-            return water_cloud_jacobian(sm, lai, a, b, c, d, theta, units)[:, free]
+            return water_cloud_jacobian(sm, lai, *full(p), theta, self.units)[:, free]
+
+        return free, full, residuals, jacobian
+
+    def _solve_site(self, data: CalibrationData, index: int) -> np.ndarray:
+        """(A, B, C, D) of one site by scipy: TRF from the DD-15 corners, or differential evolution."""
+        free, full, residuals, jacobian = self._site_model(data, index)
+        lower = np.asarray(self.lower_bounds, float)
+        upper = np.asarray(self.upper_bounds, float)
 
         def solve(start):
             return scipy.optimize.least_squares(
                 residuals, start, jac=jacobian, bounds=(lower[free], upper[free]), method="trf", x_scale="jac"
             )
 
-        if self.method == "trf":
+        if self.method != "differential_evolution":
             best = None
             for start in itertools.product(*(self.start_values[i] for i in free)):
                 result = solve(np.clip(np.array(start), lower[free], upper[free]))
@@ -248,11 +316,22 @@ class WaterCloudModel(ObservationOperator):
                 init="sobol",
             )
             best = solve(evolution.x)
+        return full(best.x)
 
-        parameters = full(best.x)
-        residual = best.fun
+    def _site_statistics(self, data: CalibrationData, index: int, parameters: np.ndarray) -> dict:
+        """Fit diagnostics of one site at ``parameters``: R, standard errors, correlations, flags."""
+        free, _, residuals, jacobian = self._site_model(data, index)
+        site_inputs, sigma = data.site_samples(index)
+        sm, lai = site_inputs["soil_moisture"], site_inputs["lai"]
+        theta = site_inputs.get("incidence_angle", self.incidence_angle_deg)
+        units = self.units
+        lower = np.asarray(self.lower_bounds, float)
+        upper = np.asarray(self.upper_bounds, float)
+        parameters = np.asarray(parameters, float)
+        residual = residuals(parameters[free])
+        cost = 0.5 * float(residual @ residual)
         n = residual.size
-        jac_free = jacobian(best.x)
+        jac_free = jacobian(parameters[free])
         dof = max(n - free.size, 1)
         residual_variance = float(residual @ residual) / dof
         covariance_free = residual_variance * np.linalg.pinv(jac_free.T @ jac_free)
@@ -281,14 +360,14 @@ class WaterCloudModel(ObservationOperator):
             "standard_error": standard_error,
             "parameter_correlation": correlation,
             "parameter_on_bound": on_bound,
-            "vegetation_fixed": vegetation_fixed,
+            "vegetation_fixed": free.size < 4,
             "not_identifiable": not_identifiable,
             "error_variance": float(np.mean(residual**2)),
             "rmsd": rmsd(simulated, sigma),
             "r": pearson_r(simulated, sigma),
             "sensitivity": float(np.mean(water_cloud_sensitivity(sm, lai, *parameters, theta, units))),
             "n_samples": n,
-            "cost": float(best.cost),
+            "cost": cost,
         }
 
     def warn_about_flags(self) -> None:
@@ -300,7 +379,7 @@ class WaterCloudModel(ObservationOperator):
             warnings.warn(
                 f"WCM {site_label(self._site_ids, index)}: parameter(s) {', '.join(names)} on their bounds "
                 f"({', '.join(f'{n}={v:.4g}' for n, v in zip(PARAMETER_NAMES, self._parameters[index]))})",
-                WcmCalibrationWarning,
+                WcmBoundWarning,
                 stacklevel=3,
             )
         for index in np.flatnonzero(table["not_identifiable"]):
@@ -308,7 +387,7 @@ class WaterCloudModel(ObservationOperator):
                 f"WCM {site_label(self._site_ids, index)}: parameters not identifiable (|correlation| > "
                 f"{self.correlation_threshold} with C centred at mean SM, or singular Jacobian; LAI nearly constant, "
                 "A and B trading off, or SM and LAI co-varying)",
-                WcmCalibrationWarning,
+                WcmIdentifiabilityWarning,
                 stacklevel=3,
             )
 
@@ -334,26 +413,26 @@ class WaterCloudModel(ObservationOperator):
         self._require_fitted()
         return self._site_ids
 
-    def predict(self, soil_moisture, lai) -> np.ndarray:
-        """sigma0 dB; broadcasts over leading axes, the last axis is site (any shape if one site)."""
-        self._check_site_axis(soil_moisture, lai)
-        a, b, c, d = self._site_parameters()
-        return water_cloud_backscatter(soil_moisture, lai, a, b, c, d, self.incidence_angle_deg, self.units)
-
-    def _check_site_axis(self, soil_moisture, lai):
+    def _prediction_inputs(self, inputs):
         self._require_fitted()
-        if self._single_site:
-            return
-        shape = np.broadcast_shapes(np.shape(soil_moisture), np.shape(lai))
-        n_sites = self._parameters.shape[0]
-        if len(shape) == 0 or shape[-1] != n_sites:
-            raise ValueError(f"last axis must be site ({n_sites}), got shape {shape}")
+        arrays = prepare_prediction(
+            inputs, required=self.required_inputs, optional=self.optional_inputs,
+            site_ids=self._site_ids, single_site=self._single_site,
+        )
+        theta = arrays.get("incidence_angle", self.incidence_angle_deg)
+        return arrays["soil_moisture"], arrays["lai"], theta
 
-    def sensitivity(self, soil_moisture, lai) -> np.ndarray:
-        """d sigma0 / d SM (dB per m3 m-3), analytic; broadcasts like ``predict``."""
-        self._check_site_axis(soil_moisture, lai)
+    def predict(self, inputs) -> np.ndarray:
+        """sigma0 dB shaped ``(..., site)`` like the broadcast inputs (any shape if one site)."""
+        sm, lai, theta = self._prediction_inputs(inputs)
         a, b, c, d = self._site_parameters()
-        return water_cloud_sensitivity(soil_moisture, lai, a, b, c, d, self.incidence_angle_deg, self.units)
+        return water_cloud_backscatter(sm, lai, a, b, c, d, theta, self.units)
+
+    def sensitivity(self, inputs, step: float | None = None) -> np.ndarray:
+        """d sigma0 / d SM (dB per m3 m-3), analytic; shaped like ``predict`` (``step`` unused)."""
+        sm, lai, theta = self._prediction_inputs(inputs)
+        a, b, c, d = self._site_parameters()
+        return water_cloud_sensitivity(sm, lai, a, b, c, d, theta, self.units)
 
     @property
     def error_variance(self) -> np.ndarray:

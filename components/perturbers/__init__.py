@@ -1,4 +1,4 @@
-"""Forcing perturbers (MODEL_SPEC d): member forcing from site forcing."""
+"""Forcing perturbers (docs/model/perturbations.md d): member forcing from site forcing."""
 
 from s1da.components.perturbers.forcing import (
     LDAS_CORRELATION,

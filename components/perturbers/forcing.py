@@ -1,6 +1,6 @@
-"""Ensemble forcing perturbations: AR(1) in time, cross-correlated, truncated (MODEL_SPEC d).
+"""Ensemble forcing perturbations: AR(1) in time, cross-correlated, truncated (docs/model/perturbations.md d).
 
-Per member i, site s and day t (MODEL_SPEC d, steps 1-5; GEOS-LDAS practice):
+Per member i, site s and day t (docs/model/perturbations.md d, steps 1-5; GEOS-LDAS practice):
 
 1. AR(1) standard normals per perturbed variable: ``z_t = c z_{t-1} + sqrt(1 - c^2) xi_t`` with
    ``c = exp(-dt / tau)``, ``xi ~ N(0, 1)`` and ``z_0 = xi_0``.
@@ -9,7 +9,7 @@ Per member i, site s and day t (MODEL_SPEC d, steps 1-5; GEOS-LDAS practice):
 4. Truncation ``|u| <= 2.5``.
 5. Application: precipitation multiplicative log-normal, air temperature additive normal, net
    radiation multiplicative normal.
-6. Limits (not in MODEL_SPEC d): a perturbed value outside the land model's valid range
+6. Limits (not in docs/model/perturbations.md d): a perturbed value outside the land model's valid range
    (:data:`~s1da.framework.sitedata.FORCING_LIMITS`, e.g. precipitation <= 2000 mm d-1) is
    clipped to the nearest bound.  Clipping (not reflection) keeps the value as close as possible
    to the unperturbed forcing, which the source already checked against the same range.  Each
@@ -22,10 +22,10 @@ of ``block_days`` days that draws all members and all three perturbable variable
 site's numbers therefore depend only on (entropy, site id, day, number of members), never on
 which other sites are perturbed alongside it.
 
-Differences from MODEL_SPEC (d):
+Differences from docs/model/perturbations.md (d):
 
 * The spec's RNG row says "one SeedSequence child per member".  Here members are an axis of one
-  draw per (site, block) instead (DESIGN.md "Scaling", DD in the brief): member i's noise thus
+  draw per (site, block) instead (docs/architecture.md "Scaling", DD in the brief): member i's noise thus
   depends on the ensemble size N.  The statistics are identical.
 * Centring (step 2) makes each member's marginal variance (N - 1)/N instead of 1 (-1.6 % in SD
   for N = 32).  GEOS-LDAS does the same and does not rescale; neither do we.  The ensemble spread
@@ -56,7 +56,7 @@ from s1da.framework.sitedata import FORCING_LIMITS
 PERTURBABLE_VARIABLES: tuple[str, ...] = ("precipitation", "air_temperature", "net_radiation")
 """Variables this perturber knows how to perturb, in the canonical order of the noise draw."""
 
-# MODEL_SPEC d, table "C": preset "ldas" in the order of PERTURBABLE_VARIABLES (P, T_a, R_n):
+# docs/model/perturbations.md d, table "C": preset "ldas" in the order of PERTURBABLE_VARIABLES (P, T_a, R_n):
 # rho(P, R_n) = -0.8, rho(R_n, T_a) = +0.4, rho(P, T_a) = 0.  Eigenvalues 0.106, 1, 1.894.
 LDAS_CORRELATION: tuple[tuple[float, ...], ...] = (
     (1.0, 0.0, -0.8),
@@ -110,7 +110,7 @@ def _positive_int(instance, attribute, value) -> None:
 
 @attrs.frozen
 class ForcingPerturbationParameters:
-    """Settings of the forcing perturbations (MODEL_SPEC d; defaults are Rains et al. 2022)."""
+    """Settings of the forcing perturbations (docs/model/perturbations.md d; defaults are Rains et al. 2022)."""
 
     variables: tuple[str, ...] = attrs.field(
         default=PERTURBABLE_VARIABLES,
@@ -178,7 +178,7 @@ class ForcingPerturbationParameters:
         converter=tuple,
         metadata={
             "units": "",
-            "doc": "pass-through variables that may hold NaN: the optional forcing of MODEL_SPEC a.1 "
+            "doc": "pass-through variables that may hold NaN: the optional forcing of docs/model/gleam.md a.1 "
             "(no VOD at a site -> LAI is used, DD-1; no SWE -> fallback snow mode, DD-5); the land "
             "model decides what NaN means there",
         },
@@ -187,7 +187,7 @@ class ForcingPerturbationParameters:
     def __attrs_post_init__(self) -> None:
         # Validate the correlation matrix eagerly so a bad config fails at construction.
         self.correlation_matrix()
-        # MODEL_SPEC d: R_n factor 1 + sigma_R u lies in [1 - sigma_R a, 1 + sigma_R a]; the sign
+        # docs/model/perturbations.md d: R_n factor 1 + sigma_R u lies in [1 - sigma_R a, 1 + sigma_R a]; the sign
         # of R_n is preserved only when sigma_R a < 1.
         if self.net_radiation_relative_sd * self.truncation >= 1.0:
             raise ValueError(
@@ -201,19 +201,19 @@ class ForcingPerturbationParameters:
     # --- derived quantities -------------------------------------------------------------------
     @property
     def autoregression_coefficient(self) -> float:
-        """c = exp(-dt/tau) (MODEL_SPEC d.1); 0 for tau = 0 (white noise)."""
+        """c = exp(-dt/tau) (docs/model/perturbations.md d.1); 0 for tau = 0 (white noise)."""
         if self.correlation_time == 0.0:
             return 0.0
         return math.exp(-self.time_step / self.correlation_time)
 
     @property
     def precipitation_log_sd(self) -> float:
-        """s_P = sqrt(ln(1 + sigma_P^2)) (MODEL_SPEC d.5)."""
+        """s_P = sqrt(ln(1 + sigma_P^2)) (docs/model/perturbations.md d.5)."""
         return math.sqrt(math.log1p(self.precipitation_relative_sd**2))
 
     @property
     def precipitation_log_mean(self) -> float:
-        """mu_P = -s_P^2 / 2, so that E[exp(mu_P + s_P u)] = 1 for u ~ N(0, 1) (MODEL_SPEC d.5)."""
+        """mu_P = -s_P^2 / 2, so that E[exp(mu_P + s_P u)] = 1 for u ~ N(0, 1) (docs/model/perturbations.md d.5)."""
         return -0.5 * math.log1p(self.precipitation_relative_sd**2)
 
     def correlation_matrix(self) -> np.ndarray:
@@ -243,7 +243,7 @@ class ForcingPerturbationParameters:
         return matrix
 
     def correlation_square_root(self) -> np.ndarray:
-        """S with S S^T = C (MODEL_SPEC d.3)."""
+        """S with S S^T = C (docs/model/perturbations.md d.3)."""
         matrix = self.correlation_matrix()
         if np.array_equal(matrix, np.eye(len(matrix))):
             return np.eye(len(matrix))
@@ -254,7 +254,7 @@ class ForcingPerturbationParameters:
 
 
 class ForcingPerturber(Perturber):
-    """Member forcing from site forcing, one day at a time (MODEL_SPEC d).
+    """Member forcing from site forcing, one day at a time (docs/model/perturbations.md d).
 
     ``perturb`` takes arrays shaped ``(site,)`` and returns arrays shaped ``(member, site)``.
     Everything that evolves (AR(1) memory, day index) lives in the state dict, a small plain
@@ -379,17 +379,17 @@ class ForcingPerturber(Perturber):
             raise ValueError(f"day_index must be >= 0, got {day_index}")
         xi = self._noise_for_block(site_ids, n_members, block)[:, offset][:, self._noise_rows, :]  # (site, variable, member)
 
-        # MODEL_SPEC d.1: AR(1), z_0 = xi_0 (the first day of the run starts the process).
+        # docs/model/perturbations.md d.1: AR(1), z_0 = xi_0 (the first day of the run starts the process).
         c = params.autoregression_coefficient
         if not bool(state["started"]):
             z = xi.copy()
         else:
             z = c * state["ar_state"] + math.sqrt(1.0 - c * c) * xi
-        # MODEL_SPEC d.2: zero ensemble mean of the AR(1) state (N > 2); the centred state is
+        # docs/model/perturbations.md d.2: zero ensemble mean of the AR(1) state (N > 2); the centred state is
         # what propagates, which equals centring xi because the previous state is centred.
         if n_members > 2:
             z = z - z.mean(axis=-1, keepdims=True)
-        # MODEL_SPEC d.3-4: u = S z, truncated.  The product is written out element-wise (fixed
+        # docs/model/perturbations.md d.3-4: u = S z, truncated.  The product is written out element-wise (fixed
         # summation order) rather than as a BLAS matmul so that it is bit-identical for any
         # number of sites.
         if self._is_identity:
@@ -406,7 +406,7 @@ class ForcingPerturber(Perturber):
         for position, name in enumerate(params.variables):
             u_var = u[:, position, :].T  # (member, site)
             base = checked[name][np.newaxis, :]
-            # MODEL_SPEC d.5
+            # docs/model/perturbations.md d.5
             if name == "precipitation":
                 factor = np.exp(params.precipitation_log_mean + params.precipitation_log_sd * u_var)
                 perturbed = base * factor

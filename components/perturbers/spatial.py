@@ -1,6 +1,6 @@
 """Spatially correlated forcing perturbations for gridded domains (land DA practice, as in LIS).
 
-Everything of the site perturber (:mod:`s1da.components.perturbers.forcing`, MODEL_SPEC d) is
+Everything of the site perturber (:mod:`s1da.components.perturbers.forcing`, docs/model/perturbations.md d) is
 kept: AR(1) in time, zero ensemble mean, cross-correlation ``u = S z``, truncation and the
 multiplicative / additive application.  Only the white noise ``xi`` changes: instead of being
 independent between sites, it is a unit-variance random field, drawn on a coarse global lat/lon

@@ -1,1 +1,1 @@
-"""Preprocessing of Sentinel-1 backscatter and LAI (MODEL_SPEC e)."""
+"""Preprocessing of Sentinel-1 backscatter and LAI (docs/model/validation.md e)."""

@@ -1,6 +1,6 @@
 """LAI: 10-daily (or irregular) observations to daily values by cubic spline (Rains et al. 2022).
 
-The WCM vegetation terms (MODEL_SPEC b) need LAI every day; products such as Copernicus GLS
+The WCM vegetation terms (docs/model/operators.md b) need LAI every day; products such as Copernicus GLS
 LAI come every 10 days, with gaps.  :func:`daily_lai` fits a cubic spline (scipy
 ``CubicSpline``, not-a-knot ends) through the valid observations of each site and evaluates it
 on every day, then clips to the land model's valid range [0, 20] m2 m-2

@@ -1,11 +1,11 @@
-"""Sentinel-1 VV preprocessing, MODEL_SPEC (e) steps 1-5, as pure functions on acquisition tables.
+"""Sentinel-1 VV preprocessing, docs/model/validation.md (e) steps 1-5, as pure functions on acquisition tables.
 
 Input is the acquisition table of ``s1da.components.sources.sentinel1`` (columns ``site``,
 ``time``, ``backscatter`` [dB], ``orbit``, ``incidence_angle``).  Each step returns a *new*
 table (the input is never modified) and records what it removed in ``table.attrs["steps"]``:
 
 1. :func:`spatial_average` - footprint samples of one acquisition (same site, time, orbit)
-   averaged in linear units (MODEL_SPEC e.1).
+   averaged in linear units (docs/model/validation.md e.1).
 2. :func:`apply_masks` - frozen (T_a < 1.5 degC), snow (SWE or snow flag > 0), heavy rain
    (P > 40 mm/d) on the acquisition day, from *unperturbed* forcing (DD-22, DD-26); non-finite
    backscatter.
@@ -53,7 +53,7 @@ class ForcingCoverageError(ValueError):
 
 @attrs.frozen
 class MaskThresholds:
-    """Observation masks on the acquisition day, MODEL_SPEC e.2 (DD-26)."""
+    """Observation masks on the acquisition day, docs/model/validation.md e.2 (DD-26)."""
 
     min_air_temperature: float = attrs.field(default=1.5, metadata={"units": "degC"})
     max_precipitation: float = attrs.field(default=40.0, validator=attrs.validators.ge(0), metadata={"units": "mm d-1"})
@@ -63,7 +63,7 @@ class MaskThresholds:
 
 @attrs.frozen
 class Sentinel1Preprocessing:
-    """Settings of the whole chain (MODEL_SPEC e, steps 1-5)."""
+    """Settings of the whole chain (docs/model/validation.md e, steps 1-5)."""
 
     masks: MaskThresholds = attrs.field(factory=MaskThresholds)
     outlier_sd: float = attrs.field(default=5.0, validator=attrs.validators.gt(0), metadata={"units": "1"})
@@ -87,7 +87,7 @@ def linear_to_db(values_linear: Any) -> np.ndarray:
 
 
 def linear_mean_db(values_db: Any, axis: int | None = None) -> np.ndarray:
-    """Mean of dB values taken in linear units, MODEL_SPEC e.1: 10 log10(mean 10^(sigma/10)).
+    """Mean of dB values taken in linear units, docs/model/validation.md e.1: 10 log10(mean 10^(sigma/10)).
 
     NaN values are ignored; an all-NaN slice gives NaN.
     """
@@ -132,7 +132,7 @@ def _record(table: pd.DataFrame, step: str, removed: int, **details: Any) -> pd.
 # step 1: spatial aggregation
 # ----------------------------------------------------------------------------------------------
 def spatial_average(table: pd.DataFrame) -> pd.DataFrame:
-    """Average footprint samples sharing (site, time, orbit) in linear units (MODEL_SPEC e.1).
+    """Average footprint samples sharing (site, time, orbit) in linear units (docs/model/validation.md e.1).
 
     Non-finite samples are ignored; ``samples`` counts the finite samples averaged.
     """
@@ -179,7 +179,7 @@ def _forcing_on_acquisition_days(table: pd.DataFrame, forcing: xr.Dataset, name:
 
 def acquisition_masks(table: pd.DataFrame, forcing: xr.Dataset,
                       thresholds: MaskThresholds | None = None) -> pd.DataFrame:
-    """Boolean mask reasons per acquisition (True = masked), MODEL_SPEC e.2.
+    """Boolean mask reasons per acquisition (True = masked), docs/model/validation.md e.2.
 
     ``forcing`` holds *unperturbed* daily ``air_temperature`` (degC) and ``precipitation``
     (mm d-1) on dims (time, site), and optionally ``snow_water_equivalent`` (mm) or a
@@ -205,7 +205,7 @@ def acquisition_masks(table: pd.DataFrame, forcing: xr.Dataset,
 
 
 def apply_masks(table: pd.DataFrame, forcing: xr.Dataset, thresholds: MaskThresholds | None = None) -> pd.DataFrame:
-    """Drop masked acquisitions (MODEL_SPEC e.2); idempotent."""
+    """Drop masked acquisitions (docs/model/validation.md e.2); idempotent."""
     out = _checked(table)
     reasons = acquisition_masks(out, forcing, thresholds)
     masked = reasons.any(axis=1).to_numpy()
@@ -218,7 +218,7 @@ def apply_masks(table: pd.DataFrame, forcing: xr.Dataset, thresholds: MaskThresh
 # step 3: outliers
 # ----------------------------------------------------------------------------------------------
 def remove_outliers(table: pd.DataFrame, n_sd: float = 5.0, min_group: int = 3) -> pd.DataFrame:
-    """Drop |sigma - mean| > n_sd * SD per site and orbit, single pass (MODEL_SPEC e.3, DD-27)."""
+    """Drop |sigma - mean| > n_sd * SD per site and orbit, single pass (docs/model/validation.md e.3, DD-27)."""
     out = _checked(table)
     groups = out.groupby([out["site"], _orbit_key(out)], sort=False)["backscatter"]
     mean = groups.transform("mean")
@@ -235,7 +235,7 @@ def remove_outliers(table: pd.DataFrame, n_sd: float = 5.0, min_group: int = 3) 
 # step 4: orbit bias
 # ----------------------------------------------------------------------------------------------
 def correct_orbit_bias(table: pd.DataFrame) -> pd.DataFrame:
-    """sigma' = sigma - (m_o - m_ref) per site (MODEL_SPEC e.4, DD-28).
+    """sigma' = sigma - (m_o - m_ref) per site (docs/model/validation.md e.4, DD-28).
 
     m_o is the mean (dB) of the site's acquisitions on relative orbit o, m_ref the mean of all
     the site's retained acquisitions; afterwards every orbit's mean equals m_ref.
@@ -257,7 +257,7 @@ def correct_orbit_bias(table: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 def daily_average(table: pd.DataFrame, days: pd.DatetimeIndex | None = None,
                   sites: Any = None) -> xr.Dataset:
-    """One observation per site and day, averaged in linear units (MODEL_SPEC e.5).
+    """One observation per site and day, averaged in linear units (docs/model/validation.md e.5).
 
     Returns ``backscatter (time, site)`` in dB, ``orbit`` (the day's relative orbit; -1 if
     several or unknown), ``incidence_angle`` (degree, mean) and ``acquisition_count``.  ``days``
@@ -319,7 +319,7 @@ def preprocess(
     days: pd.DatetimeIndex | None = None,
     sites: Any = None,
 ) -> xr.Dataset:
-    """MODEL_SPEC e steps 1-5 on an acquisition table, with unperturbed ``forcing`` for the masks."""
+    """docs/model/validation.md e steps 1-5 on an acquisition table, with unperturbed ``forcing`` for the masks."""
     settings = settings or Sentinel1Preprocessing()
     step = spatial_average(table)
     step = apply_masks(step, forcing, settings.masks)

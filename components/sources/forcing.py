@@ -1,6 +1,6 @@
 """Daily meteorological forcing readers (CSV, NetCDF) with explicit units -> model units.
 
-Model units (framework/interfaces.py, MODEL_SPEC a): precipitation mm d-1, air temperature degC,
+Model units (framework/interfaces.py, docs/model/gleam.md a): precipitation mm d-1, air temperature degC,
 net radiation W m-2 as a daily mean.  Every column is read with an explicit unit - given by the
 caller (``units={"RH": "0.1 mm"}``), by a CSV header of the form ``name [unit]`` or ``name (unit)``,
 or by the NetCDF ``units`` attribute.  A unit that is not in the tables below is an error naming

@@ -4,7 +4,7 @@ What a user provides (NetCDF or Zarr, CF conventions; the format follows the suf
 is Zarr, anything else NetCDF):
 
 * **statics**: maps ``(lat, lon)`` of the GLEAM fractions ``f_T``, ``f_H``, ``f_B``, ``f_W`` and
-  soil parameters ``w_sat``, ``w_fc``, ``w_c``, ``w_wp`` [``w_r``] (MODEL_SPEC a.1, a.11), and
+  soil parameters ``w_sat``, ``w_fc``, ``w_c``, ``w_wp`` [``w_r``] (docs/model/gleam.md a.1, a.11), and
   optionally ``land_mask`` (1 = land).  Land cells (mask 1, or every cell without a mask) are
   the sites; they must have finite statics.  This file's grid, cut to ``region``, is the domain.
 * **forcing**: ``(time, lat, lon)`` daily precipitation, air temperature and net radiation,
@@ -14,7 +14,7 @@ is Zarr, anything else NetCDF):
   to days by :func:`s1da.components.preprocessing.lai.daily_lai` (a gap longer than
   ``max_lai_gap_days`` is an error).
 * **sentinel1**: ``(time, lat, lon)`` VV backscatter in dB or linear power (``units``),
-  already preprocessed (masks, orbit normalisation, MODEL_SPEC e), NaN where there is no
+  already preprocessed (masks, orbit normalisation, docs/model/validation.md e), NaN where there is no
   acquisition; at most one image per day.
 * optionally **insitu**: ISMN station files or folders (read by
   :func:`s1da.components.sources.ismn.read_station`), each matched to the grid cell holding

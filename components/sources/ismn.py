@@ -1,4 +1,4 @@
-"""Reader for ISMN in-situ soil-moisture station files (validation data, MODEL_SPEC e, DD-24).
+"""Reader for ISMN in-situ soil-moisture station files (validation data, docs/model/validation.md e, DD-24).
 
 Why our own parser and not the ``ismn`` PyPI package
 -----------------------------------------------------

@@ -1,7 +1,7 @@
 """Readers of per-site Sentinel-1 VV backscatter time series (CSV, NetCDF, Zarr).
 
 Output of every reader: the *acquisition table*, a pandas DataFrame with one row per
-acquisition (or per footprint sample, when several rows share site and time - MODEL_SPEC e.1
+acquisition (or per footprint sample, when several rows share site and time - docs/model/validation.md e.1
 averages those) and the columns
 
 * ``site`` (str), ``time`` (datetime64[ns], acquisition time, UTC),
@@ -72,7 +72,7 @@ def to_db(values: np.ndarray, kind: str, source: str, column: str, rows: np.ndar
                 "mixed dB and linear values?"
             )
         with np.errstate(divide="ignore", invalid="ignore"):
-            return 10.0 * np.log10(values)  # MODEL_SPEC e.1: sigma_dB = 10 log10(sigma_lin)
+            return 10.0 * np.log10(values)  # docs/model/validation.md e.1: sigma_dB = 10 log10(sigma_lin)
     low, high = PLAUSIBLE_DB
     bad = finite & ((values < low) | (values > high))
     if bad.any():

@@ -6,7 +6,7 @@ What a user provides (user documentation with examples: ``experiments/real_sites
 * a **site table** (CSV, one row per site): ``site`` (non-negative integer id: it keys every
   random stream, so it must not change when sites are added or removed), optional ``name``,
   ``lat``/``lon`` (degrees), land-cover fractions ``f_T``, ``f_H``, ``f_B``, ``f_W`` (summing to
-  one, MODEL_SPEC a.1), and either ``texture`` (a soil class of MODEL_SPEC a.11,
+  one, docs/model/gleam.md a.1), and either ``texture`` (a soil class of docs/model/gleam.md a.11,
   :data:`~s1da.components.gleam.statics.SOIL_TEXTURES`) or ``w_sat``, ``w_fc``, ``w_c``,
   ``w_wp`` [``w_r``] (m3 m-3; a blank cell falls back to the row's texture; ``w_r`` defaults to
   0.5 w_wp, DD-11), optional ``vod_p01``/``vod_p99`` and ``lai_p01``/``lai_p99`` (when the LAI
@@ -18,7 +18,7 @@ What a user provides (user documentation with examples: ``experiments/real_sites
   They must cover spin-up start .. end; gaps are an error unless ``fill: linear`` is set.
 * per-site **Sentinel-1** VV files (CSV or NetCDF, dB or linear, optional relative orbit and
   incidence angle; read by :mod:`s1da.components.sources.sentinel1`) preprocessed with the
-  MODEL_SPEC (e) chain (:func:`s1da.components.preprocessing.sentinel1.preprocess`), the masks
+  docs/model/validation.md (e) chain (:func:`s1da.components.preprocessing.sentinel1.preprocess`), the masks
   using the *unperturbed* forcing read above (DD-22).  Acquisitions outside spin-up start ..
   end are not used (also not in the outlier and orbit-bias statistics).
 * per-site **LAI** files (CSV or NetCDF, irregular or 10-daily, m2 m-2) turned into daily LAI
@@ -133,7 +133,7 @@ def _forcing_columns(instance: Any, attribute: attrs.Attribute, value: Mapping) 
 
 @attrs.frozen
 class ForcingFiles:
-    """``source.forcing``: daily forcing per site (MODEL_SPEC a.1: P, T_a, R_n)."""
+    """``source.forcing``: daily forcing per site (docs/model/gleam.md a.1: P, T_a, R_n)."""
 
     path: str | None = attrs.field(default=None, validator=_optional_str, metadata={"doc": "file pattern with {site}/{name}"})
     columns: dict = attrs.field(
@@ -155,7 +155,7 @@ class ForcingFiles:
 
 @attrs.frozen
 class Sentinel1Files:
-    """``source.sentinel1``: VV backscatter per site, preprocessed by MODEL_SPEC (e) steps 1-5."""
+    """``source.sentinel1``: VV backscatter per site, preprocessed by docs/model/validation.md (e) steps 1-5."""
 
     path: str | None = attrs.field(default=None, validator=_optional_str, metadata={"doc": "file pattern with {site}/{name}"})
     value_column: str = attrs.field(default="backscatter", validator=attrs.validators.instance_of(str),
@@ -337,7 +337,7 @@ def read_site_table(path: Path) -> tuple[xr.Dataset, list[str]]:
             i = int(np.argmax(outside))
             raise fail(i, f"{column} = {values[column][i]} outside [{low:g}, {high:g}] degrees")
 
-    # soil parameters: the w_* columns where given, else the texture table (MODEL_SPEC a.11)
+    # soil parameters: the w_* columns where given, else the texture table (docs/model/gleam.md a.11)
     textures = [str(t).strip().lower().replace("_", " ") for t in frame["texture"].fillna("")] if "texture" in frame else [""] * len(ids)
     for row, texture in enumerate(textures):
         if texture and texture not in SOIL_TEXTURES:
@@ -374,12 +374,12 @@ def read_site_table(path: Path) -> tuple[xr.Dataset, list[str]]:
     )
     sites["site_name"] = ("site", np.asarray(names, dtype=str), {"long_name": "site name", "units": "1"})
     if any(textures):
-        sites["texture"] = ("site", np.asarray(textures, dtype=str), {"long_name": "soil texture class (MODEL_SPEC a.11)", "units": "1"})
+        sites["texture"] = ("site", np.asarray(textures, dtype=str), {"long_name": "soil texture class (docs/model/gleam.md a.11)", "units": "1"})
     return sites, names
 
 
 def _check_statics(sites: xr.Dataset, path: Path) -> None:
-    """Fractions summing to one and ordered soil parameters (MODEL_SPEC a.1, a.11), site named."""
+    """Fractions summing to one and ordered soil parameters (docs/model/gleam.md a.1, a.11), site named."""
     try:
         statics_from_sites(sites)
     except ValueError as error:
@@ -664,7 +664,7 @@ def site_files_data(options: SiteFilesOptions, *, start, end, seed: int | None =
 
 def _observations(options: Sentinel1Files, tables: list, forcing: xr.Dataset, days: pd.DatetimeIndex,
                   ids: np.ndarray, names: list[str], first: pd.Timestamp, last: pd.Timestamp) -> xr.Dataset:
-    """MODEL_SPEC (e) steps 1-5 over all sites at once, masks from the unperturbed forcing (DD-22)."""
+    """docs/model/validation.md (e) steps 1-5 over all sites at once, masks from the unperturbed forcing (DD-22)."""
     pieces = []
     for path, table in tables:
         day = table["time"].dt.floor("D")

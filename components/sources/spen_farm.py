@@ -16,17 +16,17 @@ What is real and what is not
   ``gap_fill="none"`` refuses any gap, naming the column and date.
 * **LAI (climatology, not observed)**: the winter-cereal climatology :func:`crop_lai_climatology`
   (the farm's crops rotate per field; one curve for the footprint is a simplification).  No VOD:
-  GLEAM uses its LAI fallback (MODEL_SPEC DD-1) with ``lai_p01``/``lai_p99`` = the 1st/99th
+  GLEAM uses its LAI fallback (DD-1, docs/decisions.md) with ``lai_p01``/``lai_p99`` = the 1st/99th
   percentiles of the climatology.
 * **statics (documented choices, not calibrated)**: fractions f_T 0.05 (hedgerows), f_H 0.85
   (arable crops), f_B 0.10 (tramlines, bare seedbeds), f_W 0; soil texture "loam" from the
-  MODEL_SPEC a.11 table, w_r = 0.5 w_wp (DD-11).
+  docs/model/gleam.md a.11 table, w_r = 0.5 w_wp (DD-11).
 * **observations (SEMI-REAL, synthetic)**: there is no Sentinel-1 series for Spen Farm in the
   shared data.  The pseudo-observations are sigma0 = WCM(COSMOS soil moisture, LAI climatology)
-  (MODEL_SPEC b, mixed form, theta = 40 deg) + Gaussian noise, with A-D from real S1 fits (the
+  (docs/model/operators.md b, mixed form, theta = 40 deg) + Gaussian noise, with A-D from real S1 fits (the
   medians of the six MNI/Budrio WCM fits of experiments/operators_real/README.md), on a real S1
   acquisition *pattern* (the MNI 2017 relative orbits and their 6-day phases, see
-  :func:`acquisition_pattern`), masked as MODEL_SPEC (e) step 2.  They test the plumbing and the
+  :func:`acquisition_pattern`), masked as docs/model/validation.md (e) step 2.  They test the plumbing and the
   filter's behaviour with a real soil-moisture signal; they are NOT real backscatter: no
   vegetation-structure, orbit, speckle or representativeness errors beyond the white noise.
 * **in situ (real, independent)**: the mean of the two TDT probes (m3 m-3), a different sensor
@@ -109,12 +109,12 @@ def _non_negative(instance, attribute, value):
 
 def _texture(instance, attribute, value):
     if str(value).strip().lower().replace("_", " ") not in SOIL_TEXTURES:
-        raise ValueError(f"'{attribute.name}' {value!r} is not a MODEL_SPEC a.11 texture; known: {sorted(SOIL_TEXTURES)}")
+        raise ValueError(f"'{attribute.name}' {value!r} is not a docs/model/gleam.md a.11 texture; known: {sorted(SOIL_TEXTURES)}")
 
 
 @attrs.frozen
 class LandCoverFractions:
-    """Pixel fractions of the footprint (MODEL_SPEC a.1); they must sum to one."""
+    """Pixel fractions of the footprint (docs/model/gleam.md a.1); they must sum to one."""
 
     tall: float = attrs.field(default=0.05, converter=float, validator=_fraction, metadata={"units": "1"})
     short: float = attrs.field(default=0.85, converter=float, validator=_fraction, metadata={"units": "1"})
@@ -157,7 +157,7 @@ class SpenFarmSourceOptions:
     """
 
     data_directory: str = attrs.field(default="../shared/data", validator=attrs.validators.instance_of(str), metadata={"units": "path"})
-    texture: str = attrs.field(default="loam", validator=_texture, metadata={"units": "MODEL_SPEC a.11 texture class"})
+    texture: str = attrs.field(default="loam", validator=_texture, metadata={"units": "docs/model/gleam.md a.11 texture class"})
     fractions: LandCoverFractions = attrs.field(factory=LandCoverFractions)
     gap_fill: str = attrs.field(default="midas", validator=attrs.validators.in_(GAP_FILL), metadata={"units": "policy"})
     max_interpolation_days: int = attrs.field(default=3, validator=[attrs.validators.instance_of(int), _positive], metadata={"units": "d"})
@@ -343,10 +343,10 @@ def _site_table(options: SpenFarmSourceOptions) -> xr.Dataset:
         "f_H": (fractions.short, "1", "short vegetation fraction (arable crops)"),
         "f_B": (fractions.bare, "1", "bare soil fraction"),
         "f_W": (fractions.water, "1", "open water fraction"),
-        "w_sat": (w_sat, "m3 m-3", f"soil moisture at saturation ({options.texture}, MODEL_SPEC a.11)"),
-        "w_fc": (w_fc, "m3 m-3", f"soil moisture at field capacity ({options.texture}, MODEL_SPEC a.11)"),
-        "w_c": (w_c, "m3 m-3", f"critical soil moisture ({options.texture}, MODEL_SPEC a.11)"),
-        "w_wp": (w_wp, "m3 m-3", f"soil moisture at wilting point ({options.texture}, MODEL_SPEC a.11)"),
+        "w_sat": (w_sat, "m3 m-3", f"soil moisture at saturation ({options.texture}, docs/model/gleam.md a.11)"),
+        "w_fc": (w_fc, "m3 m-3", f"soil moisture at field capacity ({options.texture}, docs/model/gleam.md a.11)"),
+        "w_c": (w_c, "m3 m-3", f"critical soil moisture ({options.texture}, docs/model/gleam.md a.11)"),
+        "w_wp": (w_wp, "m3 m-3", f"soil moisture at wilting point ({options.texture}, docs/model/gleam.md a.11)"),
         "w_r": (RESIDUAL_TO_WILTING * w_wp, "m3 m-3", "residual soil moisture (0.5 w_wp, DD-11)"),
         "lai_p01": (lai_p01, "m2 m-2", "1st percentile of the LAI climatology (DD-1)"),
         "lai_p99": (lai_p99, "m2 m-2", "99th percentile of the LAI climatology (DD-1)"),
@@ -372,17 +372,17 @@ def _pseudo_observations(
     lai: np.ndarray,
     seed: int,
 ) -> xr.Dataset:
-    """Semi-real sigma0 (dB): WCM(COSMOS SM, LAI) + noise on the acquisition days, masked (MODEL_SPEC e)."""
+    """Semi-real sigma0 (dB): WCM(COSMOS SM, LAI) + noise on the acquisition days, masked (docs/model/validation.md e)."""
     mni_file = _require_file(directory, settings.calendar_file, "pseudo_observations.calendar_file")
     anchor, pattern = acquisition_pattern(mni_file)
     orbit = acquisition_calendar(period.values, anchor, pattern, settings.repeat_cycle_days)
     acquired = orbit > 0
     cosmos_sm = data["cosmos_vwc"].values  # m3 m-3, NaN where missing
-    clean = water_cloud_backscatter(  # MODEL_SPEC b, mixed form
+    clean = water_cloud_backscatter(  # docs/model/operators.md b, mixed form
         cosmos_sm, lai, settings.wcm_a, settings.wcm_b, settings.wcm_c, settings.wcm_d, settings.incidence_angle_deg
     )
     noisy = clean + observation_noise(seed, period.values, settings.noise_sd_db)
-    # MODEL_SPEC e step 2 (DD-26): masks from the unperturbed (station) forcing, DD-22
+    # docs/model/validation.md e step 2 (DD-26): masks from the unperturbed (station) forcing, DD-22
     frozen = data["air_temperature"].values < FROZEN_THRESHOLD
     heavy_rain = data["precipitation"].values > HEAVY_RAIN_THRESHOLD
     swe = _snow_water_equivalent(cosmos_file, period)
@@ -423,7 +423,7 @@ def _pseudo_observations(
     observations.attrs.update(
         {
             "kind": "semi-real: synthetic backscatter from real COSMOS soil moisture",
-            "forward_model": "water cloud model, MODEL_SPEC b mixed form",
+            "forward_model": "water cloud model, docs/model/operators.md b mixed form",
             "wcm_parameters": (
                 f"A={settings.wcm_a} B={settings.wcm_b} C={settings.wcm_c} dB D={settings.wcm_d} dB/(m3 m-3) "
                 f"at {settings.incidence_angle_deg} deg (medians of the MNI/Budrio fits, experiments/operators_real)"
@@ -433,7 +433,7 @@ def _pseudo_observations(
                 f"MNI 2017 relative orbits {pattern['relative_orbit'].tolist()} on days {pattern['phase'].tolist()} of a 6-day cycle "
                 f"from {anchor}, repeated every {settings.repeat_cycle_days} days"
             ),
-            "masks": f"T < {FROZEN_THRESHOLD} degC, P > {HEAVY_RAIN_THRESHOLD} mm d-1, COSMOS SWE > 0 (MODEL_SPEC e step 2)",
+            "masks": f"T < {FROZEN_THRESHOLD} degC, P > {HEAVY_RAIN_THRESHOLD} mm d-1, COSMOS SWE > 0 (docs/model/validation.md e step 2)",
         }
     )
     return observations

@@ -1,7 +1,7 @@
 """Synthetic twin network: a seeded European network with a truth and an imperfect model view.
 
 The paper's forcing, Sentinel-1 and ISMN data cannot be downloaded here, so the default
-experiment runs on a synthetic network (DESIGN.md, "Twin experiments"), an analogue of the
+experiment runs on a synthetic network (docs/architecture.md, "Twin experiments"), an analogue of the
 Rains et al. (2022) network of 139 European sites:
 
 * :func:`build_network` draws sites along a Mediterranean -> boreal gradient with land cover,
@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from s1da.components.perturbers.state import StatePerturbedModel
 from s1da.framework.interfaces import LandModel
 from s1da.framework.variables import VARIABLES
 
@@ -48,6 +49,7 @@ from .twin_sentinel1 import (
     acquisition_calendar,
     draw_orbits,
     draw_radar_parameters,
+    observe_backscatter,
     simulate_backscatter,
 )
 from .twin_sites import draw_sites
@@ -61,6 +63,7 @@ __all__ = [
     "build_network",
     "run_truth",
     "simulate_backscatter",
+    "observe_backscatter",
     "simulate_insitu",
     "ForcingErrorParameters",
     "InsituParameters",
@@ -140,7 +143,7 @@ class TwinNetwork:
         return day
 
     def masks(self) -> xr.Dataset:
-        """Frozen / snow / heavy-rain masks ``(time, site)`` from the true forcing (MODEL_SPEC e)."""
+        """Frozen / snow / heavy-rain masks ``(time, site)`` from the true forcing (docs/model/validation.md e)."""
         return observation_masks(self.true_forcing)
 
     def select_sites(self, site_ids: Sequence[int]) -> TwinNetwork:
@@ -226,6 +229,7 @@ def build_network(
     site_ids: Sequence[int] | None = None,
     weather: WeatherParameters = WeatherParameters(),
     forcing_error: ForcingErrorParameters = ForcingErrorParameters(),
+    backscatter: TruthBackscatterParameters = TruthBackscatterParameters(),
 ) -> TwinNetwork:
     """Build the synthetic network of sites ``0..n_sites-1`` (or ``site_ids``) for [start, end).
 
@@ -237,7 +241,9 @@ def build_network(
     entropy = int(seed)
     ids = _site_ids(n_sites, site_ids)
     times = _period(start, end)
-    return assemble_network(draw_sites(entropy, ids), times, entropy, weather=weather, forcing_error=forcing_error)
+    return assemble_network(
+        draw_sites(entropy, ids), times, entropy, weather=weather, forcing_error=forcing_error, backscatter=backscatter
+    )
 
 
 def assemble_network(
@@ -247,13 +253,14 @@ def assemble_network(
     *,
     weather: WeatherParameters = WeatherParameters(),
     forcing_error: ForcingErrorParameters = ForcingErrorParameters(),
+    backscatter: TruthBackscatterParameters = TruthBackscatterParameters(),
     draws: Draws = INDEPENDENT,
 ) -> TwinNetwork:
     """The network over given sites: ``sites`` holds position, climate indices, land cover and
     soils (as :func:`twin_sites.draw_sites` returns them); every other number comes from ``draws``."""
     ids = sites["site"].values
     sites = sites.merge(draw_vegetation_statics(entropy, ids, sites, draws).assign_coords(site=ids))
-    sites = sites.merge(draw_radar_parameters(entropy, ids, sites["land_cover"].values, draws).assign_coords(site=ids))
+    sites = sites.merge(draw_radar_parameters(entropy, ids, sites["land_cover"].values, backscatter, draws).assign_coords(site=ids))
     sites = sites.merge(draw_insitu_statics(entropy, ids, draws).assign_coords(site=ids))
     biases = draw_forcing_biases(entropy, ids, forcing_error, draws).assign_coords(site=ids)
     sites = sites.merge(biases)
@@ -326,6 +333,8 @@ def run_truth(
     if statics not in choices:
         raise KeyError(f"unknown statics {statics!r}; expected 'truth' or 'model'")
     model = model_factory(choices[statics]())
+    if isinstance(model, StatePerturbedModel):
+        model = model.model  # the truth runs the physics, without the ensemble's state perturbations
     if not isinstance(model, LandModel):
         raise TypeError(f"model_factory must return a LandModel, got {type(model).__name__}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -23,10 +24,12 @@ from .twin import (
     TruthBackscatterParameters,
     WeatherParameters,
     build_network,
+    observe_backscatter,
     run_truth,
     simulate_backscatter,
     simulate_insitu,
 )
+from .twin_sentinel1 import speckle_sd_db
 
 
 def twin_site_data(
@@ -45,15 +48,28 @@ def twin_site_data(
 ) -> SiteData:
     """Build the network for ``start..end`` (inclusive) and everything the experiment needs.
 
-    ``site_ids`` picks sites of the network by id instead of ``0..n_sites-1``; every number of a
+    The network (weather, truth run, S1) starts at ``backscatter.record_start`` when that is
+    earlier, so that the orbit normalisation sees a multi-year record as in real data; everything
+    returned covers ``start..end``.  ``site_ids`` picks sites of the network by id instead of ``0..n_sites-1``; every number of a
     site is the same whichever other sites are built with it (keyed random streams).
     """
+    period = slice(pd.Timestamp(start), pd.Timestamp(end))
+    record_start = pd.Timestamp(start)
+    if backscatter.record_start is not None:
+        record_start = min(record_start, pd.Timestamp(backscatter.record_start))
     end_exclusive = pd.Timestamp(end) + pd.Timedelta(days=1)
     network = build_network(
-        n_sites, start, end_exclusive, seed, site_ids=site_ids, weather=weather, forcing_error=forcing_error
+        n_sites,
+        record_start,
+        end_exclusive,
+        seed,
+        site_ids=site_ids,
+        weather=weather,
+        forcing_error=forcing_error,
+        backscatter=backscatter,
     )
     description = f"s1da synthetic twin network ({len(network.site_ids)} sites, seed {seed})"
-    return network_site_data(network, model_factory, truth_spinup_years, backscatter, insitu, description)
+    return network_site_data(network, model_factory, truth_spinup_years, backscatter, insitu, description, period=period)
 
 
 def network_site_data(
@@ -63,20 +79,36 @@ def network_site_data(
     backscatter: TruthBackscatterParameters,
     insitu: InsituParameters,
     description: str,
+    *,
+    period: slice | None = None,
 ) -> SiteData:
-    """Truth run, observations and in situ of a built network, as :class:`SiteData`."""
+    """Truth run, observations and in situ of a built network, as :class:`SiteData`.
+
+    ``period`` (a slice of dates) restricts what is returned (the network may cover a longer S1
+    record for the orbit normalisation); None returns the whole network period.
+    """
+    period = slice(None) if period is None else period
     truth = run_truth(network, model_factory, spinup_years=truth_spinup_years, record=False)
     truth_sm = truth["surface_soil_moisture"]
-    observed = simulate_backscatter(network, truth_sm, backscatter)
+    simulated = simulate_backscatter(network, truth_sm, backscatter, apply_masks=False)
+    observed = observe_backscatter(network, simulated, backscatter).sel(time=period)
     forcing = network.model_forcing[list(FORCING_VARIABLES)].copy()
     forcing["lai"] = network.lai
     forcing["vod"] = network.vod
-    forcing = forcing.drop_vars([name for name in ("lat", "lon") if name in forcing.coords])
-    observations = xr.Dataset({"backscatter": observed["backscatter"]})
-    for name in ("orbit", "incidence_angle"):
-        if name in observed:
-            observations[name] = observed[name]
-    truth_ds = xr.Dataset({"surface_soil_moisture": truth_sm.assign_attrs(units="m3 m-3", long_name="true fraction-weighted 0-10 cm soil moisture (twin)")})
+    forcing = forcing.drop_vars([name for name in ("lat", "lon") if name in forcing.coords]).sel(time=period)
+    observations = xr.Dataset({name: observed[name].drop_vars(["lat", "lon"]) for name in ("backscatter", "orbit", "incidence_angle")})
+    truth_ds = xr.Dataset(
+        {
+            "surface_soil_moisture": truth_sm.assign_attrs(units="m3 m-3", long_name="true fraction-weighted 0-10 cm soil moisture (twin)"),
+            "sensed_soil_moisture": simulated["sensed_soil_moisture"],
+            "backscatter_noise_free": simulated["backscatter_noise_free"],
+        }
+    ).sel(time=period)
+    truth_ds["s1_noise_variance"] = (
+        "site",
+        np.full(network.n_sites, (backscatter.speckle_scale * speckle_sd_db(backscatter.looks)) ** 2 + backscatter.structure_noise_sd**2),
+        {"units": "dB2", "long_name": "variance of the S1 noise the twin adds (speckle and structural drift)"},
+    )
     sites = network.model_statics().assign_coords(lat=network.sites["lat"], lon=network.sites["lon"])
     for name in ("land_cover",):
         if name in network.sites:
@@ -85,7 +117,7 @@ def network_site_data(
         sites=sites,
         forcing=forcing,
         observations=observations,
-        insitu=simulate_insitu(network, truth_sm, insitu),
+        insitu=simulate_insitu(network, truth_sm, insitu).sel(time=period),
         truth=truth_ds,
         description=description,
     )

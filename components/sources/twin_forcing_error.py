@@ -1,6 +1,6 @@
 """Model forcing of the twin: the true weather seen through realistic, imperfect products.
 
-The model run does not receive the true forcing (DESIGN.md, twin experiments).  Error model,
+The model run does not receive the true forcing (docs/architecture.md, twin experiments).  Error model,
 per site ``s`` and day ``t``:
 
 Precipitation (satellite-like product)

@@ -1,4 +1,4 @@
-"""Land-cover classes of the twin network and their GLEAM fractions (MODEL_SPEC a.1).
+"""Land-cover classes of the twin network and their GLEAM fractions (docs/model/gleam.md a.1).
 
 Class shares follow Rains et al. (2022)'s network: ~40 % cropland, 20 % tree cover, 15 %
 herbaceous, 15 % grassland, 10 % urban.  Each class maps to nominal GLEAM fractions

@@ -1,7 +1,7 @@
-"""Days on which a Sentinel-1 observation is unusable (MODEL_SPEC e, step 2), from TRUE forcing.
+"""Days on which a Sentinel-1 observation is unusable (docs/model/validation.md e, step 2), from TRUE forcing.
 
 * frozen: daily mean air temperature < 1.5 degC (DD-26);
-* snow: snowpack water equivalent > 0 (the twin's degree-day snowpack, MODEL_SPEC a.5 fallback);
+* snow: snowpack water equivalent > 0 (the twin's degree-day snowpack, docs/model/gleam.md a.5 fallback);
 * heavy rain: precipitation > 40 mm d-1 on the acquisition day.
 
 The masks use the unperturbed (true) forcing (DD-22), as a real study would use station or

@@ -3,13 +3,13 @@
 Acquisition calendar
     Each site is seen from 2-5 relative orbits (more overlap further north), alternating
     ascending/descending, each with its own incidence angle (30-45 deg, IW swath) and a per-orbit
-    dB offset N(0, 0.7) (the orbit bias that MODEL_SPEC e step 4 removes).  Sentinel-1A repeats
+    dB offset N(0, 0.7) (the orbit bias that docs/model/validation.md e step 4 removes).  Sentinel-1A repeats
     an orbit every 12 days from 2014-10-03; Sentinel-1B flies the same orbits 6 days later from
     2016-09-26 to 2021-12-23 (its failure), giving a 6-day repeat per orbit in that era and 12
     days outside it.  Orbit phases are distinct modulo 6 days, so a site has at most one
     acquisition per day (real overlapping ascending/descending passes on one day are averaged by
-    the preprocessing anyway, MODEL_SPEC e step 5).
-Truth forward model (deliberately NOT either operator of MODEL_SPEC b)
+    the preprocessing anyway, docs/model/validation.md e step 5).
+Truth forward model (deliberately NOT either operator of docs/model/operators.md b)
     ``sigma0_lin = A L cos(theta)(1 - t2) + t2 10^((C + D theta_5 + s (theta - 40)) / 10) + S``,
     ``t2 = exp(-2 B L / cos(theta))``, ``sigma0 = 10 log10(sigma0_lin) + o_orbit + r_t + e_t`` dB,
     with L the LAI, theta_5 the 0-5 cm proxy of :mod:`twin_surface_layer` (not the model's
@@ -31,6 +31,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from scipy.special import polygamma
+
+from s1da.components.preprocessing.sentinel1 import Sentinel1Preprocessing, preprocess
 from s1da.framework.randomness import Purpose
 
 from .twin_random import INDEPENDENT, Draws, Substream, ar1_series, normal_from_uniform
@@ -131,42 +134,92 @@ def acquisition_calendar(orbits: xr.Dataset, times: pd.DatetimeIndex) -> xr.Data
     )
 
 
-def draw_radar_parameters(entropy: int, site_ids: np.ndarray, land_cover: np.ndarray, draws: Draws = INDEPENDENT) -> xr.Dataset:
-    """Per-site parameters of the truth forward model (module docstring)."""
-    u = draws.static(entropy, site_ids, Purpose.TWIN_STATIC, Substream.RADAR_STATIC, 7)
-    normals = normal_from_uniform(u[:, :3])
-    table = np.array([RADAR_CLASS_PARAMETERS[c] for c in np.asarray(land_cover).tolist()]).reshape(-1, 3)
-    values = {
-        "radar_A": (table[:, 0] * np.exp(0.2 * normals[:, 0]), "1", "truth vegetation scattering coefficient A (linear)"),
-        "radar_B": (table[:, 1] * np.exp(0.2 * normals[:, 1]), "m2 m-2", "truth vegetation attenuation coefficient B per unit LAI"),
-        "radar_structure": (table[:, 2] * np.exp(0.2 * normals[:, 2]), "1", "truth constant structural backscatter (linear)"),
-        "radar_C": (-24.0 + 6.0 * u[:, 3], "dB", "truth bare-soil backscatter at zero soil moisture"),
-        "radar_D": (15.0 + 15.0 * u[:, 4], "dB m3 m-3", "truth soil-moisture sensitivity (dB per m3 m-3)"),
-        "radar_incidence_slope": (-0.18 + 0.10 * u[:, 5], "dB degree-1", "truth incidence-angle slope of the soil term"),
-        "speckle_sd": (0.5 + 0.5 * u[:, 6], "dB", "standard deviation of speckle and instrument noise"),
-    }
-    return xr.Dataset({name: ("site", v, {"units": units, "long_name": ln}) for name, (v, units, ln) in values.items()})
+def speckle_sd_db(looks) -> np.ndarray:
+    """SD (dB) of the speckle of an L-look linear average: ``(10/ln 10) sqrt(psi_1(L))``.
+
+    Xie, Pierce & Ulaby (2002): ``ln I`` of an L-look intensity has variance ``psi_1(L)``.
+    """
+    looks = np.asarray(looks, dtype=float)
+    return 10.0 / np.log(10.0) * np.sqrt(polygamma(1, looks))
+
+
+def _non_negative(instance, attribute, value):
+    if not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"{attribute.name} must be finite and non-negative, got {value}")
+
+
+def _sensitivity_range(instance, attribute, value):
+    if len(value) != 2 or not np.isfinite(value).all() or not (0 <= value[0] <= value[1]):
+        raise ValueError(f"{attribute.name} must be (low, high) with 0 <= low <= high, got {value}")
 
 
 @attrs.frozen
 class TruthBackscatterParameters:
-    """Noise settings of :func:`simulate_backscatter`; structural parameters live in ``network.sites``."""
+    """Truth forward model and noise of the twin's S1 (module docstring); statics in ``network.sites``."""
 
-    speckle_scale: float = attrs.field(default=1.0, metadata={"units": "1"})
-    structure_noise_sd: float = attrs.field(default=0.3, metadata={"units": "dB"})
-    structure_noise_autocorrelation: float = attrs.field(default=0.95, metadata={"units": "1"})
+    looks: float = attrs.field(default=2000.0, metadata={"units": "1", "doc": "independent looks of the 1 km linear average"})
+    speckle_scale: float = attrs.field(default=1.0, validator=_non_negative, metadata={"units": "1"})
+    structure_noise_sd: float = attrs.field(default=0.65, validator=_non_negative, metadata={"units": "dB"})
+    structure_noise_autocorrelation: float = attrs.field(default=0.7, metadata={"units": "1"})
+    soil_sensitivity: tuple = attrs.field(
+        default=(7.0, 13.0), converter=tuple, validator=_sensitivity_range, metadata={"units": "dB m3 m-3"}
+    )
+    vegetation_scale: float = attrs.field(
+        default=0.2, validator=_non_negative, metadata={"units": "1", "doc": "factor on the land-cover classes' A and B"}
+    )
+    sensing_depth: float = attrs.field(default=0.05, metadata={"units": "m"})
+    record_start: str | None = attrs.field(
+        default="2014-10-03", metadata={"doc": "first day of the S1 record used for orbit normalisation (None: the period)"}
+    )
+    preprocessing: Sentinel1Preprocessing = attrs.field(factory=Sentinel1Preprocessing)
     surface_layer: SurfaceLayerParameters = attrs.field(factory=SurfaceLayerParameters)
 
-    @speckle_scale.validator
-    @structure_noise_sd.validator
-    def _non_negative(self, attribute, value):
-        if not (np.isfinite(value) and value >= 0):
-            raise ValueError(f"{attribute.name} must be finite and non-negative, got {value}")
+    @looks.validator
+    def _at_least_one(self, attribute, value):
+        if not (np.isfinite(value) and value >= 1):
+            raise ValueError(f"{attribute.name} must be a finite number >= 1, got {value}")
 
     @structure_noise_autocorrelation.validator
     def _unit_interval(self, attribute, value):
         if not 0 <= value < 1:
             raise ValueError(f"{attribute.name} must be in [0, 1), got {value}")
+
+    @sensing_depth.validator
+    def _depth(self, attribute, value):
+        if not 0.05 <= value <= 0.10:
+            raise ValueError(f"{attribute.name} must be within [0.05, 0.10] m (the twin's two truth layers), got {value}")
+
+    @record_start.validator
+    def _date(self, attribute, value):
+        if value is not None:
+            try:
+                pd.Timestamp(value)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"{attribute.name} must be a date or None, got {value!r}") from error
+
+
+def draw_radar_parameters(
+    entropy: int,
+    site_ids: np.ndarray,
+    land_cover: np.ndarray,
+    parameters: TruthBackscatterParameters = TruthBackscatterParameters(),
+    draws: Draws = INDEPENDENT,
+) -> xr.Dataset:
+    """Per-site parameters of the truth forward model (module docstring)."""
+    u = draws.static(entropy, site_ids, Purpose.TWIN_STATIC, Substream.RADAR_STATIC, 7)
+    normals = normal_from_uniform(u[:, :3])
+    table = np.array([RADAR_CLASS_PARAMETERS[c] for c in np.asarray(land_cover).tolist()]).reshape(-1, 3)
+    low, high = parameters.soil_sensitivity
+    scale = parameters.vegetation_scale
+    values = {
+        "radar_A": (scale * table[:, 0] * np.exp(0.2 * normals[:, 0]), "1", "truth vegetation scattering coefficient A (linear)"),
+        "radar_B": (scale * table[:, 1] * np.exp(0.2 * normals[:, 1]), "m2 m-2", "truth vegetation attenuation coefficient B per unit LAI"),
+        "radar_structure": (table[:, 2] * np.exp(0.2 * normals[:, 2]), "1", "truth constant structural backscatter (linear)"),
+        "radar_C": (-24.0 + 6.0 * u[:, 3], "dB", "truth bare-soil backscatter at zero soil moisture"),
+        "radar_D": (low + (high - low) * u[:, 4], "dB m3 m-3", "truth soil-moisture sensitivity (dB per m3 m-3)"),
+        "radar_incidence_slope": (-0.18 + 0.10 * u[:, 5], "dB degree-1", "truth incidence-angle slope of the soil term"),
+    }
+    return xr.Dataset({name: ("site", v, {"units": units, "long_name": ln}) for name, (v, units, ln) in values.items()})
 
 
 def truth_backscatter_db(
@@ -198,22 +251,25 @@ def simulate_backscatter(
     ``truth_surface_soil_moisture`` is the truth run's 0-10 cm soil moisture (m3 m-3), an array
     or DataArray shaped ``(time, site)`` like the network.  The result holds ``backscatter``
     (NaN where no acquisition or masked), ``orbit`` (relative orbit, 0 where none),
-    ``incidence_angle``, the unmasked values, the masks and the 0-5 cm proxy.
+    ``incidence_angle``, the unmasked values, the masks, the 0-5 cm proxy and the soil moisture
+    at the sensing depth.  These are raw acquisitions: :func:`observe_backscatter` preprocesses them.
     """
     truth = network.check_site_array(truth_surface_soil_moisture, "truth_surface_soil_moisture")
     sites = network.sites
     site_ids = sites["site"].values
     times = network.times
     shallow = truth_shallow_soil_moisture(network, truth, parameters.surface_layer)
+    deep_share = (parameters.sensing_depth - 0.05) / 0.05
+    sensed = (1.0 - deep_share) * shallow + deep_share * truth
     calendar = network.calendar
     incidence = calendar["incidence_angle"].values
-    clean = truth_backscatter_db(shallow, network.lai.values, incidence, sites)
+    clean = truth_backscatter_db(sensed, network.lai.values, incidence, sites)
 
     slot = calendar["orbit_slot"].values
     offsets = np.take_along_axis(
         np.nan_to_num(network.orbits["orbit_offset"].values)[None].repeat(len(times), 0), np.maximum(slot, 0)[..., None], axis=2
     )[..., 0]
-    speckle = parameters.speckle_scale * sites["speckle_sd"].values[None, :] * network.draws.yearly(
+    speckle = parameters.speckle_scale * speckle_sd_db(parameters.looks) * network.draws.yearly(
         network.entropy, site_ids, Purpose.TWIN_OBSERVATION_NOISE, Substream.SPECKLE, times, "normal"
     )
     innovations = network.draws.yearly(network.entropy, site_ids, Purpose.TWIN_OBSERVATION_NOISE, Substream.STRUCTURE_NOISE, times, "normal")
@@ -239,7 +295,50 @@ def simulate_backscatter(
             ),
             "masked": (dims, masked, {"units": "1", "long_name": "acquisition discarded by the frozen/snow/heavy-rain masks"}),
             "surface_layer_soil_moisture": (dims, shallow, {"units": "m3 m-3", "long_name": "truth 0-5 cm soil moisture proxy"}),
+            "sensed_soil_moisture": (
+                dims, sensed, {"units": "m3 m-3", "long_name": f"truth soil moisture over the 0-{100 * parameters.sensing_depth:.0f} cm the radar senses"}
+            ),
         },
         coords=network.site_coords(),
         attrs={"entropy": str(network.entropy)},
     )
+
+
+def acquisition_table(simulated: xr.Dataset) -> pd.DataFrame:
+    """The unmasked acquisitions of :func:`simulate_backscatter` as the table real S1 comes in.
+
+    Columns ``site``, ``time``, ``backscatter`` (dB), ``orbit`` (relative orbit) and
+    ``incidence_angle`` (degree), as :mod:`s1da.components.sources.sentinel1` reads them.
+    """
+    values = simulated["backscatter_unmasked"].transpose("time", "site").values
+    time_index, site_index = np.nonzero(np.isfinite(values))
+    return pd.DataFrame(
+        {
+            "site": simulated["site"].values[site_index].astype(str),
+            "time": pd.DatetimeIndex(simulated["time"].values[time_index]),
+            "backscatter": values[time_index, site_index],
+            "orbit": pd.array(simulated["orbit"].values[time_index, site_index].astype(np.int64), dtype="Int64"),
+            "incidence_angle": simulated["incidence_angle"].values[time_index, site_index],
+        }
+    )
+
+
+def observe_backscatter(
+    network: TwinNetwork, simulated: xr.Dataset, parameters: TruthBackscatterParameters = TruthBackscatterParameters()
+) -> xr.Dataset:
+    """The twin's S1 after the real-data preprocessing, ``(time, site)`` over the network period.
+
+    ``simulated`` is :func:`simulate_backscatter`'s output for ``network``.  Masks use the true
+    forcing (DD-22), as a real study uses station or reanalysis data.  Returns ``backscatter``
+    (dB, NaN where none), ``orbit`` (-1 where none or several) and ``incidence_angle``.
+    """
+    forcing = network.true_forcing[["air_temperature", "precipitation", "snow_water_equivalent"]]
+    forcing = forcing.drop_vars([name for name in ("lat", "lon") if name in forcing.coords])
+    forcing = forcing.assign_coords(site=forcing["site"].values.astype(str))
+    processed = preprocess(
+        acquisition_table(simulated), forcing, parameters.preprocessing, days=network.times, sites=network.site_ids.astype(str)
+    )
+    processed = processed.assign_coords(site=network.site_ids).assign_coords(lat=network.sites["lat"], lon=network.sites["lon"])
+    processed["site"].attrs.update(network.sites["site"].attrs)
+    processed["backscatter"].attrs.update(long_name="Sentinel-1 VV backscatter (twin truth, preprocessed as real S1)")
+    return processed[["backscatter", "orbit", "incidence_angle", "acquisition_count"]]

@@ -1,9 +1,9 @@
-"""Soil textures of the twin network and their hydraulic parameters (MODEL_SPEC a.11).
+"""Soil textures of the twin network and their hydraulic parameters (docs/model/gleam.md a.11).
 
 The model run uses the table values of a site's texture.  The truth run uses "its own
-parameters" (DESIGN.md, twin experiments): the table values with per-site multiplicative jitter
+parameters" (docs/architecture.md, twin experiments): the table values with per-site multiplicative jitter
 applied to the *increments* w_wp, w_c - w_wp, w_fc - w_c, w_sat - w_fc, so the order
-w_r < w_wp < w_c < w_fc < w_sat (MODEL_SPEC a.11) always holds.  w_r = 0.5 w_wp (DD-11).
+w_r < w_wp < w_c < w_fc < w_sat (docs/model/gleam.md a.11) always holds.  w_r = 0.5 w_wp (DD-11).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def draw_soils(entropy: int, site_ids: np.ndarray, draws: Draws = INDEPENDENT) -
     truth_values = {"w_wp": truth[:, 0], "w_c": truth[:, 1], "w_fc": truth[:, 2], "w_sat": truth[:, 3]}
     truth_values["w_r"] = RESIDUAL_TO_WILTING * truth_values["w_wp"]
 
-    data = {"texture": ("site", textures.astype(str), {"units": "1", "long_name": "soil texture class (MODEL_SPEC a.11)"})}
+    data = {"texture": ("site", textures.astype(str), {"units": "1", "long_name": "soil texture class (docs/model/gleam.md a.11)"})}
     for name in SOIL_PARAMETER_NAMES:
         attrs = {"units": "m3 m-3", "long_name": SOIL_PARAMETER_LONG_NAMES[name]}
         data[name] = ("site", table[name], attrs)

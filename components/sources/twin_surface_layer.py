@@ -12,7 +12,7 @@ and its operators use.  The proxy, per site and day:
 * ``F_t = F_{t-1} exp(-1 / wet_memory) + wetting_efficiency min(P_t, rain_cap) / layer_depth``:
   a fast wet pulse from same-day and previous-day rain that drains within a couple of days.
 
-``theta_10`` is the truth run's 0-10 cm soil moisture (MODEL_SPEC a.10 w1), ``P`` the true
+``theta_10`` is the truth run's 0-10 cm soil moisture (docs/model/gleam.md a.10 w1), ``P`` the true
 precipitation, w_r and w_sat the truth run's soil parameters.
 """
 

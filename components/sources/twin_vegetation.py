@@ -24,7 +24,7 @@ The seasonal parts are scaled per site (log-normal, log-SD 0.15) and per site-ye
 
 VOD (X/C-band-like, unitless) grows with woody biomass and leaf water:
 ``VOD = 0.05 + 0.6 f_T + 0.08 LAI + a_t``, ``a_t`` AR(1) with coefficient 0.9 and SD 0.02,
-floored at 0.01.  The percentiles p01/p99 (MODEL_SPEC a.1 statics) are taken over the
+floored at 0.01.  The percentiles p01/p99 (docs/model/gleam.md a.1 statics) are taken over the
 simulated period, so they depend on [start, end).
 """
 

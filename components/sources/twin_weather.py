@@ -27,12 +27,12 @@ Net radiation (FAO-56, Allen et al. 1998)
     (eq. 39, daily mean temperature); ``R_n = (1 - albedo) R_s - R_nl``.  Cloudiness is lower
     on dry days (mean ``0.25 + 0.25 (1 - m) + 0.1 n + 0.1 winterness``) than on wet days
     (mean 0.85).  Actual vapour pressure ``e_a = e_s(T - depression)``, depression 1 K on wet
-    days, ``2 + 6 m`` K on dry days (e_s as MODEL_SPEC a.3).  Albedo by land cover, 0.6 on snow
+    days, ``2 + 6 m`` K on dry days (e_s as docs/model/gleam.md a.3).  Albedo by land cover, 0.6 on snow
     (0.3 for tree cover, whose canopy hides the snow).  Winter R_n is negative at high latitude.
 Snow
-    Degree-day snowpack of MODEL_SPEC a.5 fallback mode (DD-5): snowfall ``P_s = P`` if
+    Degree-day snowpack of docs/model/gleam.md a.5 fallback mode (DD-5): snowfall ``P_s = P`` if
     ``T <= 0`` degC; melt ``min(D', (1.5 + 0.007 P) max(T, 0))``.  It drives the albedo and the
-    snow mask of the Sentinel-1 preprocessing (MODEL_SPEC e); it is not model forcing.
+    snow mask of the Sentinel-1 preprocessing (docs/model/validation.md e); it is not model forcing.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from .twin_random import INDEPENDENT, Draws, Substream
 
 STEFAN_BOLTZMANN = 5.670374419e-8  # W m-2 K-4
 SOLAR_CONSTANT = 1367.0  # W m-2 (FAO-56: 0.0820 MJ m-2 min-1)
-SNOW_ALBEDO_THRESHOLD = 10.0  # mm SWE, as the snow mask threshold of MODEL_SPEC a.5
+SNOW_ALBEDO_THRESHOLD = 10.0  # mm SWE, as the snow mask threshold of docs/model/gleam.md a.5
 
 ALBEDO = {"cropland": 0.20, "tree_cover": 0.13, "herbaceous": 0.18, "grassland": 0.23, "urban": 0.15}
 SNOW_ALBEDO = {"cropland": 0.60, "tree_cover": 0.30, "herbaceous": 0.60, "grassland": 0.60, "urban": 0.45}
@@ -89,7 +89,7 @@ def toa_insolation(lat_deg: np.ndarray, day_of_year: np.ndarray) -> np.ndarray:
 
 
 def saturation_vapour_pressure(temperature: np.ndarray) -> np.ndarray:
-    """kPa, MODEL_SPEC a.3."""
+    """kPa, docs/model/gleam.md a.3."""
     return 0.6108 * np.exp(17.27 * temperature / (temperature + 237.3))
 
 
@@ -152,7 +152,7 @@ def simulate_weather(
     wet_day_effect = np.where(wet, -1.5 * np.maximum(summer, 0.0) + 1.0 * np.maximum(-summer, 0.0), 0.0)
     air_temperature = mean_temperature + amplitude * summer + anomaly + wet_day_effect
 
-    # snowpack (MODEL_SPEC a.5 fallback, DD-5)
+    # snowpack (docs/model/gleam.md a.5 fallback, DD-5)
     snow = np.empty((n_time, n_site))
     pack = np.zeros(n_site)
     for t in range(n_time):
@@ -199,7 +199,7 @@ def simulate_weather(
             "snow_water_equivalent": (
                 dims,
                 snow,
-                {"units": "mm", "long_name": "true snowpack water equivalent (degree-day model, MODEL_SPEC a.5 fallback)"},
+                {"units": "mm", "long_name": "true snowpack water equivalent (degree-day model, docs/model/gleam.md a.5 fallback)"},
             ),
             "cloud_fraction": (dims, cloudiness, {"units": "1", "long_name": "true daily cloudiness"}),
             "toa_insolation": (

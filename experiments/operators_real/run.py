@@ -57,10 +57,11 @@ def run(data: Path, out: Path | None = None, n_jobs: int = -1) -> pd.DataFrame:
     fields = load_fields(data)
     sm, lai, sigma, valid = padded_network(fields)
     names = list(fields)
+    inputs = {"soil_moisture": sm, "lai": lai}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        wcm = diagnose(WaterCloudModel(), sm, lai, sigma, valid, site_ids=names)
-    svr = diagnose(SupportVectorOperator(n_jobs=n_jobs), sm, lai, sigma, valid, site_ids=names)
+        wcm = diagnose(WaterCloudModel(), inputs, sigma, valid, site_ids=names)
+    svr = diagnose(SupportVectorOperator(n_jobs=n_jobs), inputs, sigma, valid, site_ids=names)
     frame = pd.DataFrame(
         {
             "field": names,

@@ -10,7 +10,7 @@ weather, its Sentinel-1 simulator and in-situ simulator), written in the real fo
   (kg m-2 s-1, degC, W m-2): the *model* forcing, i.e. with the errors a reanalysis has;
 * Sentinel-1 VV per acquisition (17:30 UTC ascending / 05:45 UTC descending), in dB with a
   ``[dB]`` header, one site in linear units with a ``units`` column, all *unmasked* (s1da
-  applies the frozen / snow / heavy-rain masks itself, MODEL_SPEC e.2);
+  applies the frozen / snow / heavy-rain masks itself, docs/model/validation.md e.2);
 * LAI every 10 days (dekads), as from a satellite product;
 * ISMN "header + values" station folders (0-5 cm sensor, records every 6 hours);
 * site 310 has Sentinel-1 for three months only: the site selection drops it with a warning.

@@ -9,7 +9,7 @@ Statics (documented choices, not calibrated):
 
 * fractions: f_H = 0.85 (arable crops), f_B = 0.10 (tramlines, tracks, bare soil between sowing
   and emergence), f_T = 0.05 (hedgerows and field-edge trees), f_W = 0;
-* soil: "loam" from MODEL_SPEC a.11 (the farm lies on well-drained fine loamy soils over Magnesian
+* soil: "loam" from docs/model/gleam.md a.11 (the farm lies on well-drained fine loamy soils over Magnesian
   limestone; "sandy loam" is reported as a sensitivity run); w_r = 0.5 w_wp (DD-11);
 * no VOD: LAI fallback (DD-1) with the winter-cereal LAI climatology below (piecewise linear in
   day of year: ~0.8 in winter, green-up in March-April, peak ~5 in late May-June, senescence in
@@ -40,7 +40,7 @@ def crop_lai(day_of_year):
 
 
 def scores(model, observed):
-    """R, RMSD, bias, ubRMSD (MODEL_SPEC e) over days where both are finite."""
+    """R, RMSD, bias, ubRMSD (docs/model/validation.md e) over days where both are finite."""
     ok = np.isfinite(model) & np.isfinite(observed)
     x, y = model[ok], observed[ok]
     bias = float(np.mean(x - y))

@@ -30,7 +30,7 @@ class LinearOperator(ObservationOperator):
     _variance: np.ndarray | None = attrs.field(default=None, init=False, repr=False)
     _site_ids: np.ndarray | None = attrs.field(default=None, init=False, repr=False)
 
-    def fit(self, inputs, backscatter_db, valid=None, *, site_ids=None):
+    def fit(self, inputs, backscatter_db, valid=None, *, site_ids=None, progress=None):  # no progress bar: fits in a blink
         soil = np.atleast_2d(np.asarray(inputs["soil_moisture"], dtype="float64"))
         lai = np.atleast_2d(np.asarray(inputs["lai"], dtype="float64"))
         observed = np.atleast_2d(np.asarray(backscatter_db, dtype="float64"))

@@ -1,0 +1,129 @@
+"""The few primitives that let one process function run on numpy arrays and on numba scalars.
+
+Every GLEAM process (``thermodynamics`` ... ``soil``) is written once, in terms of arithmetic,
+``np.exp``/``np.log``/``np.log1p``/``np.sqrt`` (which numpy applies to arrays and numba to
+scalars) and the primitives below.  Layered quantities are indexed *layer
+first*: ``storage[l]`` is a ``(member, site)`` array in numpy and a float in numba.
+
+* ``maximum``/``minimum``/``clip``: ``np.maximum``/``np.minimum`` for arrays, a compare and
+  select for numba scalars (inputs are finite: the forcing is checked);
+* ``where(condition, a, b)``: ``np.where`` for arrays; ``a if condition else b`` in numba.
+* ``pick(layers, index)`` / ``put(layers, index, value)``: read/write the layer ``index`` of a
+  layer-first array, ``index`` varying per point (take/put along axis 0 in numpy).
+* ``anywhere(condition)``: whether any point needs a value (numpy: any; numba: the scalar), so a
+  costly term can be skipped where nothing uses it, with identical results where it is used.
+
+:func:`jitable` marks a process function: a plain Python function for Python callers, and
+(when numba is installed) compiled by numba wherever a compiled function calls it, so
+``kernel_numba`` compiles exactly these functions (numba's ``register_jitable``).  Without numba
+everything here is pure numpy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    from numba import types as _types
+    from numba.extending import overload as _overload
+    from numba.extending import register_jitable as _register_jitable
+except ImportError:  # the optional `fast` extra is not installed: pure numpy
+    _register_jitable = None
+
+NUMBA_INSTALLED = _register_jitable is not None
+
+
+def jitable(function):
+    """Mark ``function`` as a process function that numba may compile (unchanged for Python)."""
+    if NUMBA_INSTALLED:
+        _register_jitable(inline="always")(function)
+    function.__gleam_process__ = True
+    return function
+
+
+def where(condition, if_true, if_false):
+    """``if_true`` where ``condition`` else ``if_false`` (numpy arrays or numba scalars)."""
+    return np.where(condition, if_true, if_false)
+
+
+def pick(layers, index):
+    """Value of layer ``index`` of the layer-first ``layers`` (index: int or per-point ints)."""
+    if np.ndim(index) == 0:
+        return layers[index]
+    return np.take_along_axis(layers, np.asarray(index)[None], axis=0)[0]
+
+
+def put(layers, index, value):
+    """Write ``value`` into layer ``index`` of the layer-first ``layers`` in place."""
+    if np.ndim(index) == 0:
+        layers[index] = value
+        return
+    np.put_along_axis(layers, np.asarray(index)[None], np.asarray(value)[None], axis=0)
+
+
+def anywhere(condition) -> bool:
+    """True if ``condition`` holds at any point."""
+    return bool(np.any(condition))
+
+
+def maximum(a, b):
+    """Elementwise max (``np.maximum`` for arrays; a compare and select for numba scalars)."""
+    return np.maximum(a, b)
+
+
+def minimum(a, b):
+    """Elementwise min (``np.minimum`` for arrays; a compare and select for numba scalars)."""
+    return np.minimum(a, b)
+
+
+def clip(value, low, high):
+    """``min(max(value, low), high)``, for arrays and scalars."""
+    return minimum(maximum(value, low), high)
+
+
+jitable(clip)
+
+if NUMBA_INSTALLED:
+
+    def _scalar(value) -> bool:
+        return isinstance(value, (_types.Number, _types.Boolean))
+
+    @_overload(where)
+    def _where_scalar(condition, if_true, if_false):
+        if _scalar(condition) and _scalar(if_true) and _scalar(if_false):
+            return lambda condition, if_true, if_false: if_true if condition else if_false
+        return None
+
+    @_overload(maximum)
+    def _maximum_scalar(a, b):
+        if _scalar(a) and _scalar(b):
+            return lambda a, b: a if a >= b else b
+        return None
+
+    @_overload(minimum)
+    def _minimum_scalar(a, b):
+        if _scalar(a) and _scalar(b):
+            return lambda a, b: a if a <= b else b
+        return None
+
+    @_overload(pick)
+    def _pick_scalar(layers, index):
+        if isinstance(index, _types.Integer):
+            return lambda layers, index: layers[index]
+        return None
+
+    @_overload(put)
+    def _put_scalar(layers, index, value):
+        if isinstance(index, _types.Integer):
+
+            def impl(layers, index, value):
+                layers[index] = value
+
+            return impl
+        return None
+
+    @_overload(anywhere)
+    def _anywhere_scalar(condition):
+        if _scalar(condition):
+            return lambda condition: bool(condition)
+        return None
