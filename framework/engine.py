@@ -43,7 +43,7 @@ from s1da.framework.layout import GridLayout, SiteLayout, Task, default_sites_pe
 from s1da.framework.output_policy import statistic_attributes
 from s1da.framework.store import EnsembleStore
 from s1da.framework.store_regions import TaskRecords
-from s1da.framework.tasks import input_datasets, run_task, stage_offset, task_stages
+from s1da.framework.tasks import input_datasets, input_dims, run_task, stage_offset, task_stages
 from s1da.framework.variables import attributes as cf_attributes
 
 POLL_SECONDS = 0.5
@@ -63,15 +63,17 @@ def run_experiment(
     store = experiment.open_store(path, overwrite=overwrite)
     layout = layout_for(experiment.data)
     records = TaskRecords(store)
-    run_groups = ["open_loop"] + [f"da_{label}" for label in experiment.operators]
-    if not all(store.group_complete(name) for name in run_groups):
+    region_groups = _region_groups(experiment)
+    network_groups = ["spinup_state"] + (["calibration"] if experiment.operators else [])
+    if not all(store.group_complete(name) for name in region_groups + network_groups):
         with _executor(workers, scheduler, client) as pool:
             n_workers = 1 if pool is None else max(1, len(pool.scheduler_info().get("workers", {})))
             tasks = _plan(experiment, store, layout, records, sites_per_task, n_workers)
             pending = [task for task in tasks if not records.status(task.index).get("complete")]
             _execute(experiment, store, records, tasks, pending, pool)
-        for name in run_groups + list(input_datasets(experiment)):
-            store_regions.finish_group(store, name)
+        for name in region_groups:
+            if not store.group_complete(name):
+                store_regions.finish_group(store, name)
     _finalize(experiment, store, layout, records)
     return store
 
@@ -79,6 +81,7 @@ def run_experiment(
 # ---------------------------------------------------------------------- planning
 def _plan(experiment, store, layout, records, requested: int | None, n_workers: int) -> list[Task]:
     """The tasks of this store: the stored plan when resuming, else a new one with its templates."""
+    records.drop_partial()
     if records.exists():
         stored = int(records.plan()["sites_per_task"])
         if requested is not None and requested != stored:
@@ -89,24 +92,33 @@ def _plan(experiment, store, layout, records, requested: int | None, n_workers: 
     if len(tasks) > 1 and not hasattr(experiment.model, "subset"):
         raise ValueError(f"{type(experiment.model).__name__} cannot run a subset of sites; set sites_per_task >= {len(experiment.data.site_ids)}")
     plan = {"sites_per_task": per_task, "layout": "grid" if layout.gridded else "site"}
-    _create_templates(experiment, store, layout, plan)
+    for name in _region_groups(experiment):
+        if store.has_group(name) and not store.group_complete(name):
+            del store._root()[name]  # of an earlier plan (its records were lost): chunked otherwise
+    _create_templates(experiment, store, layout, plan, tasks)
     records.create(plan, [task.sites for task in tasks])
     return tasks
 
 
-def _create_templates(experiment: Experiment, store: EnsembleStore, layout: SiteLayout | GridLayout, plan: dict) -> None:
+def _region_groups(experiment: Experiment) -> list[str]:
+    """The groups the tasks write region by region."""
+    return list(input_datasets(experiment)) + ["open_loop"] + [f"da_{label}" for label in experiment.operators]
+
+
+def _create_templates(experiment: Experiment, store: EnsembleStore, layout: SiteLayout | GridLayout, plan: dict, tasks: list[Task]) -> None:
     """Every group the tasks write, as full templates (idempotent)."""
     policy = experiment.output_policy
     layer_names = experiment._layer_names()
     chunks = {"time": experiment.chunk_days, **layout.chunks(plan)}
     coords = layout.coords(experiment.data)
-    common = dict(times=experiment.period, chunks=chunks, grid_mapping=layout.gridded)
+    empty = layout.empty_regions(plan, tasks)
+    common = dict(times=experiment.period, chunks=chunks, grid_mapping=layout.gridded, empty_regions=empty)
     input_coords = dict(coords)
     if not layout.gridded and "site_name" in experiment.data.sites:  # shown by the report instead of "site <id>"
         names = experiment.data.sites["site_name"].values.astype(str)
         input_coords["site_name"] = (("site",), names, {"long_name": "site name", "units": "1"})
     for name, dataset in input_datasets(experiment).items():
-        variables = {key: (layout.dims(("time", "site")), dict(variable.attrs), str(variable.dtype)) for key, variable in dataset.data_vars.items()}
+        variables = {key: (layout.dims(input_dims(variable)), dict(variable.attrs), str(variable.dtype)) for key, variable in dataset.data_vars.items()}
         store_regions.create_chunked_group(store, name, coords=input_coords, variables=variables, attributes={"group_kind": "static"}, **common)
     members = policy.member_coordinate(experiment.members)
     run_coords = dict(coords)

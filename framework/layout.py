@@ -60,6 +60,11 @@ class SiteLayout:
         return {"site": int(plan["sites_per_task"])}
 
     @staticmethod
+    def empty_regions(plan: dict, tasks: Sequence[Task]) -> list[dict[str, slice]]:
+        """Store regions no task writes: none, every site is in a task."""
+        return []
+
+    @staticmethod
     def dims(dims: Sequence[str]) -> tuple[str, ...]:
         return tuple(dims)
 
@@ -88,6 +93,17 @@ class GridLayout:
     def chunks(self, plan: dict) -> dict[str, int]:
         tile_y, tile_x = self.grid.tile_shape(int(plan["sites_per_task"]))
         return {"y": tile_y, "x": tile_x}
+
+    def empty_regions(self, plan: dict, tasks: Sequence[Task]) -> list[dict[str, slice]]:
+        """The tiles without a land cell (no task writes them), as store regions."""
+        tile_y, tile_x = self.grid.tile_shape(int(plan["sites_per_task"]))
+        taken = {(task.region["y"].start, task.region["x"].start) for task in tasks}
+        return [
+            {"y": slice(y, min(y + tile_y, self.grid.ny)), "x": slice(x, min(x + tile_x, self.grid.nx))}
+            for y in range(0, self.grid.ny, tile_y)
+            for x in range(0, self.grid.nx, tile_x)
+            if (y, x) not in taken
+        ]
 
     @staticmethod
     def dims(dims: Sequence[str]) -> tuple[str, ...]:

@@ -13,8 +13,10 @@ experiment chooses:
   statistics, Hyndman & Fan 1996 type 7) as ``<variable>_quantile`` with a ``quantile``
   dimension;
 * ``dtype``: ``float64`` or ``float32`` (statistics are computed in float64, then rounded);
-* ``compression``: ``default`` (the Zarr default codec), ``none``, or ``zstd`` with a
-  ``compression_level``.
+* ``compression``: ``default`` (the store's checksummed Zstandard,
+  :data:`~s1da.framework.store.CHECKSUMMED`), ``none`` (no compression, a CRC-32C checksum per
+  chunk), or ``zstd`` with a ``compression_level``; every choice carries a checksum, so that
+  ``s1da inspect`` detects a damaged chunk.
 
 Site networks keep today's full output by default (every member, float64, no statistics);
 gridded sources default to :data:`GRID_DEFAULT` (ensemble mean and spread in float32).
@@ -29,6 +31,9 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 import numpy as np
+from zarr.codecs import Crc32cCodec, ZstdCodec
+
+from s1da.framework.store import CHECKSUMMED
 
 STATISTICS = ("mean", "std")
 DTYPES = ("float64", "float32")
@@ -184,13 +189,14 @@ class OutputPolicy:
         return out
 
     def encoding(self) -> dict:
-        """Keyword arguments for :meth:`EnsembleStore.create_chunked_group` (dtype, compressors)."""
+        """dtype and compressors of the run arrays (:func:`~s1da.framework.store_regions.create_chunked_group`);
+        every compressor verifies a checksum when a chunk is read."""
         if self.compression == "none":
-            compressors = None
+            compressors = (Crc32cCodec(),)
         elif self.compression == "zstd":
-            compressors = {"name": "zstd", "configuration": {"level": self.compression_level, "checksum": False}}
+            compressors = (ZstdCodec(level=self.compression_level, checksum=True),)
         else:
-            compressors = "auto"
+            compressors = CHECKSUMMED
         return {"dtype": self.dtype, "compressors": compressors}
 
 

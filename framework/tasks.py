@@ -16,6 +16,7 @@ day per :meth:`ChunkRun.step_day`, for callers that drive the experiment day by 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -26,11 +27,16 @@ from s1da.framework.experiment import FLUXES, Experiment, run_variables
 from s1da.framework.interfaces import ObservationOperator
 from s1da.framework.layout import Task, layout_for
 from s1da.framework.output_policy import member_mean
-from s1da.framework.store import EnsembleStore
+from s1da.framework.store import EnsembleStore, StoreWarning
 from s1da.framework.store_regions import TaskRecords
 
 CALIBRATION_INPUT = "calibration_input"
 """Per-task series ``(time, site)``: the open-loop ensemble-mean surface soil moisture (float64)."""
+
+
+def task_results(labels: list[str]) -> list[str]:
+    """The finished results a task keeps in its record (read by later stages and the driver)."""
+    return ["spinup_state"] + [f"calibration_{label}" for label in labels]
 
 
 class ChunkRun:
@@ -139,6 +145,7 @@ class TaskRunner:
         self.policy = experiment.output_policy
         self.report = report or (lambda days: None)
         self.stages = task_stages(list(experiment.operators))
+        self._writable: dict[str, bool] = {}
 
     # ------------------------------------------------------------------ driving
     def run(self) -> None:
@@ -146,6 +153,10 @@ class TaskRunner:
         if stage == "done":
             return
         first = self.stages.index(stage) if stage in self.stages else 0
+        damaged = self.records.results_intact(self.task.index, task_results(list(self.experiment.operators)))
+        if damaged and first > 0:  # a finished result of this task fails verification: start the task again
+            warnings.warn(f"{self.store.path}: task {self.task.index}: {damaged[0]}; the task starts again", StoreWarning, stacklevel=2)
+            first, days_done, checkpoint = 0, 0, None
         self.report(stage_offset(self.experiment, self.stages, self.stages[first]) + days_done)
         for name in self.stages[first:]:
             resume = (days_done, checkpoint) if name == self.stages[first] else (0, None)
@@ -158,16 +169,21 @@ class TaskRunner:
         self.report(stage_offset(self.experiment, self.stages, "done"))
 
     def _write(self, group: str, time_start: int, arrays: Mapping[str, np.ndarray], dims: Mapping[str, tuple[str, ...]]) -> None:
-        n_days = {np.shape(values)[0] for values in arrays.values()}
-        region = {"time": slice(time_start, time_start + n_days.pop()), **self.task.region}
+        if group not in self._writable:
+            self._writable[group] = not self.store.group_complete(group)  # finished (a repaired store): kept as it is
+        if not self._writable[group]:
+            return
+        n_days = {np.shape(values)[dims[key].index("time")] for key, values in arrays.items() if "time" in dims[key]}
+        region = {"time": slice(time_start, time_start + max(n_days, default=0)), **self.task.region}
         stored = {key: self.layout.to_store(values, dims[key], self.task) for key, values in arrays.items()}
         store_regions.write_region(self.store, group, region, stored)
 
     # ------------------------------------------------------------------ stages
     def _stage_inputs(self, name: str, days_done: int, checkpoint) -> None:
         for group, dataset in input_datasets(self.experiment).items():
-            arrays = {key: variable.transpose("time", "site").values for key, variable in dataset.data_vars.items()}
-            self._write(group, 0, arrays, {key: ("time", "site") for key in arrays})
+            dims = {key: input_dims(variable) for key, variable in dataset.data_vars.items()}
+            arrays = {key: variable.transpose(*dims[key]).values for key, variable in dataset.data_vars.items()}
+            self._write(group, 0, arrays, dims)
 
     def _stage_spinup(self, name: str, days_done: int, checkpoint) -> None:
         experiment = self.experiment
@@ -262,6 +278,13 @@ def stage_offset(experiment: Experiment, stages: list[str], stage: str) -> int:
     """Days a task has integrated when it starts ``stage`` (``done``: all of them)."""
     before = stages if stage == "done" else stages[: stages.index(stage)]
     return sum(stage_days(experiment, name) for name in before)
+
+
+def input_dims(variable: xr.DataArray) -> tuple[str, ...]:
+    """Dimensions of an input variable in task order: ``(time, site)`` or ``(site,)``."""
+    if not set(variable.dims) <= {"time", "site"} or "site" not in variable.dims:
+        raise ValueError(f"input variable {variable.name!r} has dimensions {variable.dims}; expected (time, site) or (site,)")
+    return tuple(dim for dim in ("time", "site") if dim in variable.dims)
 
 
 def input_datasets(experiment: Experiment) -> dict[str, xr.Dataset]:
