@@ -14,7 +14,7 @@ held-out blocks never choose the hyper-parameters that predict them.
 
 ``to_dataset`` writes the wrapped operator's dataset with ``error_variance`` = the cross-validated
 R (the one the filter uses) and adds ``in_sample_error_variance`` (the wrapped operator's own R),
-``cv_rmsd`` and ``cv_r``; ``from_dataset`` rebuilds the wrapped operator from it.
+``held_out_rmsd`` and ``held_out_r``; ``from_dataset`` rebuilds the wrapped operator from it.
 """
 
 from __future__ import annotations
@@ -131,10 +131,12 @@ class CrossValidatedOperator(ObservationOperator):
 
     @property
     def required_inputs(self) -> Mapping[str, str]:  # type: ignore[override]
+        """Input names and units needed: the wrapped operator's."""
         return self.operator.required_inputs
 
     @property
     def optional_inputs(self) -> Mapping[str, str]:  # type: ignore[override]
+        """Input names and units used when given: the wrapped operator's."""
         return self.operator.optional_inputs
 
     @property
@@ -206,8 +208,8 @@ class CrossValidatedOperator(ObservationOperator):
         dataset = dataset.assign(
             in_sample_error_variance=in_sample.copy(),
             error_variance=("site", scores["error_variance"], {"units": "dB2", "long_name": f"observation error variance R: mean squared residual of {self.folds}-fold time-blocked cross-validation"}),
-            cv_rmsd=("site", scores["rmsd"], {"units": "dB", "long_name": f"RMSD of the {self.folds}-fold time-blocked cross-validated predictions"}),
-            cv_r=("site", scores["r"], {"units": "1", "long_name": f"Pearson R of the {self.folds}-fold time-blocked cross-validated predictions"}),
+            held_out_rmsd=("site", scores["rmsd"], {"units": "dB", "long_name": f"RMSD of the {self.folds}-fold time-blocked cross-validated predictions"}),
+            held_out_r=("site", scores["r"], {"units": "1", "long_name": f"Pearson R of the {self.folds}-fold time-blocked cross-validated predictions"}),
         )
         dataset["in_sample_error_variance"].attrs["long_name"] = "in-sample R of the wrapped operator: mean squared calibration residual"
         dataset.attrs = {
@@ -228,8 +230,8 @@ class CrossValidatedOperator(ObservationOperator):
         wrapped_class = class_from_path(attributes.pop("cv_wrapped_class"))
         n_folds = int(attributes.pop("cv_n_folds"))
         attributes["operator"] = attributes.pop("cv_wrapped_operator")
-        scores = {"error_variance": dataset["error_variance"].values, "rmsd": dataset["cv_rmsd"].values, "r": dataset["cv_r"].values}
-        inner = dataset.drop_vars(["error_variance", "cv_rmsd", "cv_r"]).rename({"in_sample_error_variance": "error_variance"})
+        scores = {"error_variance": dataset["error_variance"].values, "rmsd": dataset["held_out_rmsd"].values, "r": dataset["held_out_r"].values}
+        inner = dataset.drop_vars(["error_variance", "held_out_rmsd", "held_out_r"]).rename({"in_sample_error_variance": "error_variance"})
         inner.attrs = attributes
         fitted = wrapped_class.from_dataset(inner)
         result = cls(fitted, n_folds=n_folds)  # a fitted operator configures a refit as well

@@ -1,9 +1,9 @@
 """Seasonal observation operators: one calibration per season (docs/model/operators.md, "Seasonal operators").
 
-Rains et al. (2022) name seasonally varying operators as future work: the vegetation's effect on
-C-band backscatter and the soil's roughness change through the year in ways LAI alone does not
-describe (Vreugdenhil et al. 2018 show it with VOD and the cross-ratio), so one set of
-parameters per site fitted over all seasons can be biased in each.  :class:`SeasonalOperator`
+Rains et al. (2022) name seasonally varying operators as future work: what C-band VV backscatter
+sees of the canopy and the soil surface changes through the year in ways LAI alone does not
+describe (Vreugdenhil et al. 2018), so one set of parameters per site fitted over all seasons can
+be biased in each.  :class:`SeasonalOperator`
 wraps any operator and calibrates it per site and season on that season's samples only, with
 the season of a sample from the ``day_of_year`` input (1..366, :data:`~s1da.framework.interfaces.OPERATOR_INPUTS`).
 
@@ -103,10 +103,12 @@ class SeasonalOperator(ObservationOperator):
 
     @property
     def required_inputs(self) -> Mapping[str, str]:  # type: ignore[override]
+        """Input names and units needed: the wrapped operator's and ``day_of_year`` (1)."""
         return {**self.operator.required_inputs, "day_of_year": "1"}
 
     @property
     def optional_inputs(self) -> Mapping[str, str]:  # type: ignore[override]
+        """Input names and units used when given: the wrapped operator's."""
         return self.operator.optional_inputs
 
     @property
