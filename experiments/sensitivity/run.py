@@ -52,7 +52,7 @@ import numpy as np
 import yaml
 
 from s1da.components.filters.adaptive import AdaptiveFilter, AdaptiveInflation, DesroziersR
-from s1da.components.sources.twin_osse import osse_statistics
+from s1da.components.sources.twin_osse import bootstrap_interval, osse_statistics, results_table
 from s1da.containers.assembly import build_experiment
 from s1da.framework.experiment import operator_dataset
 from s1da.framework.store import EnsembleStore
@@ -138,6 +138,7 @@ def summarise(store, label: str, operator_class) -> dict[str, float]:
     analysed = np.isfinite(error_variance)
     gain = predicted_sd[analysed] ** 2 / (predicted_sd[analysed] ** 2 + error_variance[analysed])
     validation = store.read("validation").attrs
+    interval = results_table(store, operators=(label,))[label]
     osse = osse_statistics(store)
     forecast = da["forecast_surface_soil_moisture"].values  # (time, member, site), NaN off analysis days
     truth = store.read("truth")["surface_soil_moisture"].values
@@ -159,10 +160,37 @@ def summarise(store, label: str, operator_class) -> dict[str, float]:
         "gain factor var(y)/(var(y)+R) (median)": float(np.median(gain)),
         "mean absolute increment (m3 m-3)": validation[f"mean_abs_increment_{label}"],
         "mean delta R vs in situ": validation[f"mean_delta_r_insitu_{label}"],
+        "mean delta R vs in situ, 95 % bootstrap interval over sites": interval["mean_delta_r_insitu_ci"],
         "sites improved vs in situ (%)": validation[f"percent_improved_insitu_{label}"],
         "mean delta R vs truth": validation[f"mean_delta_r_truth_{label}"],
+        "mean delta R vs truth, 95 % bootstrap interval over sites": interval["mean_delta_r_truth_ci"],
         "normalised innovation variance": float(np.nanmean(da["normalised_innovation"].values ** 2)),
     }
+
+
+def site_delta_r(store, label: str) -> dict[str, np.ndarray]:
+    """Per-site delta R (DA minus open loop) against in situ and against the truth, (site,)."""
+    return {
+        reference: store.read(f"validation/improvement_{reference}")["delta_r"].sel(run=f"da_{label}").values
+        for reference in ("insitu", "truth")
+    }
+
+
+def add_paired_differences(rows: dict, deltas: dict) -> None:
+    """Rows of each variant's mean delta R minus the baseline's, site by site (same network), with a
+    95 % percentile-bootstrap interval over sites of that paired difference."""
+    for name in rows:
+        for reference, words in (("insitu", "in situ"), ("truth", "truth")):
+            difference = deltas[name][reference] - deltas["baseline"][reference]
+            rows[name][f"mean delta R vs {words} minus baseline's, paired"] = float(np.nanmean(difference))
+            rows[name][f"mean delta R vs {words} minus baseline's, 95 % bootstrap interval over sites"] = bootstrap_interval(difference, np.mean)
+
+
+def shown(value) -> str:
+    """A table cell: 4 significant digits, an interval as [low, high]."""
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f"{item:+.4f}" for item in value) + "]"
+    return f"{value:.4g}"
 
 
 def _finished(path: Path) -> bool:
@@ -189,7 +217,7 @@ def main() -> None:
     base["operators"] = {"wcm": base["operators"]["wcm"]}
     workdir = args.output or Path(tempfile.mkdtemp(prefix="s1da-sensitivity-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    rows = {}
+    rows, deltas = {}, {}
     for name, override in VARIANTS.items():
         if args.only and name not in args.only:
             continue
@@ -202,12 +230,15 @@ def main() -> None:
         store = EnsembleStore.open(store_path) if args.reuse and _finished(store_path) else experiment.run(store_path, overwrite=True)
         (label, operator), = experiment.operators.items()
         rows[name] = summarise(store, label, type(operator))
+        deltas[name] = site_delta_r(store, label)
         print(name, rows[name], flush=True)
+    if "baseline" in deltas:
+        add_paired_differences(rows, deltas)
     quantities = list(next(iter(rows.values())))
     print("\n| quantity | " + " | ".join(rows) + " |")
     print("| --- |" + " ---: |" * len(rows))
     for quantity in quantities:
-        print(f"| {quantity} | " + " | ".join(f"{rows[name][quantity]:.4g}" for name in rows) + " |")
+        print(f"| {quantity} | " + " | ".join(shown(rows[name][quantity]) for name in rows) + " |")
 
 
 if __name__ == "__main__":
