@@ -25,6 +25,7 @@ rescheduled by dask and continues from its last checkpoint.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -47,6 +48,8 @@ from s1da.framework.tasks import input_datasets, input_dims, run_task, stage_off
 from s1da.framework.variables import attributes as cf_attributes
 
 POLL_SECONDS = 0.5
+STAGE_LABELS = {"spinup": "spin-up"}
+"""How the progress bar names a task stage (others by their own name: open_loop, calibration, da_wcm, ...)."""
 
 
 def run_experiment(
@@ -179,16 +182,21 @@ def _execute(experiment: Experiment, store: EnsembleStore, records: TaskRecords,
     per_task = stage_offset(experiment, stages, "done")
     done = {task.index: per_task for task in tasks}
     done.update({task.index: 0 for task in pending})
-    bar = tqdm(total=per_task * len(tasks), initial=sum(done.values()), desc=f"{experiment.name}: {len(tasks)} tasks", unit="day", disable=not experiment.progress)
+    suffix = f" ({len(tasks)} tasks)" if len(tasks) > 1 else ""
+    bar = tqdm(total=per_task * len(tasks), initial=sum(done.values()), desc=f"{experiment.name}{suffix}", unit="day", disable=not experiment.progress)
+    shown = {"stage": None}
 
-    def report(index: int, days: int) -> None:
+    def report(index: int, days: int, stage: str | None = None) -> None:
+        if stage is not None and stage != shown["stage"]:  # the stage a task (the latest reporting) is in
+            shown["stage"] = stage
+            bar.set_description(f"{experiment.name}: {STAGE_LABELS.get(stage, stage)}{suffix}", refresh=True)
         bar.update(days - done[index])
         done[index] = days
 
     with bar:
         if pool is None:
             for task in pending:
-                run_task(experiment.for_sites(task.sites), task, str(store.path), lambda days, index=task.index: report(index, days))
+                run_task(experiment.for_sites(task.sites), task, str(store.path), functools.partial(report, task.index))
         else:
             _execute_on_cluster(experiment, store, records, stages, pending, pool, report)
 
@@ -214,11 +222,11 @@ def _execute_on_cluster(experiment, store, records, stages, pending: list[Task],
         for future in finished:
             task = in_flight.pop(future)
             future.result()  # re-raises a task's error here
-            report(task.index, total)
+            report(task.index, total, "done")
         for task in in_flight.values():  # the running tasks' records: progress at block granularity
             status = records.status(task.index)
             if status.get("stage") in stages:
-                report(task.index, stage_offset(experiment, stages, status["stage"]) + int(status.get("days_done", 0)))
+                report(task.index, stage_offset(experiment, stages, status["stage"]) + int(status.get("days_done", 0)), status["stage"])
 
 
 # ---------------------------------------------------------------------- network level

@@ -136,14 +136,14 @@ class ChunkRun:
 class TaskRunner:
     """Runs the stages of one task; see :func:`run_task`."""
 
-    def __init__(self, experiment: Experiment, task: Task, store: EnsembleStore, report: Callable[[int], None] | None):
+    def __init__(self, experiment: Experiment, task: Task, store: EnsembleStore, report: Callable[[int, str], None] | None):
         self.experiment = experiment
         self.task = task
         self.store = store
         self.records = TaskRecords(store)
         self.layout = layout_for(experiment.data)  # of the chunk: its grid locates the task's cells
         self.policy = experiment.output_policy
-        self.report = report or (lambda days: None)
+        self.report = report or (lambda days, stage: None)
         self.stages = task_stages(list(experiment.operators))
         self._writable: dict[str, bool] = {}
 
@@ -157,16 +157,16 @@ class TaskRunner:
         if damaged and first > 0:  # a finished result of this task fails verification: start the task again
             warnings.warn(f"{self.store.path}: task {self.task.index}: {damaged[0]}; the task starts again", StoreWarning, stacklevel=2)
             first, days_done, checkpoint = 0, 0, None
-        self.report(stage_offset(self.experiment, self.stages, self.stages[first]) + days_done)
         for name in self.stages[first:]:
             resume = (days_done, checkpoint) if name == self.stages[first] else (0, None)
+            self.report(stage_offset(self.experiment, self.stages, name) + resume[0], name)
             getattr(self, f"_stage_{name.split('_')[0]}")(name, *resume)
             following = self.stages[self.stages.index(name) + 1] if name != self.stages[-1] else "done"
             if following == "done":
                 self.records.finish(self.task.index)
             else:
                 self.records.save(self.task.index, following, 0, None)
-        self.report(stage_offset(self.experiment, self.stages, "done"))
+        self.report(stage_offset(self.experiment, self.stages, "done"), "done")
 
     def _write(self, group: str, time_start: int, arrays: Mapping[str, np.ndarray], dims: Mapping[str, tuple[str, ...]]) -> None:
         if group not in self._writable:
@@ -198,7 +198,7 @@ class TaskRunner:
             while run.days_done < block_end:
                 run.step_day(outputs=False)
             self.records.save(self.task.index, name, run.days_done, run.checkpoint())
-            self.report(offset + run.days_done)
+            self.report(offset + run.days_done, name)
         self.records.write_arrays(self.task.index, "spinup_state", run.checkpoint())
 
     def _stage_open(self, name: str, days_done: int, checkpoint) -> None:
@@ -250,7 +250,7 @@ class TaskRunner:
                 mean_sm = member_mean(buffers["surface_soil_moisture"], 1)  # (time, site)
                 self.records.write_series(self.task.index, CALIBRATION_INPUT, block_start, mean_sm)
             self.records.save(self.task.index, name, run.days_done, run.checkpoint())
-            self.report(offset + run.days_done)
+            self.report(offset + run.days_done, name)
 
 
 def block_shape(dims: tuple[str, ...], n_days: int, n_members: int, n_site: int, n_layer: int) -> tuple[int, ...]:
@@ -302,10 +302,10 @@ def input_datasets(experiment: Experiment) -> dict[str, xr.Dataset]:
     return groups
 
 
-def run_task(experiment: Experiment, task: Task, store_path: str, report: Callable[[int], None] | None = None) -> int:
+def run_task(experiment: Experiment, task: Task, store_path: str, report: Callable[[int, str], None] | None = None) -> int:
     """Run (or continue) every stage of ``task`` on ``experiment`` (already cut to its sites).
 
-    ``report(days)`` is called with the days this task has integrated so far.  Returns the
+    ``report(days, stage)`` is called with the days this task has integrated so far and the stage it is in.  Returns the
     task's index.  The function is the same in-process and on a dask worker.
     """
     TaskRunner(experiment, task, EnsembleStore(store_path), report).run()
