@@ -30,8 +30,8 @@ import numpy as np
 
 from s1da.containers import bmi_names as names
 from s1da.containers.bmi_core import MEMBERS, SITES, ArrayBmi, Variable, site_grids
-from s1da.containers.bmi_stepper import DayStepper
 from s1da.framework.config import ConfigError, Field, Section, load_yaml
+from s1da.framework.tasks import ChunkRun
 
 BMI_SECTION = Section({"members": Field(int, default=1, check=lambda v: None if v > 0 else "must be positive", doc="GleamBmi ensemble size")})
 
@@ -185,7 +185,8 @@ class AssimilationBmi(ArrayBmi):
         calibration = store.read("calibration").load()
         operator = type(experiment.operators[label]).from_dataset(operator_dataset(calibration, label))
         self._label = label
-        self._run = DayStepper(experiment, experiment.period, store.read_state("spinup_state"), operator)
+        # the engine's own day stepper: the same code path as the stored da_<label> run
+        self._run = ChunkRun(experiment, experiment.period, store.read_state("spinup_state"), operator)
         self._members = experiment.members
         self._end_time = float(len(experiment.period))
         self._time = 0.0

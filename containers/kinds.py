@@ -23,7 +23,7 @@ from s1da.components.sources.grid_files import GridFilesOptions, grid_files_data
 from s1da.components.sources.site_files import SiteFilesOptions, site_files_data
 from s1da.components.sources.spen_farm import SpenFarmSourceOptions, spen_farm_site_data
 from s1da.components.sources.twin_experiment import twin_site_data
-from s1da.components.sources.twin_grid import TwinGridOptions, twin_grid_site_data
+from s1da.components.sources.twin_grid import TwinGridOptions, twin_grid_cells
 from s1da.containers.bmi_model import BmiModelOptions, bmi_model
 from s1da.containers.options import CrossValidatedOptions, GleamOptions, SeasonalOptions, TwinSourceOptions
 from s1da.containers.registry import BuildContext, Component
@@ -72,8 +72,9 @@ def _files(options: SiteFilesOptions, context: BuildContext):
 
 
 def _twin_grid(options: TwinGridOptions, context: BuildContext):
+    """Deferred: each task of the engine builds its own cells (:mod:`s1da.framework.domain`)."""
     experiment = context.experiment
-    return twin_grid_site_data(
+    return twin_grid_cells(
         options, start=experiment["spinup_start"], end=experiment["end"], seed=experiment["seed"], model_factory=context.model_factory
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 from dependency_injector import containers, providers
 
 from s1da.containers.registry import BuildContext, registry
@@ -34,6 +35,14 @@ def model_factory(section: Mapping[str, Any], experiment: Mapping[str, Any]):
 
 def _site_data(section, model_section, experiment) -> SiteData:
     return build("source", section, experiment, model_factory=model_factory(model_section, experiment))
+
+
+def _layout_sites(site_data) -> Any:
+    """The site table the experiment's land model is built on: all sites, or for deferred data
+    (built per task) one cell, whose model only gives the layout (layers, variables)."""
+    if getattr(site_data, "deferred", False):
+        return site_data.subset(np.array([0])).sites
+    return site_data.sites
 
 
 def _operators(resolved: Mapping[str, Any], experiment: Mapping[str, Any]) -> dict[str, Any]:
@@ -75,7 +84,8 @@ class ExperimentLayer(containers.DeclarativeContainer):
 
     data = providers.Container(DataLayer, config=config.source, experiment=config.experiment, model_config=config.model)
     sites = providers.Callable(lambda site_data: site_data.sites, data.site_data)
-    models = providers.Container(ModelLayer, config=config.model, experiment=config.experiment, sites=sites)
+    layout_sites = providers.Callable(_layout_sites, data.site_data)
+    models = providers.Container(ModelLayer, config=config.model, experiment=config.experiment, sites=layout_sites)
     perturbation = providers.Container(PerturbationLayer, config=config.perturbation, experiment=config.experiment, sites=sites)
     filters = providers.Container(FilterLayer, config=config.filter, experiment=config.experiment)
 
@@ -100,6 +110,7 @@ class ExperimentLayer(containers.DeclarativeContainer):
         min_samples=config.experiment.min_samples,
         sites_per_task=config.experiment.sites_per_task,
         output=config.output,
+        model_factory=providers.Callable(model_factory, config.model, config.experiment),
         config_text=config_text,
         attributes=attributes,
         progress=progress,

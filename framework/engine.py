@@ -66,12 +66,13 @@ def run_experiment(
     store = experiment.open_store(path, overwrite=overwrite)
     layout = layout_for(experiment.data)
     records = TaskRecords(store)
-    region_groups = _region_groups(experiment)
+    sample = experiment.for_sites(np.array([0])).built()  # one site: names, attributes and dtypes of the inputs
+    region_groups = _region_groups(experiment, sample)
     network_groups = ["spinup_state"] + (["calibration"] if experiment.operators else [])
     if not all(store.group_complete(name) for name in region_groups + network_groups):
         with _executor(workers, scheduler, client) as pool:
             n_workers = 1 if pool is None else max(1, len(pool.scheduler_info().get("workers", {})))
-            tasks = _plan(experiment, store, layout, records, sites_per_task, n_workers)
+            tasks = _plan(experiment, sample, store, layout, records, sites_per_task, n_workers)
             pending = [task for task in tasks if not records.status(task.index).get("complete")]
             _execute(experiment, store, records, tasks, pending, pool)
         for name in region_groups:
@@ -82,7 +83,7 @@ def run_experiment(
 
 
 # ---------------------------------------------------------------------- planning
-def _plan(experiment, store, layout, records, requested: int | None, n_workers: int) -> list[Task]:
+def _plan(experiment, sample, store, layout, records, requested: int | None, n_workers: int) -> list[Task]:
     """The tasks of this store: the stored plan when resuming, else a new one with its templates."""
     records.drop_partial()
     if records.exists():
@@ -92,24 +93,27 @@ def _plan(experiment, store, layout, records, requested: int | None, n_workers: 
         return layout.tasks(stored)
     per_task = requested or experiment.sites_per_task or default_sites_per_task(experiment.data, n_workers)
     tasks = layout.tasks(per_task)
-    if len(tasks) > 1 and not hasattr(experiment.model, "subset"):
+    if len(tasks) > 1 and not experiment.can_subset:
         raise ValueError(f"{type(experiment.model).__name__} cannot run a subset of sites; set sites_per_task >= {len(experiment.data.site_ids)}")
     plan = {"sites_per_task": per_task, "layout": "grid" if layout.gridded else "site"}
-    for name in _region_groups(experiment):
+    for name in _region_groups(experiment, sample):
         if store.has_group(name) and not store.group_complete(name):
             del store._root()[name]  # of an earlier plan (its records were lost): chunked otherwise
-    _create_templates(experiment, store, layout, plan, tasks)
+    _create_templates(experiment, sample, store, layout, plan, tasks)
     records.create(plan, [task.sites for task in tasks])
     return tasks
 
 
-def _region_groups(experiment: Experiment) -> list[str]:
-    """The groups the tasks write region by region."""
-    return list(input_datasets(experiment)) + ["open_loop"] + [f"da_{label}" for label in experiment.operators]
+def _region_groups(experiment: Experiment, sample: Experiment) -> list[str]:
+    """The groups the tasks write region by region (``sample``: the experiment on one site)."""
+    return list(input_datasets(sample)) + ["open_loop"] + [f"da_{label}" for label in experiment.operators]
 
 
-def _create_templates(experiment: Experiment, store: EnsembleStore, layout: SiteLayout | GridLayout, plan: dict, tasks: list[Task]) -> None:
-    """Every group the tasks write, as full templates (idempotent)."""
+def _create_templates(
+    experiment: Experiment, sample: Experiment, store: EnsembleStore, layout: SiteLayout | GridLayout, plan: dict, tasks: list[Task]
+) -> None:
+    """Every group the tasks write, as full templates (idempotent); ``sample`` is the experiment
+    on one site, whose inputs name the input groups' variables, attributes and dtypes."""
     policy = experiment.output_policy
     layer_names = experiment._layer_names()
     chunks = {"time": experiment.chunk_days, **layout.chunks(plan)}
@@ -120,7 +124,7 @@ def _create_templates(experiment: Experiment, store: EnsembleStore, layout: Site
     if not layout.gridded and "site_name" in experiment.data.sites:  # shown by the report instead of "site <id>"
         names = experiment.data.sites["site_name"].values.astype(str)
         input_coords["site_name"] = (("site",), names, {"long_name": "site name", "units": "1"})
-    for name, dataset in input_datasets(experiment).items():
+    for name, dataset in input_datasets(sample).items():
         variables = {key: (layout.dims(input_dims(variable)), dict(variable.attrs), str(variable.dtype)) for key, variable in dataset.data_vars.items()}
         store_regions.create_chunked_group(store, name, coords=input_coords, variables=variables, attributes={"group_kind": "static"}, **common)
     members = policy.member_coordinate(experiment.members)

@@ -91,6 +91,9 @@ class Experiment:
     validator: Callable[..., xr.Dataset] | None = None
     sites_per_task: int | None = None
     output: OutputPolicy | None = None
+    model_factory: Callable[[xr.Dataset], LandModel] | None = None
+    """Builds the land model for a site table; tasks of deferred data (:mod:`s1da.framework.domain`)
+    build their own model with it (``model`` is then the model of one cell, for the layout)."""
     _forcing_arrays: dict[str, np.ndarray] | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -104,9 +107,11 @@ class Experiment:
             )
         if self.members < 2:
             raise ValueError(f"an ensemble needs at least 2 members, got {self.members}")
+        if self.deferred and self.model_factory is None:
+            raise ValueError("deferred data (built per task) need a model_factory to build each task's land model")
         for label, operator in self.operators.items():  # refused before any spin-up, not at calibration
             minimum = getattr(operator, "min_samples", None)
-            if minimum is not None:
+            if minimum is not None and not self.deferred:  # deferred: checked when each task calibrates
                 self.data.require_observations(self.period, int(minimum), f"calibrating operator {label!r}")
         if self.sites_per_task is not None and self.sites_per_task < 1:
             raise ValueError(f"sites_per_task must be >= 1, got {self.sites_per_task}")
@@ -140,14 +145,35 @@ class Experiment:
         """The output policy with the layout's defaults filled in."""
         return (self.output or OutputPolicy()).resolved(gridded=self.data.grid is not None)
 
+    @property
+    def deferred(self) -> bool:
+        """Whether the data are built per task (:class:`~s1da.framework.domain.DeferredSiteData`)."""
+        return bool(getattr(self.data, "deferred", False))
+
+    @property
+    def can_subset(self) -> bool:
+        """Whether the sites can be cut into tasks (deferred data, or a model with ``subset``)."""
+        return self.deferred or hasattr(self.model, "subset")
+
+    def built(self) -> Experiment:
+        """This experiment with its inputs built: deferred data and their model are built for
+        exactly these sites (in the task that runs them); other experiments are returned as they are."""
+        if not self.deferred:
+            return self
+        data = self.data.build_all()
+        return attrs.evolve(self, data=data, model=self.model_factory(data.sites), filter=copy.deepcopy(self.filter))
+
     def for_sites(self, site_indices: np.ndarray) -> Experiment:
         """The same experiment on the sites at positions ``site_indices`` (one task's chunk).
 
         Every component works on a subset: the data and the model are cut to the sites, the
         perturber and the filters draw from streams keyed by site id, operators are fitted
-        per site.  A model without ``subset`` can only run all its sites at once.
+        per site.  A model without ``subset`` can only run all its sites at once.  Deferred
+        data are only restricted to the sites (nothing is built: see :meth:`built`).
         """
         site_indices = np.asarray(site_indices, dtype="int64")
+        if self.deferred:
+            return attrs.evolve(self, data=self.data.restrict(site_indices), filter=copy.deepcopy(self.filter))
         if site_indices.size == len(self.data.site_ids) and (site_indices == np.arange(site_indices.size)).all():
             return attrs.evolve(self, filter=copy.deepcopy(self.filter))
         subset = getattr(self.model, "subset", None)

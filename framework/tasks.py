@@ -78,6 +78,10 @@ class ChunkRun:
         return cls(experiment, days, experiment._checkpoint(state, perturber_state))
 
     @property
+    def n_sites(self) -> int:
+        return len(self.experiment.data.site_ids)
+
+    @property
     def finished(self) -> bool:
         return self.days_done >= len(self.days)
 
@@ -303,10 +307,11 @@ def input_datasets(experiment: Experiment) -> dict[str, xr.Dataset]:
 
 
 def run_task(experiment: Experiment, task: Task, store_path: str, report: Callable[[int, str], None] | None = None) -> int:
-    """Run (or continue) every stage of ``task`` on ``experiment`` (already cut to its sites).
+    """Run (or continue) every stage of ``task`` on ``experiment`` (already cut to its sites;
+    deferred inputs are built here, in the process that runs the task).
 
     ``report(days, stage)`` is called with the days this task has integrated so far and the stage it is in.  Returns the
     task's index.  The function is the same in-process and on a dask worker.
     """
-    TaskRunner(experiment, task, EnsembleStore(store_path), report).run()
+    TaskRunner(experiment.built(), task, EnsembleStore(store_path), report).run()
     return task.index

@@ -21,6 +21,7 @@ tile.  The physics is the site twin's; only where its random numbers come from d
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -30,6 +31,7 @@ import xarray as xr
 from scipy.special import ndtr
 
 from s1da.framework import progress
+from s1da.framework.domain import DeferredSiteData
 from s1da.framework.grid import GridInfo
 from s1da.framework.interfaces import LandModel
 from s1da.framework.random_fields import LatticeField
@@ -162,6 +164,42 @@ def build_grid_network(options: TwinGridOptions, start, end, seed: int) -> tuple
     return network, GridInfo(options.lat, options.lon, y, x)
 
 
+def twin_grid_cells(
+    options: TwinGridOptions, *, start, end, seed: int, model_factory: Callable[[xr.Dataset], LandModel]
+) -> DeferredSiteData:
+    """The tile's land cells (or ``options.site_ids``) with their inputs built on demand, cells
+    at a time (:class:`~s1da.framework.domain.DeferredSiteData`): the engine's tasks build only
+    their own cells, with the numbers :func:`twin_grid_site_data` gives for the whole tile."""
+    ids = _requested_cells(options, int(seed), options.site_ids)
+    y, x = np.divmod(ids, options.nx)
+    sites = xr.Dataset(
+        coords={
+            "site": ("site", ids, {"long_name": "site identifier", "units": "1"}),
+            "lat": ("site", options.lat[y], {"units": "degrees_north", "long_name": "latitude", "standard_name": "latitude"}),
+            "lon": ("site", options.lon[x], {"units": "degrees_east", "long_name": "longitude", "standard_name": "longitude"}),
+        }
+    )
+    build = functools.partial(_build_cells, options, start, end, int(seed), model_factory, _description(options, ids.size, seed))
+    return DeferredSiteData(
+        sites=sites, times=np.arange(np.datetime64(str(start)[:10], "D"), np.datetime64(str(end)[:10], "D") + 1), build=build,
+        description=_description(options, ids.size, seed), grid=GridInfo(options.lat, options.lon, y, x),
+    )
+
+
+def _build_cells(options, start, end, seed, model_factory, description, site_ids: np.ndarray) -> SiteData:
+    cells = attrs.evolve(options, site_ids=tuple(np.asarray(site_ids).tolist()))
+    with progress.showing(False):  # a task's cells: the engine's bar shows the run's progress
+        data = twin_grid_site_data(cells, start=start, end=end, seed=seed, model_factory=model_factory)
+    return attrs.evolve(data, description=description)
+
+
+def _description(options: TwinGridOptions, n_cells: int, seed: int) -> str:
+    return (
+        f"s1da gridded synthetic twin ({options.ny} x {options.nx} cells of {options.resolution} deg from "
+        f"{options.south} N {options.west} E, {n_cells} land cells, seed {seed})"
+    )
+
+
 BLOCK_CELLS = 2048
 """Cells built at once: the twin's intermediate (time, cell) arrays of one block bound the peak memory."""
 
@@ -184,10 +222,7 @@ def twin_grid_site_data(
             blocks.append(network_site_data(network, model_factory, options.truth_spinup_years, options.backscatter, options.insitu, ""))
             shown.update(len(block_options.site_ids))
     y, x = np.divmod(ids, options.nx)
-    description = (
-        f"s1da gridded synthetic twin ({options.ny} x {options.nx} cells of {options.resolution} deg from "
-        f"{options.south} N {options.west} E, {ids.size} land cells, seed {seed})"
-    )
+    description = _description(options, ids.size, seed)
     if len(blocks) == 1:
         return attrs.evolve(blocks[0], description=description, grid=GridInfo(options.lat, options.lon, y, x))
 
