@@ -12,9 +12,10 @@ import logging
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 
-from s1da.framework import __version__
+from s1da.framework import __version__, progress
 
 USER_ERRNOS = frozenset(
     {
@@ -57,6 +58,11 @@ def _run_locked(args: argparse.Namespace, output: Path, protected: list[Path]) -
             raise StoreError(f"{output} holds a finished experiment; pass --overwrite to replace it")
         # a config without a seed resumes with the entropy the interrupted run drew and recorded
         seed = int(existing.attributes.get("seed_entropy", 0)) or None
+    with progress.showing(not args.no_progress):  # the bars of the twin build, validation, verification, report
+        return _run_shown(args, output, protected, seed, existing, build_experiment)
+
+
+def _run_shown(args: argparse.Namespace, output: Path, protected: list[Path], seed, existing, build_experiment) -> int:
     experiment = build_experiment(args.config, seed=seed, progress=not args.no_progress, overrides=args.overrides)
     if existing is not None:
         recorded = existing.attributes
@@ -78,7 +84,8 @@ def _inspect(args: argparse.Namespace) -> int:
     from s1da.framework.store import EnsembleStore
 
     store = EnsembleStore.open(args.store)
-    health = store.verify()
+    with progress.showing(not args.no_progress):
+        health = store.verify()
     print(store.describe(health))
     print(_provenance(store.attributes))
     return 0 if not store.problems(health) else 1
@@ -165,7 +172,8 @@ def _report(args: argparse.Namespace) -> int:
 
     check_replaceable(args.output, "report", protected=[args.store])
     store = EnsembleStore.open(args.store)
-    problems = store.problems()
+    with progress.showing(not args.no_progress):
+        problems = store.problems()
     if problems and not args.partial:
         raise IncompleteStoreError(
             f"{args.store} is not complete and intact ({problems[0]}{'; ...' if len(problems) > 1 else ''}); "
@@ -173,7 +181,8 @@ def _report(args: argparse.Namespace) -> int:
         )
     if problems:
         print(f"s1da: PARTIAL report of {args.store}: {'; '.join(problems)}", file=sys.stderr)
-    index = write_report(Path(args.store), Path(args.output), formats=args.format, dpi=args.dpi, partial=bool(problems))
+    with progress.showing(not args.no_progress):
+        index = write_report(Path(args.store), Path(args.output), formats=args.format, dpi=args.dpi, partial=bool(problems))
     print(f"report written to {index}")
     return 0
 
@@ -223,6 +232,7 @@ def parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser("inspect", help="print what a store holds and whether each run is complete")
     inspect.add_argument("store")
+    inspect.add_argument("--no-progress", action="store_true", help="hide the progress bar of the verification")
     inspect.set_defaults(handler=_inspect)
 
     report = commands.add_parser("report", help="write figures, summary.md and index.html for a store")
@@ -231,6 +241,7 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--partial", action="store_true", help="report an incomplete or damaged store (marked PARTIAL) instead of refusing"
     )
+    report.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     _report_options(report)
     report.set_defaults(handler=_report)
 
@@ -263,12 +274,29 @@ def _terminate(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # unwinds, so the writer lock is released
 
 
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """s1da's own warnings (e.g. the calibration warnings, one line per kind) as one line for
+    the user; warnings of other libraries keep Python's format with their source location."""
+    if issubclass(category, UserWarning) and str(Path(filename).resolve()).startswith(_PACKAGE_DIR):
+        print(f"s1da: warning: {message}", file=sys.stderr if file is None else file)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
-        return args.handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.handler(args)
     except Exception as error:
         message = user_error_message(error)
         if message is None:

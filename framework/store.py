@@ -596,4 +596,7 @@ class EnsembleStore:
             dims = ", ".join(f"{dim}={size}" for dim, size in ds.sizes.items())
         except Exception as error:  # a group xarray cannot read must not hide the others
             variables, dims = f"unreadable: {error}", ""
+        if not variables and not dims:  # a tree of tables (validation): name its sub-groups
+            tables = sorted(child.name for child in (self.path / name).iterdir() if (child / "zarr.json").exists())
+            return [f"    {name}: {state} (tables: {', '.join(tables) or 'none'})"]
         return [f"    {name}: {state}{detail} [{dims}]", f"      {variables}"]

@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from s1da.framework import metrics
+from s1da.framework import metrics, progress
 from s1da.framework.randomness import Purpose, stream
 from s1da.framework.store import EnsembleStore
 
@@ -301,7 +301,13 @@ def _rank_table(ensembles: _Ensembles) -> xr.Dataset:
 
 
 def validate_store(store: EnsembleStore, operators: Sequence[str], *, min_samples: int = 30) -> xr.DataTree:
-    """Build the ``validation`` tree for a store whose runs are complete."""
+    """Build the ``validation`` tree for a store whose runs are complete (a progress bar over
+    its tables when :func:`s1da.framework.progress.showing` is on)."""
+    with progress.bar(None, "validation", "table", leave=False) as shown:
+        return _validation_tree(store, operators, min_samples, shown)
+
+
+def _validation_tree(store: EnsembleStore, operators: Sequence[str], min_samples: int, shown) -> xr.DataTree:
     da_runs = [f"da_{label}" for label in operators]
     runs = [OPEN_LOOP, *da_runs]
     entropy = int(store.attributes.get("seed_entropy", 0))
@@ -321,6 +327,7 @@ def validate_store(store: EnsembleStore, operators: Sequence[str], *, min_sample
         keys = _site_index(sites)
         tie_breaker = np.stack([stream(entropy, int(key), Purpose.VALIDATION_RANK_TIES).random(truth.shape[0]) for key in keys], axis=1)
     ensembles = _Ensembles(reader, runs, truth, tie_breaker)
+    shown.set_postfix_str("ensembles read")
 
     children: dict[str, xr.Dataset] = {"sites": _site_table(sites, backscatter, ensembles.mean[OPEN_LOOP], min_samples, site_coords)}
     forward = _forward_table(reader, operators, sites, backscatter, min_samples)
@@ -331,13 +338,17 @@ def validate_store(store: EnsembleStore, operators: Sequence[str], *, min_sample
         children[name] = _reference_table(ensembles.mean, reference, day_of_year, sites, name, min_samples)
         if da_runs:
             improvements[name] = children[f"improvement_{name}"] = _improvement_table(children[name], da_runs, name)
+        shown.update()
     if improvements:
+        shown.set_postfix_str("bootstrap intervals")
         children["network"] = _network_table(improvements, entropy)
+        shown.update()
     if da_runs:
         children["increments"] = _increment_table(reader, da_runs, sites)
     children["ensemble"] = _ensemble_table(ensembles, np.isfinite(backscatter), truth, sites, min_samples)
     if ensembles.ranks:
         children["rank_histogram"] = _rank_table(ensembles)
+    shown.update(2)
     for dataset in children.values():
         _label_coords(dataset)
     attrs = _summary(children, operators) | {"min_samples": int(min_samples), "n_sites": int(len(sites))}

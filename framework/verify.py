@@ -30,6 +30,8 @@ from typing import Any
 
 import zarr
 
+from s1da.framework import progress
+
 FINISHED_GROUPS = "finished_groups"
 """Root attribute: names of the groups that were finished (sorted)."""
 
@@ -183,4 +185,10 @@ def verify_store(store_path: str | Path, root_attrs: dict[str, Any]) -> dict[str
     path = Path(store_path)
     names = {child.name for child in path.iterdir() if child.is_dir() and (child / "zarr.json").exists()}
     names |= set(root_attrs.get(FINISHED_GROUPS, []))
-    return {name: verify_group(path, name) for name in sorted(names)}
+    health = {}
+    with progress.bar(len(names), f"verifying {path.name}", "group", leave=False) as shown:
+        for name in sorted(names):
+            shown.set_postfix_str(name)
+            health[name] = verify_group(path, name)
+            shown.update()
+    return health

@@ -37,6 +37,7 @@ import pandas as pd
 import xarray as xr
 
 from s1da.components.perturbers.state import StatePerturbedModel
+from s1da.framework import progress
 from s1da.framework.interfaces import LandModel
 from s1da.framework.variables import VARIABLES
 
@@ -348,8 +349,20 @@ def run_truth(
 
     state = model.initial_state(1)
     spinup_days = np.arange(365 * int(spinup_years)) % min(365, n_time)
-    for day in spinup_days:
+    with progress.bar(len(spinup_days) + n_time, f"twin: truth run ({n_site} sites)", "day", leave=False) as shown:
+        state = _truth_days(model, state, spinup_days, forcing, shown)
+        return _truth_series(network, model, state, forcing, record, shown, statics, spinup_years)
+
+
+def _truth_days(model: LandModel, state, days, forcing: Callable[[int], dict], shown) -> dict:
+    for day in days:
         state, _ = model.step(state, forcing(int(day)))
+        shown.update()
+    return state
+
+
+def _truth_series(network: TwinNetwork, model: LandModel, state, forcing, record: bool, shown, statics: str, spinup_years: int) -> xr.Dataset:
+    n_time, n_site = len(network.times), network.n_sites
 
     surface = np.empty((n_time, n_site))
     recorded_state: dict[str, np.ndarray] = {}
@@ -368,6 +381,7 @@ def run_truth(
                 array = np.asarray(array)
                 if array.ndim >= 2 and array.shape[:2] == (1, n_site) and np.issubdtype(array.dtype, np.floating):
                     store.setdefault(name, np.empty((n_time, *array.shape[1:]), dtype=array.dtype))[day] = array[0]
+        shown.update()
 
     coords = network.site_coords()
     data = {

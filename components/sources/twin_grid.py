@@ -29,6 +29,7 @@ import pandas as pd
 import xarray as xr
 from scipy.special import ndtr
 
+from s1da.framework import progress
 from s1da.framework.grid import GridInfo
 from s1da.framework.interfaces import LandModel
 from s1da.framework.random_fields import LatticeField
@@ -176,10 +177,12 @@ def twin_grid_site_data(
     end_exclusive = pd.Timestamp(end) + pd.Timedelta(days=1)
     ids = _requested_cells(options, int(seed), options.site_ids)
     blocks = []
-    for first in range(0, ids.size, BLOCK_CELLS):
-        block_options = attrs.evolve(options, site_ids=tuple(ids[first : first + BLOCK_CELLS].tolist()))
-        network, _ = build_grid_network(block_options, start, end_exclusive, seed)
-        blocks.append(network_site_data(network, model_factory, options.truth_spinup_years, options.backscatter, options.insitu, ""))
+    with progress.bar(ids.size, f"twin_grid: building {ids.size} cells", "cell") as shown:
+        for first in range(0, ids.size, BLOCK_CELLS):
+            block_options = attrs.evolve(options, site_ids=tuple(ids[first : first + BLOCK_CELLS].tolist()))
+            network, _ = build_grid_network(block_options, start, end_exclusive, seed)
+            blocks.append(network_site_data(network, model_factory, options.truth_spinup_years, options.backscatter, options.insitu, ""))
+            shown.update(len(block_options.site_ids))
     y, x = np.divmod(ids, options.nx)
     description = (
         f"s1da gridded synthetic twin ({options.ny} x {options.nx} cells of {options.resolution} deg from "

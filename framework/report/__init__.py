@@ -29,6 +29,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from s1da.framework import progress
 from s1da.framework.outputs import REPORT_MARKER, check_replaceable
 from s1da.framework.report import figures, maps, render, tables
 from s1da.framework.report.content import StoreContent, calibration_warnings, read_store, run_label, settings
@@ -142,9 +143,12 @@ def _write_figures(content: StoreContent, directory: Path, formats, dpi) -> list
         makers[MAPS[0]] = lambda stem: maps.figure_maps(content, stem, formats, dpi)
         entries.append(MAPS)
     written = []
-    for stem, caption in entries:
-        paths = makers[stem](directory / stem)
-        written.append((stem, caption, [path.name for path in paths]))
+    with progress.bar(len(entries), "report: figures", "figure", leave=False) as shown:
+        for stem, caption in entries:
+            shown.set_postfix_str(stem)
+            paths = makers[stem](directory / stem)
+            written.append((stem, caption, [path.name for path in paths]))
+            shown.update()
     return written
 
 
