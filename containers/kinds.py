@@ -14,6 +14,8 @@ from s1da.components.filters import DEnKF, ETKF, StochasticEnKF
 from s1da.components.gleam import GleamModel
 from s1da.components.gleam.sites import statics_from_sites
 from s1da.components.operators import SupportVectorOperator, WaterCloudModel
+from s1da.components.operators.cross_validated import CrossValidatedOperator
+from s1da.components.operators.seasonal import SeasonalOperator
 from s1da.components.perturbers import ForcingPerturbationParameters, ForcingPerturber
 from s1da.components.perturbers.spatial import SpatialForcingPerturbationParameters, SpatialForcingPerturber
 from s1da.components.perturbers.state import StatePerturbedModel
@@ -23,7 +25,7 @@ from s1da.components.sources.spen_farm import SpenFarmSourceOptions, spen_farm_s
 from s1da.components.sources.twin_experiment import twin_site_data
 from s1da.components.sources.twin_grid import TwinGridOptions, twin_grid_site_data
 from s1da.containers.bmi_model import BmiModelOptions, bmi_model
-from s1da.containers.options import GleamOptions, TwinSourceOptions
+from s1da.containers.options import CrossValidatedOptions, GleamOptions, SeasonalOptions, TwinSourceOptions
 from s1da.containers.registry import BuildContext, Component
 
 
@@ -88,6 +90,18 @@ def _forcing_perturber(options: ForcingPerturbationParameters, context: BuildCon
     return ForcingPerturber(options, entropy=context.experiment["seed"])
 
 
+def _cross_validated(options: CrossValidatedOptions, context: BuildContext) -> CrossValidatedOperator:
+    return CrossValidatedOperator(options.wrapped(), n_folds=options.n_folds)
+
+
+def _seasonal(options: SeasonalOptions, context: BuildContext):
+    seasonal = SeasonalOperator(
+        options.wrapped(), season_starts=options.season_starts,
+        min_samples_per_season=options.min_samples_per_season, fallback=options.fallback,
+    )
+    return seasonal if options.error_variance == "in_sample" else CrossValidatedOperator(seasonal, n_folds=options.n_folds)
+
+
 BUILTIN = [
     Component("source", "twin", TwinSourceOptions, _twin),
     Component("source", "spen_farm", SpenFarmSourceOptions, _spen_farm),
@@ -103,4 +117,6 @@ BUILTIN = [
     Component("filter", "etkf", ETKF, copy_of),
     Component("operator", "wcm", WaterCloudModel, copy_of),
     Component("operator", "svr", SupportVectorOperator, copy_of),
+    Component("operator", "cross_validated", CrossValidatedOptions, _cross_validated),
+    Component("operator", "seasonal", SeasonalOptions, _seasonal),
 ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import attrs
 
 from s1da.components.gleam import GleamParameters
+from s1da.components.operators import SupportVectorOperator, WaterCloudModel
+from s1da.components.operators.seasonal import FALLBACKS, METEOROLOGICAL_STARTS, check_season_starts
 from s1da.components.perturbers.state import StatePerturbation
 from s1da.components.sources.twin import ForcingErrorParameters, InsituParameters, TruthBackscatterParameters, WeatherParameters
 
@@ -49,3 +51,60 @@ class TwinSourceOptions:
     forcing_error: ForcingErrorParameters = attrs.field(factory=ForcingErrorParameters)
     backscatter: TruthBackscatterParameters = attrs.field(factory=TruthBackscatterParameters)
     insitu: InsituParameters = attrs.field(factory=InsituParameters)
+
+
+def _one_base(instance, attribute, value):
+    if instance.wcm is not None and instance.svr is not None:
+        raise ValueError("give the options of one wrapped operator, wcm or svr, not both")
+
+
+@attrs.frozen
+class WrappedOperatorOptions:
+    """The operator a wrapper kind wraps: ``wcm: {...}`` or ``svr: {...}`` (the options of that kind)."""
+
+    wcm: WaterCloudModel | None = attrs.field(
+        default=None, metadata={"doc": "wrap a Water Cloud Model with these options (the default when neither is given)"}
+    )
+    svr: SupportVectorOperator | None = attrs.field(
+        default=None, validator=_one_base, metadata={"doc": "wrap a support-vector operator with these options"}
+    )
+
+    def wrapped(self):
+        """A fresh instance of the wrapped operator."""
+        return attrs.evolve(self.svr) if self.svr is not None else attrs.evolve(self.wcm or WaterCloudModel())
+
+
+def _folds(instance, attribute, value):
+    if value is not None and value < 2:
+        raise ValueError(f"n_folds must be >= 2 (or absent for the operator's own), got {value}")
+
+
+@attrs.frozen
+class CrossValidatedOptions(WrappedOperatorOptions):
+    """Operator with R from time-blocked cross-validation per site: ``{kind: cross_validated, svr: {...}}``."""
+
+    n_folds: int | None = attrs.field(
+        default=None, validator=_folds, metadata={"units": "1", "doc": "folds K (default: the SVR's n_folds, else 5)"}
+    )
+
+
+@attrs.frozen
+class SeasonalOptions(WrappedOperatorOptions):
+    """Operator calibrated per site and season (day of year): ``{kind: seasonal, wcm: {...}}``."""
+
+    season_starts: tuple[int, ...] = attrs.field(
+        default=METEOROLOGICAL_STARTS, converter=tuple, validator=check_season_starts, metadata={"units": "day of year", "doc": "first day of each season (non-leap year)"}
+    )
+    min_samples_per_season: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(2)),
+        metadata={"units": "1", "doc": "fewest samples a season needs (default: the operator's min_samples)"},
+    )
+    fallback: str = attrs.field(
+        default="whole_period", validator=_one_of(*FALLBACKS), metadata={"doc": "a season with too few samples: whole-period fit, or error"}
+    )
+    error_variance: str = attrs.field(
+        default="in_sample", validator=_one_of("in_sample", "cross_validated"), metadata={"doc": "R: in-sample residual, or time-blocked cross-validation"}
+    )
+    n_folds: int | None = attrs.field(
+        default=None, validator=_folds, metadata={"units": "1", "doc": "folds K of the cross-validated R (default: the SVR's n_folds, else 5)"}
+    )

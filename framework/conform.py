@@ -95,6 +95,9 @@ def conform(
         return _frozen(value) if isinstance(value, list) else value
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
+        groups = [arg for arg in args if isinstance(arg, type) and attrs.has(arg)]
+        if isinstance(value, Mapping) and len(groups) == 1:  # an optional group: its own errors name the nested key
+            return conform(value, groups[0], key, file, nested, error)
         for option in sorted(args, key=lambda arg: arg is not type(None)):  # None first: no coercion
             try:
                 return conform(value, option, key, file, nested, error)

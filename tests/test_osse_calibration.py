@@ -138,3 +138,21 @@ def test_bootstrap_interval_covers_the_mean_and_shrinks_with_sites():
     # normal theory: half-width about 1.96 SD / sqrt(n)
     np.testing.assert_allclose(wide / 2, 1.96 * small.std(ddof=1) / np.sqrt(30), rtol=0.25)
     assert np.isnan(bootstrap_interval(np.full(3, np.nan), np.mean)[0])
+
+
+def test_results_table_reads_the_tidy_validation_tables():
+    from s1da.components.sources.twin_osse import results_table
+
+    cell = {"mean_delta_r": 0.01, "mean_delta_r_low": 0.004, "mean_delta_r_high": 0.016, "percent_improved": 70.0,
+            "percent_improved_low": 55.0, "percent_improved_high": 85.0}
+    network = xr.Dataset(
+        {name: (("reference", "run"), np.full((2, 1), value)) for name, value in cell.items()},
+        coords={"reference": ["insitu", "truth"], "run": ["da_wcm"]},
+    )
+    increments = xr.Dataset({"mean_abs_increment": (("run", "site"), [[0.001, 0.003]])}, coords={"run": ["da_wcm"], "site": [0, 1]})
+    store = FakeStore({"validation": xr.Dataset(), "validation/network": network, "validation/increments": increments})
+    row = results_table(store)["wcm"]
+    assert row["mean_delta_r_insitu"] == 0.01 and row["mean_delta_r_truth_ci"] == (0.004, 0.016)
+    assert row["percent_improved_insitu_ci"] == (55.0, 85.0)
+    assert row["mean_abs_increment"] == pytest.approx(0.002)
+    assert 0.001 <= row["mean_abs_increment_ci"][0] <= row["mean_abs_increment_ci"][1] <= 0.003

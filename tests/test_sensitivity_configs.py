@@ -24,5 +24,5 @@ def test_variant_resolves_and_changes_only_its_option(tmp_path, name):
     baseline_path = tmp_path / "base.yaml"
     baseline_path.write_text(yaml.safe_dump(BASE))
     baseline = schema.load(baseline_path)
-    changed = [section for section in ("model", "perturbation", "filter") if resolved[section] != baseline[section]]
+    changed = [section for section in ("model", "perturbation", "filter", "operators") if resolved[section] != baseline[section]]
     assert changed == list(sensitivity.VARIANTS[name])

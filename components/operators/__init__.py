@@ -3,7 +3,8 @@
 ``WaterCloudModel`` (physically based, four parameters per site) and ``SupportVectorOperator``
 (epsilon-SVR with RBF kernel, the paper's data-driven alternative) share the
 ``s1da.framework.interfaces.ObservationOperator`` interface; ``diagnose`` compares them
-in and out of sample.
+in and out of sample.  ``CrossValidatedOperator`` (R from time-blocked cross-validation) and
+``SeasonalOperator`` (one calibration per season) wrap either.
 """
 
 from s1da.components.operators.wcm import (
@@ -31,3 +32,8 @@ __all__ += ["SupportVectorOperator"]
 from s1da.components.operators.diagnostics import diagnose  # noqa: E402
 
 __all__ += ["diagnose"]
+
+from s1da.components.operators.cross_validated import CrossValidatedOperator  # noqa: E402
+from s1da.components.operators.seasonal import SeasonalOperator  # noqa: E402
+
+__all__ += ["CrossValidatedOperator", "SeasonalOperator"]

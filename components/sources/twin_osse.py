@@ -176,6 +176,8 @@ def results_table(store, operators=("wcm", "svr"), n_resamples: int = 2000, seed
     """The paper's results (mean delta R vs in situ, % of sites improved, mean |increment|) per
     operator from the store's ``validation`` group, with 95 % bootstrap intervals over sites and,
     for a twin, the same against the truth."""
+    if store.has_group("validation/network"):
+        return _results_from_tables(store, operators, n_resamples, seed)
     validation = store.read("validation")
     table = {}
     for label in operators:
@@ -195,5 +197,28 @@ def results_table(store, operators=("wcm", "svr"), n_resamples: int = 2000, seed
         increments = np.asarray(validation[f"mean_abs_increment_{label}"].values, dtype=float)
         row["mean_abs_increment"] = float(validation.attrs.get(f"mean_abs_increment_{label}", np.nanmean(increments)))
         row["mean_abs_increment_ci"] = bootstrap_interval(increments, np.mean, n_resamples, seed)
+        table[label] = row
+    return table
+
+
+def _results_from_tables(store, operators, n_resamples: int, seed: int) -> dict[str, dict[str, object]]:
+    """:func:`results_table` from the tidy validation tables (``validation/network``, intervals included)."""
+    network = store.read("validation/network").load()
+    increments = store.read("validation/increments").load()["mean_abs_increment"]
+    attributes = store.read("validation").attrs  # over all analyses, as the flat layout's
+    table = {}
+    for label in operators:
+        run = f"da_{label}"
+        if run not in network["run"].values:
+            continue
+        row: dict[str, object] = {}
+        for reference in network["reference"].values:
+            cell = network.sel(run=run, reference=reference)
+            for name in ("mean_delta_r", "percent_improved"):
+                row[f"{name}_{reference}"] = float(cell[name])
+                row[f"{name}_{reference}_ci"] = (float(cell[f"{name}_low"]), float(cell[f"{name}_high"]))
+        site_increments = increments.sel(run=run).values
+        row["mean_abs_increment"] = float(attributes.get(f"mean_abs_increment_{label}", np.nanmean(site_increments)))
+        row["mean_abs_increment_ci"] = bootstrap_interval(site_increments, np.mean, n_resamples, seed)
         table[label] = row
     return table
