@@ -48,7 +48,8 @@ def _in_range(x, lo, hi):
 
 @numba.njit(cache=True)
 def _forcing_at(forcing, m, k, options, limits, check):
-    """The point's :class:`DayForcing` and whether its values pass ``limits`` (rows: FORCING_CHECKED)."""
+    """The point's :class:`DayForcing` and whether its values pass ``limits``, a tuple of (low, high)
+    in the order of FORCING_CHECKED (a tuple, not an array: no reference counting per point)."""
     swe = forcing.swe[m, k] if options.swe_forced else 0.0
     convective = forcing.convective_fraction[m, k] if options.per_point_rain_rate else 0.0
     point = DayForcing(
@@ -58,11 +59,11 @@ def _forcing_at(forcing, m, k, options, limits, check):
     ok = True
     if check:
         for row in range(4):
-            ok &= _in_range(point[row], limits[row, 0], limits[row, 1])
+            ok &= _in_range(point[row], limits[row][0], limits[row][1])
         if options.swe_forced:
-            ok &= _in_range(swe, limits[4, 0], limits[4, 1])
+            ok &= _in_range(swe, limits[4][0], limits[4][1])
         if options.per_point_rain_rate:
-            ok &= _in_range(convective, limits[5, 0], limits[5, 1])
+            ok &= _in_range(convective, limits[5][0], limits[5][1])
     return point, ok
 
 
@@ -189,7 +190,8 @@ class NumbaKernel:
         out = self._out(shape)
         options = day_options(self.parameters, has_swe, has_conv, self.n_out > N_BUDGET)
         check = limits is not None
-        limits = np.ascontiguousarray(limits if check else np.zeros((len(FORCING_CHECKED), 2)), dtype=np.float64)
+        limits = np.asarray(limits if check else np.zeros((len(FORCING_CHECKED), 2)), dtype=np.float64)
+        limits = tuple((float(low), float(high)) for low, high in limits)
         old = (soil, f64(state["snowpack"]), f64(state["previous_swe"]), f64(state["open_water_storage"]))
         arguments = (old, forcing, self._site(p01, p99), self.parameters, options, limits, check, new_state, out)
         n_site = shape[1]
