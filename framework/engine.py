@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
@@ -66,7 +67,7 @@ def run_experiment(
     store = experiment.open_store(path, overwrite=overwrite)
     layout = layout_for(experiment.data)
     records = TaskRecords(store)
-    sample = experiment.for_sites(np.array([0])).built()  # one site: names, attributes and dtypes of the inputs
+    sample = _input_sample(experiment)
     region_groups = _region_groups(experiment, sample)
     network_groups = ["spinup_state"] + (["calibration"] if experiment.operators else [])
     if not all(store.group_complete(name) for name in region_groups + network_groups):
@@ -80,6 +81,14 @@ def run_experiment(
                 store_regions.finish_group(store, name)
     _finalize(experiment, store, layout, records)
     return store
+
+
+def _input_sample(experiment: Experiment) -> Experiment:
+    """The experiment on its first site only, whose inputs give the input groups' variables,
+    attributes and dtypes (deferred data: built for that site; the model is not cut)."""
+    if experiment.deferred:
+        return experiment.for_sites(np.array([0])).built()
+    return attrs.evolve(experiment, data=experiment.data.subset(np.array([0])))
 
 
 # ---------------------------------------------------------------------- planning
