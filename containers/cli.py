@@ -70,7 +70,9 @@ def _run_shown(args: argparse.Namespace, output: Path, protected: list[Path], se
             for action in existing.repair():  # only a store of this very experiment is repaired
                 print(f"s1da: {output}: {action}", file=sys.stderr)
         print(f"s1da: resuming the unfinished store {output}", file=sys.stderr)
-    store = experiment.run(output, overwrite=args.overwrite)
+    store = experiment.run(
+        output, overwrite=args.overwrite, workers=args.workers, scheduler=args.scheduler, sites_per_task=args.sites_per_task
+    )
     print(store.describe())
     if args.report:
         from s1da.framework.report import write_report
@@ -78,6 +80,22 @@ def _run_shown(args: argparse.Namespace, output: Path, protected: list[Path], se
         index = write_report(output, Path(args.report), formats=args.format, dpi=args.dpi, protected=protected)
         print(f"report written to {index}")
     return 0
+
+
+def _workers(text: str) -> int | str:
+    if text == "auto":
+        return text
+    return _positive_int(text)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -227,6 +245,16 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--report", metavar="DIR", help="also write the report (figures, summary) to DIR")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     add_set_option(run)
+    where = run.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=_workers, metavar="N|auto",
+        help="run the tasks on a local dask cluster of N single-threaded worker processes (auto: one per core)",
+    )
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the tasks on an existing dask cluster")
+    run.add_argument(
+        "--sites-per-task", type=_positive_int, metavar="K",
+        help="sites per task and store chunk (grids: cells of a square tile); default: experiment.sites_per_task",
+    )
     _report_options(run)
     run.set_defaults(handler=_run)
 

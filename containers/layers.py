@@ -98,6 +98,8 @@ class ExperimentLayer(containers.DeclarativeContainer):
         entropy=config.experiment.seed,
         chunk_days=config.experiment.chunk_days,
         min_samples=config.experiment.min_samples,
+        sites_per_task=config.experiment.sites_per_task,
+        output=config.output,
         config_text=config_text,
         attributes=attributes,
         progress=progress,

@@ -28,6 +28,7 @@ from s1da.framework.config import (
     parse_date,
     positive,
 )
+from s1da.framework.output_policy import OutputPolicy
 from s1da.framework.randomness import new_entropy
 
 EXPERIMENT = Section(
@@ -50,10 +51,14 @@ EXPERIMENT = Section(
         "end": Field((str, dt.date), doc="last day (inclusive)"),
         "chunk_days": Field(int, default=32, check=positive, doc="days per store chunk and checkpoint"),
         "min_samples": Field(int, default=30, check=positive, doc="matched days a site needs to be scored (DD-25)"),
+        "sites_per_task": Field(
+            (int, type(None)), default=None, check=lambda v: None if v is None else positive(v),
+            doc="sites (grid: cells of a square tile) per task and store chunk; null = the engine's default",
+        ),
     }
 )
 
-SECTIONS = ("experiment", "source", "model", "perturbation", "filter", "operators", "bmi")
+SECTIONS = ("experiment", "source", "model", "perturbation", "filter", "operators", "output", "bmi")
 """``bmi`` holds the options of the BMIs (:mod:`s1da.containers.bmi`); ``s1da run`` ignores it."""
 
 
@@ -103,6 +108,7 @@ def resolve(data: Mapping[str, Any], file: str | Path) -> dict[str, Any]:
         "perturbation": _component(data["perturbation"], "perturbation", "perturbation", file),
         "filter": _component(data["filter"], "filter", "filter", file),
         "operators": resolved_operators,
+        "output": None if data.get("output") is None else build_parameters(OutputPolicy, data["output"], "output", file),
     }
 
 

@@ -1,25 +1,31 @@
 """The experiment object: spin-up -> open loop -> calibration -> DA runs -> validation.
 
 It only orchestrates components behind the interfaces of :mod:`s1da.framework.interfaces`; it
-holds no physics and no statistics of its own (docs/architecture.md, "Data flow").  Every stage writes to
-the :class:`~s1da.framework.store.EnsembleStore`, streaming block by block so that peak memory
-does not grow with the number of years, and every stage resumes where a killed run stopped.
+holds no physics and no statistics of its own (docs/architecture.md, "Data flow").  :meth:`Experiment.run` hands the work to the
+engine (:mod:`s1da.framework.engine`), which cuts the sites into tasks; each task runs every
+stage for its sites on an :meth:`Experiment.for_sites` copy of the experiment (in-process or on
+a dask cluster) and writes its region of the store, streaming block by block so that peak
+memory grows neither with the number of years nor with the size of the domain.  Network-level
+validation runs once every task is done, and every stage resumes where a killed run stopped.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
 import xarray as xr
-from tqdm.auto import tqdm
 
 from s1da.framework import __version__
+from s1da.framework.config import ConfigError
 from s1da.framework.interfaces import Filter, LandModel, ObservationOperator, Perturber
+from s1da.framework.output_policy import OutputPolicy, member_mean
 from s1da.framework.randomness import Purpose, stream
 from s1da.framework.sitedata import DataError, SiteData
 from s1da.framework.store import EnsembleStore, StoreError
@@ -27,31 +33,42 @@ from s1da.framework.store import EnsembleStore, StoreError
 FLUXES = ("total_water_storage", "precipitation", "total_evaporation", "deep_drainage", "surface_runoff")
 """Daily water-balance terms written for every member in every run group (closure from the store)."""
 
+DA_MEMBER_DIAGNOSTICS = (
+    "analysis_increment",
+    "clipped_water",
+    "predicted_backscatter",
+    "forecast_surface_soil_moisture",
+    "analysis_surface_soil_moisture",
+)
+DA_SITE_DIAGNOSTICS = ("innovation", "normalised_innovation", "observation_error_variance", "analysis_increment_surface")
+
 MODEL_PREFIX = "model__"
 PERTURBER_PREFIX = "perturber__"
 FILTER_PREFIX = "filter__"
 """Checkpoint keys of a filter's per-site memory (a filter with ``initial_state``, e.g. adaptive)."""
 
 
-def _member_coords(data: SiteData, n_members: int, layer_names: tuple[str, ...]) -> dict[str, tuple]:
-    coords = {
-        "member": ("member", np.arange(n_members), {"standard_name": "realization", "long_name": "ensemble member", "units": "1"}),
-        "site": ("site", data.site_ids, {"long_name": "site identifier", "units": "1", "cf_role": "timeseries_id"}),
-        "lat": ("site", data.sites["lat"].values, {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north"}),
-        "lon": ("site", data.sites["lon"].values, {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east"}),
-    }
+def run_variables(layer_names: tuple[str, ...], with_operator: bool) -> dict[str, tuple[str, ...]]:
+    """Every variable a run can write, with its dims inside a task (site axis ``site``)."""
+    variables = {key: ("time", "member", "site") for key in FLUXES + ("surface_soil_moisture",)}
     if layer_names:
-        coords["layer"] = ("layer", np.asarray(layer_names), {"long_name": "land-cover fraction and soil layer", "units": "1"})
-    return coords
+        variables["layer_soil_moisture"] = ("time", "member", "site", "layer")
+    if with_operator:
+        variables.update({key: ("time", "member", "site") for key in DA_MEMBER_DIAGNOSTICS})
+        variables.update({key: ("time", "site") for key in DA_SITE_DIAGNOSTICS})
+    return variables
 
 
 @attrs.define
 class Experiment:
-    """One assimilation experiment over a network of sites.
+    """One assimilation experiment over a network of sites (or the land cells of a grid).
 
     ``operators`` maps a run label (``wcm``, ``svr``) to an unfitted observation operator; each
     gets a DA run ``da_<label>``.  Dates are inclusive; the spin-up ends the day before
-    ``start``.
+    ``start``.  ``sites_per_task`` chunks the sites into tasks (None: the engine's default,
+    see :func:`s1da.framework.layout.default_sites_per_task`); ``output`` is the output policy
+    (None: everything for site networks, :data:`~s1da.framework.output_policy.GRID_DEFAULT`
+    for grids).
     """
 
     name: str
@@ -72,6 +89,8 @@ class Experiment:
     """Extra root attributes of the store (the assembly records the components used)."""
     progress: bool = True
     validator: Callable[..., xr.Dataset] | None = None
+    sites_per_task: int | None = None
+    output: OutputPolicy | None = None
     _forcing_arrays: dict[str, np.ndarray] | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -89,11 +108,56 @@ class Experiment:
             minimum = getattr(operator, "min_samples", None)
             if minimum is not None:
                 self.data.require_observations(self.period, int(minimum), f"calibrating operator {label!r}")
+        if self.sites_per_task is not None and self.sites_per_task < 1:
+            raise ValueError(f"sites_per_task must be >= 1, got {self.sites_per_task}")
+        try:
+            self.output_policy.check_variables(list(run_variables(self._layer_names(), True)))
+            self.output_policy.member_numbers(self.members)
+        except ValueError as error:
+            raise ConfigError(str(error), key="output") from None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for cluster tasks without the forcing cache (rebuilt on first use)."""
+        state = {field.name: getattr(self, field.name) for field in attrs.fields(type(self))}
+        state["_forcing_arrays"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
     # ------------------------------------------------------------------ helpers
     @property
     def period(self) -> np.ndarray:
         return np.arange(self.start, self.end + 1)
+
+    @property
+    def spinup_days(self) -> np.ndarray:
+        return np.arange(self.spinup_start, self.start)
+
+    @property
+    def output_policy(self) -> OutputPolicy:
+        """The output policy with the layout's defaults filled in."""
+        return (self.output or OutputPolicy()).resolved(gridded=self.data.grid is not None)
+
+    def for_sites(self, site_indices: np.ndarray) -> Experiment:
+        """The same experiment on the sites at positions ``site_indices`` (one task's chunk).
+
+        Every component works on a subset: the data and the model are cut to the sites, the
+        perturber and the filters draw from streams keyed by site id, operators are fitted
+        per site.  A model without ``subset`` can only run all its sites at once.
+        """
+        site_indices = np.asarray(site_indices, dtype="int64")
+        if site_indices.size == len(self.data.site_ids) and (site_indices == np.arange(site_indices.size)).all():
+            return attrs.evolve(self, filter=copy.deepcopy(self.filter))
+        subset = getattr(self.model, "subset", None)
+        if subset is None:
+            raise ValueError(
+                f"{type(self.model).__name__} cannot run a subset of sites (it has no subset method); "
+                "run all sites in one task (sites_per_task >= the number of sites)"
+            )
+        # its own filter: a filter with per-site memory (adaptive) keeps it for these sites only
+        return attrs.evolve(self, data=self.data.subset(site_indices), model=subset(site_indices), filter=copy.deepcopy(self.filter))
 
     def _day_index(self, day: np.datetime64) -> int:
         """Perturbation day index, counted from the first day of the spin-up."""
@@ -124,7 +188,31 @@ class Experiment:
         pert = {key[len(PERTURBER_PREFIX):]: value for key, value in checkpoint.items() if key.startswith(PERTURBER_PREFIX)}
         return state, pert
 
-    # ------------------------------------------------------------------ stages
+    def _restore_filter_memory(self, checkpoint: Mapping[str, np.ndarray] | None, analysing: bool) -> None:
+        """Per-site filter memory: fresh for each DA run, resumed from its checkpoints, none outside DA runs."""
+        if hasattr(self.filter, "initial_state"):
+            memory = {key[len(FILTER_PREFIX):]: value for key, value in (checkpoint or {}).items() if key.startswith(FILTER_PREFIX)}
+            self.filter.state = (memory or None) if analysing else None
+
+    def _operator_series(self, times: np.ndarray) -> dict[str, np.ndarray]:
+        """Operator inputs the data provide, each ``(time, site)``: the forcing's ``lai`` (m2 m-2)
+        and ``vod`` (1) where present, and ``day_of_year`` (1..366)."""
+        selection = np.asarray(times, dtype="datetime64[ns]")
+        series = {
+            name: np.asarray(self.data.forcing[name].sel(time=selection).transpose("time", "site").values, dtype="float64")
+            for name in ("lai", "vod")
+            if name in self.data.forcing
+        }
+        series["day_of_year"] = np.repeat(_day_of_year(selection)[:, np.newaxis], len(self.data.site_ids), axis=1)
+        return series
+
+    def _operator_day_inputs(self, forcing: Mapping[str, np.ndarray], day: np.datetime64) -> dict[str, np.ndarray]:
+        """One day of :meth:`_operator_series` from that day's forcing ``(site,)``."""
+        inputs = {name: np.asarray(forcing[name], dtype="float64") for name in ("lai", "vod") if name in forcing}
+        inputs["day_of_year"] = np.full(len(self.data.site_ids), _day_of_year(np.array([day]))[0])
+        return inputs
+
+    # ------------------------------------------------------------------ running
     def open_store(self, path: str | Path, *, overwrite: bool = False) -> EnsembleStore:
         """Create the store, or reopen an unfinished one written by the same configuration."""
         path = Path(path)
@@ -151,135 +239,30 @@ class Experiment:
             return store
         return EnsembleStore.create(path, attributes, overwrite=overwrite)
 
-    def run(self, path: str | Path, *, overwrite: bool = False) -> EnsembleStore:
-        """Run (or resume) every stage and return the finished store."""
-        store = self.open_store(path, overwrite=overwrite)
-        self._write_inputs(store)
-        spun_up = self._spinup(store)
-        self._integrate(store, "open_loop", spun_up, operator=None)
-        operators = self._calibrate(store)
-        for label, operator in operators.items():
-            self._integrate(store, f"da_{label}", spun_up, operator=operator)
-        self._validate(store, operators)
-        store.mark_complete()
-        return store
+    def run(
+        self,
+        path: str | Path,
+        *,
+        overwrite: bool = False,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        client: Any = None,
+        sites_per_task: int | None = None,
+    ) -> EnsembleStore:
+        """Run (or resume) every stage and return the finished store.
 
-    def _write_inputs(self, store: EnsembleStore) -> None:
-        period = np.asarray(self.period, dtype="datetime64[ns]")
-        site_coords = {"lat": ("site", self.data.sites["lat"].values), "lon": ("site", self.data.sites["lon"].values)}
-        if "site_name" in self.data.sites:  # shown by the report instead of "site <id>"
-            site_coords["site_name"] = ("site", self.data.sites["site_name"].values.astype(str))
-        if not store.group_complete("observations"):
-            obs = self.data.observations_on(self.period)
-            lai = self.data.forcing["lai"].sel(time=period)
-            ds = xr.Dataset({name: obs[name] for name in obs.data_vars})
-            ds["lai"] = lai
-            store.write_dataset("observations", _with_site_coords(ds, site_coords))
-        insitu = self.data.insitu_on(self.period)
-        if insitu is not None and not store.group_complete("insitu"):
-            ds = xr.Dataset({"insitu_soil_moisture": insitu})
-            store.write_dataset("insitu", _with_site_coords(ds, site_coords))
-        if self.data.truth is not None and not store.group_complete("truth"):
-            store.write_dataset("truth", _with_site_coords(self.data.truth.sel(time=period), site_coords))
+        In-process by default; ``workers`` starts a local dask cluster of that many
+        single-threaded worker processes, ``scheduler`` (``tcp://host:port``) or ``client``
+        joins an existing one.  ``sites_per_task`` overrides the experiment's chunking.  The
+        store is the same, bit for bit, whichever way it runs.
+        """
+        from s1da.framework.engine import run_experiment
 
-    def _spinup(self, store: EnsembleStore) -> dict[str, np.ndarray]:
-        """Run the perturbed spin-up (not stored day by day) and keep its final state."""
-        if store.group_complete("spinup_state"):
-            return store.read_state("spinup_state")
-        state = self.model.initial_state(self.members)
-        perturber_state = self.perturber.initial_state(self.data.site_ids, self.members)
-        days = np.arange(self.spinup_start, self.start)
-        for day in tqdm(days, desc=f"{self.name}: spin-up", unit="day", disable=not self.progress):
-            forcing, perturber_state = self.perturber.perturb(self._forcing_day(day), self._day_index(day), perturber_state)
-            state, _ = self.model.step(state, forcing)
-        checkpoint = self._checkpoint(state, perturber_state)
-        sizes = {"member": self.members, "site": len(self.data.site_ids), "layer": len(self._layer_names())}
-        store.write_state("spinup_state", checkpoint, sizes=sizes)
-        return checkpoint
-
-    def _integrate(
-        self, store: EnsembleStore, name: str, spun_up: Mapping[str, np.ndarray], operator: ObservationOperator | None
-    ) -> None:
-        """Integrate one run group (open loop when ``operator`` is None) block by block."""
-        if store.group_complete(name):
-            return
-        period = self.period
-        layer_names = self._layer_names()
-        per_member = {key: ("time", "member", "site") for key in FLUXES + ("surface_soil_moisture",)}
-        if layer_names:
-            per_member["layer_soil_moisture"] = ("time", "member", "site", "layer")
-        if operator is not None:
-            for key in ("analysis_increment", "clipped_water", "predicted_backscatter", "forecast_surface_soil_moisture", "analysis_surface_soil_moisture"):
-                per_member[key] = ("time", "member", "site")
-            for key in ("innovation", "normalised_innovation", "observation_error_variance", "analysis_increment_surface"):
-                per_member[key] = ("time", "site")
-        store.create_run(
-            name,
-            times=period,
-            coords=_member_coords(self.data, self.members, layer_names),
-            variables=per_member,
-            chunk_days=self.chunk_days,
-            attributes={"run": name, "operator": "none" if operator is None else type(operator).__name__},
+        return run_experiment(
+            self, path, overwrite=overwrite, workers=workers, scheduler=scheduler, client=client, sites_per_task=sites_per_task
         )
-        done, checkpoint = store.load_progress(name)
-        state, perturber_state = self._restore(checkpoint if checkpoint is not None else spun_up)
-        if hasattr(self.filter, "initial_state"):  # per-site filter memory: fresh per run, resumed from checkpoints
-            memory = {key[len(FILTER_PREFIX):]: value for key, value in (checkpoint or {}).items() if key.startswith(FILTER_PREFIX)}
-            self.filter.state = memory or None
-        observations = self.data.observations_on(period)["backscatter"].values  # (time, site)
-        operator_series = self._operator_series(period) if operator is not None else {}
-        bar = tqdm(total=len(period), initial=done, desc=f"{self.name}: {name}", unit="day", disable=not self.progress)
-        for block_start in range(done, len(period), self.chunk_days):
-            block_end = min(block_start + self.chunk_days, len(period))
-            buffers = {
-                key: np.full((block_end - block_start, *self._shape(dims, layer_names)), np.nan)
-                for key, dims in per_member.items()
-            }
-            for offset, t in enumerate(range(block_start, block_end)):
-                day = period[t]
-                forcing, perturber_state = self.perturber.perturb(self._forcing_day(day), self._day_index(day), perturber_state)
-                state, fluxes = self.model.step(state, forcing)
-                if operator is not None and np.isfinite(observations[t]).any():
-                    day_inputs = {name: series[t] for name, series in operator_series.items()}
-                    state, diagnostics = self._analyse(state, operator, observations[t], day_inputs, self._day_index(day))
-                    changes_mm = np.nan_to_num(diagnostics["analysis_increment"])  # NaN: no observation
-                    for key, values in diagnostics.items():
-                        buffers[key][offset] = values
-                    # the increment enters the storage at the end of the day
-                    fluxes = dict(fluxes, total_water_storage=fluxes["total_water_storage"] + changes_mm)
-                for key in FLUXES:
-                    buffers[key][offset] = fluxes[key]
-                buffers["surface_soil_moisture"][offset] = self.model.surface_soil_moisture(state)
-                if layer_names:
-                    buffers["layer_soil_moisture"][offset] = self.model.layer_soil_moisture(state)
-                bar.update(1)
-            store.write_block(name, block_start, buffers)
-            store.save_progress(name, block_end, self._checkpoint(state, perturber_state))
-        bar.close()
-        store.finish_run(name)
 
-    def _shape(self, dims: tuple[str, ...], layer_names: tuple[str, ...]) -> tuple[int, ...]:
-        sizes = {"member": self.members, "site": len(self.data.site_ids), "layer": len(layer_names)}
-        return tuple(sizes[dim] for dim in dims[1:])
-
-    def _operator_series(self, times: np.ndarray) -> dict[str, np.ndarray]:
-        """Operator inputs the data provide, each ``(time, site)``: the forcing's ``lai`` (m2 m-2)
-        and ``vod`` (1) where present, and ``day_of_year`` (1..366)."""
-        selection = np.asarray(times, dtype="datetime64[ns]")
-        series = {
-            name: np.asarray(self.data.forcing[name].sel(time=selection).transpose("time", "site").values, dtype="float64")
-            for name in ("lai", "vod")
-            if name in self.data.forcing
-        }
-        series["day_of_year"] = np.repeat(_day_of_year(selection)[:, np.newaxis], len(self.data.site_ids), axis=1)
-        return series
-
-    def _operator_day_inputs(self, forcing: Mapping[str, np.ndarray], day: np.datetime64) -> dict[str, np.ndarray]:
-        """One day of :meth:`_operator_series` from that day's forcing ``(site,)``."""
-        inputs = {name: np.asarray(forcing[name], dtype="float64") for name in ("lai", "vod") if name in forcing}
-        inputs["day_of_year"] = np.full(len(self.data.site_ids), _day_of_year(np.array([day]))[0])
-        return inputs
-
+    # ------------------------------------------------------------------ one chunk of sites
     def _analyse(
         self, state: dict, operator: ObservationOperator, observed: np.ndarray, day_inputs: Mapping[str, np.ndarray], day_index: int
     ) -> tuple[dict, dict[str, np.ndarray]]:
@@ -297,9 +280,9 @@ class Experiment:
                 [stream(self.entropy, site, Purpose.OBSERVATION_PERTURBATION, day_index) for site in self.data.site_ids],
                 dtype=object,
             )
-        analysed = self.filter.analyse(
-            states, predicted.T[..., None], observed[:, None], error_variance[:, None], rng=rng
-        )
+        # contiguous (site, member): reductions over members then do not depend on the site count
+        predicted_by_site = np.ascontiguousarray(predicted.T)[..., None]
+        analysed = self.filter.analyse(states, predicted_by_site, observed[:, None], error_variance[:, None], rng=rng)
         new_state, changes = self.model.set_analysis_variables(state, analysed)
         analysis_sm = self.model.surface_soil_moisture(new_state)
         filter_diagnostics = self.filter.diagnostics  # of this call; observation axis of size 1
@@ -316,67 +299,56 @@ class Experiment:
             "innovation": filter_diagnostics.innovation[:, 0],
             "normalised_innovation": filter_diagnostics.normalised_innovation[:, 0],
             "observation_error_variance": np.where(has_obs, error_variance, np.nan),
-            "analysis_increment_surface": np.where(has_obs, analysis_sm.mean(axis=0) - forecast_sm.mean(axis=0), np.nan),
+            "analysis_increment_surface": np.where(has_obs, member_mean(analysis_sm, 0) - member_mean(forecast_sm, 0), np.nan),
         }
         return new_state, diagnostics
 
-    def _calibrate(self, store: EnsembleStore) -> dict[str, ObservationOperator]:
-        """Fit each operator per site on open-loop ensemble-mean SM and LAI against S1.
+    def _calibrate(self, available: Mapping[str, np.ndarray], backscatter: np.ndarray, times: np.ndarray) -> dict[str, xr.Dataset]:
+        """Fit each operator per site on open-loop ensemble-mean SM and the data's inputs against S1.
 
-        A finished calibration group is reused as it is (operators rebuilt from their stored
-        parameters, no refit), so a resumed run predicts with exactly the stored operators.
+        ``available`` holds every operator input the run provides (``soil_moisture``, the
+        open-loop ensemble mean, ``lai``, ...), each ``(site, time)`` for this experiment's
+        sites; ``backscatter`` is ``(site, time)`` dB, NaN where there is no observation.
+        Returns, per run label, the operator's :meth:`to_dataset` with ``simulated_backscatter``
+        (the fit re-predicted on the calibration inputs) and the fit's warnings in the
+        attribute ``calibration_warnings`` (``[kind, message]`` pairs).  The DA runs use
+        operators rebuilt from these datasets (``from_dataset``), so a resumed run predicts
+        with exactly the stored operators.
         """
-        if store.group_complete("calibration"):
-            calibration = store.read("calibration").load()
-            return {
-                label: type(operator).from_dataset(operator_dataset(calibration, label))
-                for label, operator in self.operators.items()
-            }
-        open_loop = store.read("open_loop")
-        mean_sm = store.ensemble_mean("open_loop", "surface_soil_moisture").transpose("site", "time").values
-        obs = store.read("observations")
-        backscatter = obs["backscatter"].transpose("site", "time").values  # dB, NaN = no observation
-        available = {name: series.T for name, series in self._operator_series(open_loop["time"].values).items()}
-        available["lai"] = obs["lai"].transpose("site", "time").values
-        available["soil_moisture"] = mean_sm
         fitted = {}
-        pieces = []
         for label, operator in self.operators.items():
             operator = copy.deepcopy(operator)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 inputs = operator.select_inputs(available)
-                fitted[label] = operator.fit(
+                operator = operator.fit(
                     inputs, backscatter, site_ids=self.data.site_ids,
                     progress=f"{self.name}: calibrate {label}" if self.progress else None,
                 )
-            site_warnings = sorted({str(item.message) for item in caught})
-            for line in calibration_warning_summary(label, caught):  # one line per kind; all kept in the store
-                warnings.warn(line, stacklevel=2)
-            parameters = fitted[label].to_dataset()
-            attributes = {f"{label}_operator_attributes": dict(parameters.attrs), f"{label}_warnings": site_warnings}
-            parameters = parameters.rename({name: f"{label}_{name}" for name in parameters.data_vars})
-            parameters.attrs = attributes
-            simulated = fitted[label].predict({name: values.T for name, values in inputs.items()})  # (time, site)
-            parameters[f"{label}_simulated_backscatter"] = xr.DataArray(
-                simulated,
+            parameters = operator.to_dataset()
+            # a message names the site; its position within this task's fit depends on the chunking
+            found = {(_warning_kind(item), re.sub(r" \(index \d+\)", "", str(item.message))) for item in caught}
+            parameters.attrs["calibration_warnings"] = [list(pair) for pair in sorted(found)]
+            parameters["simulated_backscatter"] = xr.DataArray(
+                operator.predict({name: values.T for name, values in inputs.items()}),  # (time, site)
                 dims=("time", "site"),
-                coords={"time": open_loop["time"].values, "site": self.data.site_ids},
-                attrs={"units": "dB", "long_name": f"{label} backscatter simulated from open-loop mean soil moisture"},
+                coords={"time": np.asarray(times, dtype="datetime64[ns]"), "site": parameters["site"].values},
+                attrs={"units": "dB", "long_name": "backscatter simulated from open-loop mean soil moisture"},
             )
-            pieces.append(parameters)
-        if pieces:
-            store.write_dataset("calibration", xr.merge(pieces, combine_attrs="no_conflicts"))
+            fitted[label] = parameters
         return fitted
 
-    def _validate(self, store: EnsembleStore, operators: Mapping[str, ObservationOperator]) -> None:
-        if store.group_complete("validation") or self.validator is None:
-            return
-        validation = self.validator(store, list(operators), min_samples=self.min_samples)
-        if isinstance(validation, xr.DataTree):  # tidy tables, one sub-group per dimension set
-            store.write_tree("validation", validation)
-        else:
-            store.write_dataset("validation", validation)
+    def operator_from_calibration(self, label: str, parameters: xr.Dataset) -> ObservationOperator:
+        """The fitted operator of run ``label`` rebuilt from :meth:`_calibrate` output."""
+        parameters = parameters.drop_vars("simulated_backscatter")
+        parameters.attrs = {key: value for key, value in parameters.attrs.items() if key != "calibration_warnings"}
+        return type(self.operators[label]).from_dataset(parameters)
+
+    def _validate(self, store: Any, labels: list[str]) -> xr.Dataset | xr.DataTree | None:
+        """Network-level scores from the finished runs (``store`` may be a site view of a grid)."""
+        if self.validator is None:
+            return None
+        return self.validator(store, labels, min_samples=self.min_samples)
 
 
 def _day_of_year(times: np.ndarray) -> np.ndarray:
@@ -385,12 +357,16 @@ def _day_of_year(times: np.ndarray) -> np.ndarray:
     return (days - days.astype("datetime64[Y]")).astype("int64") + 1.0
 
 
-def calibration_warning_summary(label: str, caught) -> list[str]:
-    """One line per kind of calibration warning (``CalibrationWarning.kind``, else the class)."""
+def _warning_kind(item: warnings.WarningMessage) -> str:
+    return getattr(item.category, "kind", None) or item.category.__name__
+
+
+def calibration_warning_summary(label: str, found: list[tuple[str, str]]) -> list[str]:
+    """One line per kind of calibration warning, from ``(kind, message)`` pairs
+    (``CalibrationWarning.kind``, else the warning's class)."""
     counts: dict[str, set[str]] = {}
-    for item in caught:
-        kind = getattr(item.category, "kind", None) or item.category.__name__
-        counts.setdefault(kind, set()).add(str(item.message))
+    for kind, message in found:
+        counts.setdefault(kind, set()).add(message)
     return [
         f"{label}: {len(messages)} calibration warning(s): {kind} (listed in the calibration group's "
         f"'{label}_warnings' attribute)"
@@ -407,15 +383,3 @@ def operator_dataset(calibration: xr.Dataset, label: str) -> xr.Dataset:
     dataset = calibration[names].rename({name: name[len(prefix):] for name in names})
     dataset.attrs = dict(calibration.attrs.get(f"{label}_operator_attributes", {}))
     return dataset
-
-
-def _with_site_coords(ds: xr.Dataset, coords: Mapping[str, tuple[str, np.ndarray]]) -> xr.Dataset:
-    ds = ds.assign_coords({name: (dim, values) for name, (dim, values) in coords.items()})
-    ds["lat"].attrs = {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north"}
-    ds["lon"].attrs = {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east"}
-    ds["site"].attrs = {"long_name": "site identifier", "units": "1"}
-    if "site_name" in ds.coords:
-        ds["site_name"].attrs = {"long_name": "site name", "units": "1"}
-    ds["time"].attrs = {"standard_name": "time", "long_name": "time"}
-    return ds
-

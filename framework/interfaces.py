@@ -80,6 +80,10 @@ class LandModel(abc.ABC):
         """Soil moisture per layer, m3 m-3, shaped ``(member, site, len(layer_names))``."""
         raise NotImplementedError(f"{type(self).__name__} reports no soil layers")
 
+    # Optional: ``subset(site_indices) -> LandModel``, the same model for the sites at those
+    # positions.  The engine needs it to cut a domain into tasks; a model without it runs all
+    # its sites in one task.
+
     @abc.abstractmethod
     def initial_state(self, n_members: int) -> State:
         """Return the initial state for all sites, arrays shaped ``(member, site, ...)``."""

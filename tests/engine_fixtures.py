@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 
 from s1da.framework.grid import GridInfo
@@ -40,3 +48,56 @@ def regrid(data: SiteData, cells: np.ndarray = LAND_CELLS, shape: tuple[int, int
         description=f"{data.description} on a {ny} x {nx} test grid",
         grid=grid,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def dask_cluster(n_workers: int, directory: Path):
+    """A real ``dask scheduler`` and ``n_workers`` single-threaded ``dask worker`` processes on 127.0.0.1.
+
+    Yields ``(address, workers)``: the scheduler address and the worker processes (a test may
+    kill one).  Workers run without a nanny, so a killed worker stays dead.
+    """
+    address = f"tcp://127.0.0.1:{free_port()}"
+    logs = [open(directory / f"dask_{name}.log", "w") for name in ["scheduler"] + [f"worker{i}" for i in range(n_workers)]]
+    dask = [sys.executable, "-m", "dask"]
+    port = address.rsplit(":", 1)[1]
+    processes = [subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"], stdout=logs[0], stderr=subprocess.STDOUT)]
+    try:
+        _wait_for_port(int(port))
+        for i in range(n_workers):
+            worker = [*dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard", "--local-directory", str(directory / f"worker{i}")]
+            processes.append(subprocess.Popen(worker, stdout=logs[i + 1], stderr=subprocess.STDOUT))
+        yield address, processes[1:]
+    finally:
+        for process in reversed(processes):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        for log in logs:
+            log.close()
+
+
+def _wait_for_port(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"the dask scheduler did not open port {port} within {timeout} s")
+
+
+def s1da_cli(*args, env=None, **popen):
+    """The CLI (with the tests' crash hook available) as a subprocess."""
+    command = [sys.executable, str(Path(__file__).with_name("fault_cli.py")), *args]
+    return subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=900, **popen)

@@ -34,21 +34,22 @@ HOLD_FILE = "S1DA_TEST_HOLD_FILE"
 
 
 def install_block_hook(limit: int, action) -> None:
-    """Wrap :meth:`EnsembleStore.write_block` so that ``action()`` runs after the ``limit``-th call."""
-    from s1da.framework.store import EnsembleStore
+    """Wrap the engine's region writes so that ``action()`` runs after the ``limit``-th block of a run group."""
+    from s1da.framework import store_regions
 
-    original = EnsembleStore.write_block
+    original = store_regions.write_region
     written = 0
 
-    def write_block_then_maybe_act(self, *args, **kwargs):
+    def write_region_then_maybe_act(store, name, *args, **kwargs):
         nonlocal written
-        result = original(self, *args, **kwargs)
-        written += 1
-        if written >= limit:
-            action()
+        result = original(store, name, *args, **kwargs)
+        if name == "open_loop" or name.startswith("da_"):
+            written += 1
+            if written >= limit:
+                action()
         return result
 
-    EnsembleStore.write_block = write_block_then_maybe_act
+    store_regions.write_region = write_region_then_maybe_act
 
 
 def install_crash_hook(limit: int) -> None:

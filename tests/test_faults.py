@@ -24,6 +24,8 @@ from fault_cli import CRASH_AFTER_BLOCKS, KILL_AFTER_WRITES
 from s1da.framework.lock import lock_path
 from s1da.framework.store import EnsembleStore
 
+TASK_RECORD = "tasks/task_00000"
+"""Where the engine keeps the progress and checkpoints of the (only) task of an unfinished run."""
 N_KILLS = 10
 KILL_SEED = 20261201
 
@@ -135,8 +137,9 @@ def interrupted(reference, tmp_path_factory):
     store = tmp_path_factory.mktemp("interrupted") / "killed.zarr"
     killed = s1da("run", config, "--output", store, "--no-progress", env={CRASH_AFTER_BLOCKS: "11"})
     assert killed.returncode == -signal.SIGKILL
-    attributes = json.loads((store / "da_wcm" / "zarr.json").read_text())["attributes"]
-    assert (attributes["progress_days"], attributes["restart_slot"]) == (30, "restart_slot0")
+    # one task (in-process: all sites); its record holds the progress and the checkpoint slots
+    attributes = json.loads((store / TASK_RECORD / "zarr.json").read_text())["attributes"]
+    assert (attributes["stage"], attributes["days_done"], attributes["restart_slot"]) == ("da_wcm", 30, "restart_slot0")
     return store
 
 
@@ -154,15 +157,15 @@ def test_a_damaged_checkpoint_is_never_resumed_from(reference, interrupted, tmp_
     shutil.copytree(interrupted, store)
     chunk = Path("model__soil_moisture") / "c" / "0" / "0" / "0"
     if slot_damage == "deleted chunk":
-        (store / "da_wcm" / "restart_slot0" / chunk).unlink()
+        (store / TASK_RECORD / "restart_slot0" / chunk).unlink()
     else:
-        flip_byte(store / "da_wcm" / "restart_slot0" / chunk)
+        flip_byte(store / TASK_RECORD / "restart_slot0" / chunk)
     if slot_damage == "both slots":
-        flip_byte(store / "da_wcm" / "restart_slot1" / "perturber__ar_state" / "c" / "0" / "0" / "0")
+        flip_byte(store / TASK_RECORD / "restart_slot1" / "perturber__ar_state" / "c" / "0" / "0" / "0")
 
     inspect = s1da_here(capsys, "inspect", store)
     assert inspect.returncode == 1
-    assert "da_wcm/restart_slot0/model__soil_moisture: chunk c/0/0/0 is" in inspect.stdout
+    assert f"{TASK_RECORD}/restart_slot0/model__soil_moisture: chunk c/0/0/0 is" in inspect.stdout
 
     resumed = s1da("run", config, "--output", store, "--no-progress")
     assert resumed.returncode == 0, resumed.stderr

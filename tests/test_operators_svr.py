@@ -179,3 +179,25 @@ def test_operators_diagnostics(network):
     assert "parameter_correlation" in table
     with pytest.raises(ValueError, match="train fraction"):
         diagnose(operator, named(sm, lai), sigma, train_fraction=1.0)
+
+
+def test_operators_svr_compiled_expansion_matches_numpy():
+    # the compiled predict (numba threads over sites) equals the vectorised numpy sum over the
+    # zero-padded support vectors, to rounding of the exponentials
+    from s1da.components.operators import smo
+    from s1da.components.operators.svr import _rbf_expansion_compiled, rbf_expansion
+
+    if not smo.AVAILABLE:
+        pytest.skip("numba is not installed: predict is the numpy sum")
+    rng = np.random.default_rng(5)
+    n_support = rng.integers(1, 30, 7)
+    support_vectors = rng.normal(size=(7, 30, 2))
+    dual_coef = rng.normal(size=(7, 30))
+    for site, count in enumerate(n_support):
+        support_vectors[site, count:], dual_coef[site, count:] = 0.0, 0.0
+    features, intercept, gamma = rng.normal(size=(11, 7, 2)), rng.normal(size=7), rng.choice([0.01, 1.0, 10.0], 7)
+    np.testing.assert_allclose(
+        _rbf_expansion_compiled(features, support_vectors, dual_coef, n_support, intercept, gamma),
+        rbf_expansion(features, support_vectors, dual_coef, intercept, gamma),
+        rtol=0, atol=1e-12,
+    )

@@ -308,12 +308,15 @@ def test_operators_wcm_single_site_diagnostics():
 @settings(max_examples=6)
 @given(seed=st.integers(0, 2**32 - 1), noise=st.sampled_from([0.05, 0.5, 2.0]), units=st.sampled_from(["mixed", "db_literal"]))
 def test_operators_wcm_batched_reaches_trf_cost(seed, noise, units):
-    # the compiled multi-start LM ends no worse than scipy's per-site TRF loop at every site
+    # the compiled multi-start LM ends no worse than scipy's per-site TRF loop at every site,
+    # with gaps in the record and a bare-soil site (A = B = 0 fixed, DD-16) among the sites
     rng = np.random.default_rng(seed)
     parameters = (rng.uniform(0.0, 1.0), rng.uniform(0.0, 1.0), rng.uniform(-25, -10), rng.uniform(15, 50))
-    sm, lai, sigma = simulate(n_sites=3, n_time=50, noise=noise, parameters=parameters, seed=seed % 1000)
+    sm, lai, sigma = simulate(n_sites=4, n_time=50, noise=noise, parameters=parameters, seed=seed % 1000)
+    lai[3] *= 0.01
     if units == "db_literal":
         sigma = water_cloud_backscatter(sm, lai, *parameters, units=units) + rng.normal(0, noise, sm.shape)
+    sigma[rng.random(sigma.shape) < 0.2] = np.nan
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", WcmCalibrationWarning)
         batched = WaterCloudModel(units=units).fit(named(sm, lai), sigma)
@@ -322,3 +325,28 @@ def test_operators_wcm_batched_reaches_trf_cost(seed, noise, units):
         pytest.skip("numba is not installed: both ran TRF")
     cost, reference = batched.fit_table()["cost"], loop.fit_table()["cost"]
     assert np.all(cost <= reference * (1 + 1e-6) + 1e-12), (cost, reference)
+
+
+def test_operators_wcm_fit_statistics_match_one_site_by_hand():
+    # the diagnostics, computed for all sites at once, equal the textbook formulas of one site:
+    # s^2 = sum r^2 / (n - p), covariance s^2 (J^T J)^-1 over the free parameters (NaN elsewhere)
+    sm, lai, sigma = simulate(n_sites=3, n_time=80, seed=7)
+    lai[1] = 0.05  # bare soil: only C and D are free (DD-16)
+    sigma[0, ::7] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WcmCalibrationWarning)
+        model = WaterCloudModel().fit(named(sm, lai), sigma)
+    table = model.fit_table()
+    for site, free in ((0, [0, 1, 2, 3]), (1, [2, 3]), (2, [0, 1, 2, 3])):
+        used = ~np.isnan(sigma[site])
+        residual = water_cloud_backscatter(sm[site, used], lai[site, used], *model.parameters[site]) - sigma[site, used]
+        jacobian = water_cloud_jacobian(sm[site, used], lai[site, used], *model.parameters[site])[:, free]
+        variance = residual @ residual / (used.sum() - len(free))
+        expected = np.full(4, np.nan)
+        expected[free] = np.sqrt(np.diag(variance * np.linalg.inv(jacobian.T @ jacobian)))
+        np.testing.assert_allclose(table["standard_error"][site], expected, rtol=1e-8)
+        assert table["cost"][site] == pytest.approx(0.5 * residual @ residual, rel=1e-12)
+        assert table["rmsd"][site] == pytest.approx(np.sqrt(np.mean(residual**2)), rel=1e-12)
+        assert table["r"][site] == pytest.approx(np.corrcoef(sigma[site, used] + residual, sigma[site, used])[0, 1], rel=1e-12)
+        assert table["n_samples"][site] == used.sum()
+        assert table["vegetation_fixed"][site] == (len(free) == 2)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import attrs
 import numpy as np
 
 from s1da.framework import variables
@@ -136,6 +137,7 @@ class GleamModel(LandModel):
         self.nudging = nudging
         self.check_forcing = check_forcing
         self.outputs = outputs
+        self._reuse_buffers = reuse_buffers
         self._record = parameters.record()
         if kernel == "numba":
             from . import kernel_numba  # lazy: numba is optional
@@ -146,6 +148,29 @@ class GleamModel(LandModel):
         self._layer_weight_mm = weights[:, LAYER_FRACTION] * LAYER_THICKNESS  # (site, 6)
         self._lower = numpy_kernel.lower_bounds(statics)  # (site, 6)
         self._upper = np.repeat(statics.saturation[:, None], 6, axis=1)
+
+    def subset(self, site_indices) -> GleamModel:
+        """The same model for the sites at positions ``site_indices`` (one task of the engine)."""
+        site_indices = np.asarray(site_indices, dtype="int64")
+        statics = attrs.evolve(
+            self.statics,
+            **{
+                field.name: np.asarray(getattr(self.statics, field.name))[site_indices]
+                for field in attrs.fields(type(self.statics))
+                if np.ndim(getattr(self.statics, field.name)) == 1
+            },
+        )
+        return GleamModel(
+            statics,
+            parameters=self.parameters,
+            state_vector=self.state_vector,
+            kernel=self.kernel,
+            taper=tuple(self.taper),
+            nudging=self.nudging,
+            check_forcing=self.check_forcing,
+            outputs=self.outputs,
+            reuse_buffers=self._reuse_buffers,
+        )
 
     # ------------------------------------------------------------------ state
     @property

@@ -14,9 +14,9 @@ same open-loop soil moisture and LAI.  Here, per site:
   first with a random stream keyed by (entropy, site id); shuffled folds put near-duplicate
   neighbouring days in train and test and reward overfitting;
 * the grid search (``solver="smo"``, with numba) runs on our compiled SMO solver
-  (``s1da.components.operators.smo``: LIBSVM's working-set selection and stopping rule), with the
-  squared distances once per site, the Gram matrix once per gamma and fold, warm starts along the
-  increasing C path and early abandoning of grid points that cannot win; sites run in parallel
+  (``s1da.components.operators.smo``: LIBSVM's working-set selection, shrinking and stopping
+  rule), with the squared distances once per site, the Gram matrix once per gamma, warm starts
+  along the increasing C path and early abandoning of grid points that cannot win; sites run in parallel
   threads (numba ``prange``).  Without numba, or with ``solver="libsvm"``, every (fold, C) fit
   uses scikit-learn's ``SVR(kernel="precomputed")`` on slices of the per-gamma Gram matrix,
   in parallel over sites with joblib (process backend: LIBSVM holds the GIL);
@@ -27,10 +27,11 @@ Each site's result is a pure function of its own data (and of its own keyed stre
 folds), so it does not depend on the other sites in the run or on the number of workers.
 
 ``predict`` evaluates f(x) = sum_i alpha_i exp(-gamma |x - x_i|^2) + b for all sites at once
-against the support vectors of every site padded to a common length (padding has alpha = 0).
-The sum runs over the support vectors in order, one term at a time, so the zero terms of the
-padding leave every partial sum unchanged: a site's prediction is bit-identical whatever other
-sites (and so whatever padding) share the operator.
+against the support vectors of every site padded to a common length (padding has alpha = 0):
+compiled (numba, sites in parallel threads, each site over its own support vectors) or, without
+numba, vectorised over rows and sites.  Either way the sum runs over the support vectors in
+order, one term at a time, so a site's prediction is bit-identical whatever other sites (and so
+whatever padding) share the operator.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ def smo_fold_tables(tasks, gammas, costs, epsilon, tol, abandon):
             fold_of[start + test] = index
     tables = smo.cv_rmsd_sites(
         np.concatenate([task[0] for task in tasks]), np.concatenate([task[1] for task in tasks]), fold_of, offsets,
-        len(tasks[0][2]), np.asarray(gammas, float), np.asarray(costs, float)[order], epsilon, tol, abandon, True,
+        len(tasks[0][2]), np.asarray(gammas, float), np.asarray(costs, float)[order], epsilon, tol, abandon, True, True,
     )
     return tables[:, np.argsort(order)]
 
@@ -191,6 +192,30 @@ def rbf_expansion(features, support_vectors, dual_coef, intercept, gamma):
             total += term
         out[r0 : r0 + row_block] = total + intercept
     return out
+
+
+def _rbf_expansion_compiled(features, support_vectors, dual_coef, n_support, intercept, gamma):
+    """:func:`rbf_expansion` compiled, sites in parallel threads, each over its own support
+    vectors only (``n_support`` (site,)) in the same order: a site's result depends on nothing
+    else.  The exponentials are libm's, so values may differ from numpy's in the last bits."""
+    n_rows, n_sites = features.shape[0], features.shape[1]
+    out = np.empty((n_rows, n_sites))
+    for s in _prange(n_sites):
+        negative_gamma = -gamma[s]
+        for r in range(n_rows):
+            x0, x1 = features[r, s, 0], features[r, s, 1]
+            total = 0.0
+            for k in range(n_support[s]):
+                d0 = x0 - support_vectors[s, k, 0]
+                d1 = x1 - support_vectors[s, k, 1]
+                total += np.exp((d0 * d0 + d1 * d1) * negative_gamma) * dual_coef[s, k]
+            out[r, s] = total + intercept[s]
+    return out
+
+
+if smo.AVAILABLE:
+    _prange = smo.numba.prange
+    _rbf_expansion_compiled = smo.numba.njit(cache=True, parallel=True)(_rbf_expansion_compiled)
 
 
 def _check_folds(instance, attribute, value):
@@ -357,6 +382,11 @@ class SupportVectorOperator(ObservationOperator):
         sm, lai = np.broadcast_arrays(np.asarray(soil_moisture, float), np.asarray(lai, float))
         mean, scale = m["scaler_mean"][sites], m["scaler_scale"][sites]
         features = np.stack([(sm - mean[:, 0]) / scale[:, 0], (lai - mean[:, 1]) / scale[:, 1]], axis=-1)
+        if smo.AVAILABLE:
+            return _rbf_expansion_compiled(
+                np.ascontiguousarray(features), m["support_vectors"][sites], m["dual_coef"][sites], m["n_support"][sites],
+                m["intercept"][sites], m["gamma"][sites],
+            )
         return rbf_expansion(
             features, m["support_vectors"][sites], m["dual_coef"][sites], m["intercept"][sites], m["gamma"][sites]
         )

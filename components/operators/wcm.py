@@ -41,14 +41,13 @@ from s1da.components.operators import smo
 from s1da.components.operators.inputs import (
     CalibrationData,
     check_residual_variance,
-    pearson_r,
     prepare_calibration,
     prepare_prediction,
-    rmsd,
     site_label,
     site_stream_key,
     text_coordinate,
 )
+from s1da.framework import metrics
 from s1da.framework.interfaces import CalibrationWarning, ObservationOperator
 from s1da.framework.randomness import Purpose, stream
 
@@ -221,18 +220,20 @@ class WaterCloudModel(ObservationOperator):
             site_ids=site_ids, min_samples=self.min_samples,
         )
         with tqdm(total=data.n_sites, desc=progress, unit="site", disable=progress is None) as bar:
-            rows = []
+            blocks = []
             for start in range(0, data.n_sites, _SITE_BLOCK):
-                block = np.arange(start, min(start + _SITE_BLOCK, data.n_sites))
+                block = data.subset(np.arange(start, min(start + _SITE_BLOCK, data.n_sites)))
                 if self.uses_batched_solver:
-                    parameters = self._batched_parameters(data.subset(block))
+                    parameters = self._batched_parameters(block)
                 else:
-                    parameters = [self._solve_site(data, index) for index in block]
-                rows.extend(self._site_statistics(data, index, p) for index, p in zip(block, parameters))
-                bar.update(block.size)
+                    fixed = self._vegetation_fixed(block)
+                    parameters = np.array([self._solve_site(block, index, fixed[index]) for index in range(block.n_sites)])
+                blocks.append(self._fit_statistics(block, parameters))
+                bar.update(block.n_sites)
         fitted = attrs.evolve(self)
-        fitted._parameters = np.array([row.pop("parameters") for row in rows])
-        fitted._fit_table = {key: np.array([row[key] for row in rows]) for key in rows[0]}
+        table = {key: np.concatenate([rows[key] for rows in blocks]) for key in blocks[0]}
+        fitted._parameters = table.pop("parameters")
+        fitted._fit_table = table
         fitted._site_ids = data.site_ids
         fitted._single_site = data.single_site
         check_residual_variance(fitted._fit_table["error_variance"], data.site_ids, "WCM")
@@ -244,9 +245,9 @@ class WaterCloudModel(ObservationOperator):
         """True when ``method="batched_lm"`` runs compiled (numba installed); else TRF per site."""
         return self.method == "batched_lm" and smo.AVAILABLE
 
-    def _free_parameters(self, lai) -> np.ndarray:
-        vegetation_fixed = bool(lai.max() < self.min_lai_for_vegetation)  # DD-16
-        return np.array([2, 3]) if vegetation_fixed else np.arange(4)
+    def _vegetation_fixed(self, data: CalibrationData) -> np.ndarray:
+        """(site,) True where A = B = 0 are fixed: the maximum used LAI is below the threshold (DD-16)."""
+        return np.where(data.valid, data.inputs["lai"], -np.inf).max(axis=1) < self.min_lai_for_vegetation
 
     def _batched_parameters(self, data: CalibrationData) -> np.ndarray:
         """(site, 4) parameters of all sites of ``data`` by the compiled multi-start LM."""
@@ -257,8 +258,7 @@ class WaterCloudModel(ObservationOperator):
         packed = {name: values[data.valid] for name, values in data.inputs.items()}
         theta = packed.get("incidence_angle", np.full(offsets[-1], self.incidence_angle_deg))
         fixed = np.zeros((data.n_sites, 4), dtype=bool)
-        for index in range(data.n_sites):
-            fixed[index, np.setdiff1d(np.arange(4), self._free_parameters(packed["lai"][offsets[index] : offsets[index + 1]]))] = True
+        fixed[:, :2] = self._vegetation_fixed(data)[:, np.newaxis]
         starts = np.array(list(itertools.product(*self.start_values)), dtype=float)
         parameters, _ = calibrate_sites(
             packed["soil_moisture"], packed["lai"], np.cos(np.deg2rad(theta)), data.backscatter_db[data.valid], offsets,
@@ -266,12 +266,12 @@ class WaterCloudModel(ObservationOperator):
         )
         return parameters
 
-    def _site_model(self, data: CalibrationData, index: int):
+    def _site_model(self, data: CalibrationData, index: int, vegetation_fixed: bool):
         """(free parameter indices, full(p), residuals(p), jacobian(p)) of one site, on its free parameters."""
         site_inputs, sigma = data.site_samples(index)
         sm, lai = site_inputs["soil_moisture"], site_inputs["lai"]
         theta = site_inputs.get("incidence_angle", self.incidence_angle_deg)
-        free = self._free_parameters(lai)
+        free = np.array([2, 3]) if vegetation_fixed else np.arange(4)
 
         def full(p):
             x = np.zeros(4)
@@ -286,9 +286,9 @@ class WaterCloudModel(ObservationOperator):
 
         return free, full, residuals, jacobian
 
-    def _solve_site(self, data: CalibrationData, index: int) -> np.ndarray:
+    def _solve_site(self, data: CalibrationData, index: int, vegetation_fixed: bool) -> np.ndarray:
         """(A, B, C, D) of one site by scipy: TRF from the DD-15 corners, or differential evolution."""
-        free, full, residuals, jacobian = self._site_model(data, index)
+        free, full, residuals, jacobian = self._site_model(data, index, vegetation_fixed)
         lower = np.asarray(self.lower_bounds, float)
         upper = np.asarray(self.upper_bounds, float)
 
@@ -318,57 +318,71 @@ class WaterCloudModel(ObservationOperator):
             best = solve(evolution.x)
         return full(best.x)
 
-    def _site_statistics(self, data: CalibrationData, index: int, parameters: np.ndarray) -> dict:
-        """Fit diagnostics of one site at ``parameters``: R, standard errors, correlations, flags."""
-        free, _, residuals, jacobian = self._site_model(data, index)
-        site_inputs, sigma = data.site_samples(index)
-        sm, lai = site_inputs["soil_moisture"], site_inputs["lai"]
-        theta = site_inputs.get("incidence_angle", self.incidence_angle_deg)
-        units = self.units
-        lower = np.asarray(self.lower_bounds, float)
-        upper = np.asarray(self.upper_bounds, float)
-        parameters = np.asarray(parameters, float)
-        residual = residuals(parameters[free])
-        cost = 0.5 * float(residual @ residual)
-        n = residual.size
-        jac_free = jacobian(parameters[free])
-        dof = max(n - free.size, 1)
-        residual_variance = float(residual @ residual) / dof
-        covariance_free = residual_variance * np.linalg.pinv(jac_free.T @ jac_free)
-        covariance = np.full((4, 4), np.nan)
-        covariance[np.ix_(free, free)] = covariance_free
-        standard_error = np.sqrt(np.diag(covariance))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            correlation = covariance / np.outer(standard_error, standard_error)
+    def _fit_statistics(self, data: CalibrationData, parameters: np.ndarray) -> dict[str, np.ndarray]:
+        """Fit diagnostics of all sites of ``data`` at ``parameters`` (site, 4), vectorised over sites.
+
+        R, the covariance s^2 (J^T J)^-1 of the free parameters (standard errors, correlations;
+        NaN for fixed ones), parameters on a bound, identifiability, RMSD, r, mean sensitivity.
+        Unused samples enter every sum with weight 0.
+        """
+        valid = data.valid
+        inputs = {name: np.where(valid, values, 0.0) for name, values in data.inputs.items()}
+        sigma = np.where(valid, data.backscatter_db, 0.0)
+        theta = inputs.get("incidence_angle", self.incidence_angle_deg)
+        terms = _terms(inputs["soil_moisture"], inputs["lai"], *(parameters[:, k, np.newaxis] for k in range(4)), theta, self.units)
+        residual = np.where(valid, terms[0] - sigma, 0.0)
+        free = np.ones((data.n_sites, 4), dtype=bool)
+        free[:, :2] = ~self._vegetation_fixed(data)[:, np.newaxis]
+        n_free = free.sum(axis=1)
+        jacobian = np.stack(np.broadcast_arrays(*terms[1:]), axis=-1) * (valid[..., np.newaxis] & free[:, np.newaxis, :])
+        n = valid.sum(axis=1)
+        squares = np.einsum("st,st->s", residual, residual)
+        residual_variance = squares / np.maximum(n - n_free, 1)
+        both_free = free[:, :, np.newaxis] & free[:, np.newaxis, :]
+        # pinv of J^T J with the fixed rows and columns zero = the free block's pinv, padded with zeros
+        covariance = residual_variance[:, np.newaxis, np.newaxis] * np.linalg.pinv(np.einsum("stk,stm->skm", jacobian, jacobian))
+        covariance = np.where(both_free, covariance, np.nan)
+        standard_error = np.sqrt(np.diagonal(covariance, axis1=1, axis2=2))
+        lower, upper = np.asarray(self.lower_bounds, float), np.asarray(self.upper_bounds, float)
         span = upper - lower
-        on_bound = (np.abs(parameters - lower) <= 1e-6 * span) | (np.abs(parameters - upper) <= 1e-6 * span)
-        on_bound[~np.isin(np.arange(4), free)] = False
-        # Identifiability is judged with C re-centred at the mean SM (C' = C + D mean(SM)): C and D
-        # of a line far from SM = 0 are strongly correlated however well the data fix the line.
-        centring = np.eye(4)
-        centring[2, 3] = np.mean(sm)
-        centred = centring @ np.nan_to_num(covariance) @ centring.T
-        centred_sd = np.sqrt(np.diag(centred))[free]
+        on_bound = ((np.abs(parameters - lower) <= 1e-6 * span) | (np.abs(parameters - upper) <= 1e-6 * span)) & free
+        mean_sm = np.einsum("st,st->s", inputs["soil_moisture"], valid.astype(float)) / n
+        simulated = np.where(valid, sigma + residual, np.nan)
+        observed = np.where(valid, sigma, np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
-            centred_correlation = centred[np.ix_(free, free)] / np.outer(centred_sd, centred_sd)
-        off_diagonal = np.abs(centred_correlation[~np.eye(free.size, dtype=bool)])
-        singular = np.linalg.cond(jac_free) > 1e8
-        not_identifiable = bool(singular or (off_diagonal.size and np.nanmax(off_diagonal) > self.correlation_threshold))
-        simulated = sigma + residual
+            correlation = covariance / (standard_error[:, :, np.newaxis] * standard_error[:, np.newaxis, :])
+            sensitivity = np.einsum("st,st->s", parameters[:, 3, np.newaxis] * np.broadcast_to(terms[3], valid.shape), valid.astype(float)) / n
         return {
             "parameters": parameters,
             "standard_error": standard_error,
             "parameter_correlation": correlation,
             "parameter_on_bound": on_bound,
-            "vegetation_fixed": free.size < 4,
-            "not_identifiable": not_identifiable,
-            "error_variance": float(np.mean(residual**2)),
-            "rmsd": rmsd(simulated, sigma),
-            "r": pearson_r(simulated, sigma),
-            "sensitivity": float(np.mean(water_cloud_sensitivity(sm, lai, *parameters, theta, units))),
+            "vegetation_fixed": n_free < 4,
+            "not_identifiable": self._not_identifiable(covariance, mean_sm, both_free, jacobian, n_free),
+            "error_variance": squares / n,
+            "rmsd": metrics.rmsd(simulated, observed, axis=1, min_samples=1),
+            "r": metrics.pearson_r(simulated, observed, axis=1, min_samples=1),
+            "sensitivity": sensitivity,
             "n_samples": n,
-            "cost": cost,
+            "cost": 0.5 * squares,
         }
+
+    def _not_identifiable(self, covariance, mean_sm, both_free, jacobian, n_free) -> np.ndarray:
+        """(site,) True for a singular Jacobian (condition number > 1e8) or a free-parameter
+        correlation above the threshold, judged with C re-centred at the mean SM (C' = C + D mean(SM)):
+        C and D of a line far from SM = 0 are strongly correlated however well the data fix the line."""
+        centring = np.broadcast_to(np.eye(4), covariance.shape).copy()
+        centring[:, 2, 3] = mean_sm
+        centred = centring @ np.nan_to_num(covariance) @ np.swapaxes(centring, 1, 2)
+        centred_sd = np.sqrt(np.diagonal(centred, axis1=1, axis2=2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centred_correlation = np.abs(centred / (centred_sd[:, :, np.newaxis] * centred_sd[:, np.newaxis, :]))
+            # the fixed columns of J are zero: its leading n_free singular values are the free block's
+            singular_values = np.linalg.svd(jacobian, compute_uv=False)
+            condition = singular_values[:, 0] / singular_values[np.arange(n_free.size), n_free - 1]
+        off_diagonal = both_free & ~np.eye(4, dtype=bool) & ~np.isnan(centred_correlation)
+        strongest = np.where(off_diagonal, centred_correlation, -np.inf).max(axis=(1, 2))
+        return (condition > 1e8) | (strongest > self.correlation_threshold)
 
     def warn_about_flags(self) -> None:
         """``warnings.warn`` for parameters on bounds and non-identifiable sites."""

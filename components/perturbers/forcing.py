@@ -290,6 +290,15 @@ class ForcingPerturber(Perturber):
         self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
 
+    def __getstate__(self) -> dict:
+        """Pickled (e.g. sent to a dask worker) without the noise cache and its lock."""
+        return {key: value for key, value in self.__dict__.items() if key not in ("_cache", "_cache_lock")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._cache = OrderedDict()
+        self._cache_lock = threading.Lock()
+
     # --- state ---------------------------------------------------------------------------------
     def initial_state(
         self, site_ids: np.ndarray, n_members: int, *, start_day: int | None = None

@@ -64,6 +64,15 @@ class StatePerturbedModel(LandModel):
         self.layer_names = model.layer_names
         self._block: tuple[int, np.ndarray] | None = None
 
+    def subset(self, site_indices) -> StatePerturbedModel:
+        """The same perturbed model for the sites at positions ``site_indices`` (one task of the engine).
+
+        Without it the wrapped model's ``subset`` would be found through ``__getattr__`` and
+        the perturbation lost.
+        """
+        site_indices = np.asarray(site_indices, dtype=np.int64)
+        return StatePerturbedModel(self.model.subset(site_indices), self.perturbation, self.site_ids[site_indices], self.entropy)
+
     def __getattr__(self, name):  # everything else (statics, kernels ...) is the wrapped model's
         if name == "model":
             raise AttributeError(name)

@@ -1,0 +1,309 @@
+"""The engine: one way to run every experiment, in-process or on dask.distributed.
+
+The driver (:func:`run_experiment`)
+
+1. opens or creates the store and plans the tasks: chunks of ``sites_per_task`` sites (tiles of
+   about that many cells on a grid, see :mod:`s1da.framework.layout`); a resumed store keeps
+   the plan it was started with;
+2. creates the template of every group the tasks write (all arrays, coordinates, attributes),
+   with store chunks aligned with the tasks, and one progress record per task;
+3. runs every unfinished task with :func:`s1da.framework.tasks.run_task`, in this process or
+   on a dask cluster (``workers``: a ``distributed.LocalCluster`` of single-threaded worker
+   processes; ``scheduler``/``client``: an existing cluster), with one progress bar over all
+   tasks' days;
+4. assembles the network-level groups: the calibration table from every task's fits, the
+   validation scores, and marks the store complete.
+
+Tasks only write their own chunks and their own records, so they never contend, and every
+number is a function of the site alone (random streams are keyed by site id): the finished
+store holds the same values and attributes, bit for bit, for any worker count, any
+``sites_per_task``, in-process or on a cluster, and after any resume.  Its chunking follows the
+tasks, so the Zarr chunk shapes do follow ``sites_per_task``.  A task whose worker dies is
+rescheduled by dask and continues from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from tqdm.auto import tqdm
+
+from s1da.framework import store_regions
+from s1da.framework.experiment import MODEL_PREFIX, Experiment, calibration_warning_summary, run_variables
+from s1da.framework.layout import GridLayout, SiteLayout, Task, default_sites_per_task, layout_for
+from s1da.framework.output_policy import statistic_attributes
+from s1da.framework.store import EnsembleStore
+from s1da.framework.store_regions import TaskRecords
+from s1da.framework.tasks import input_datasets, input_dims, run_task, stage_offset, task_stages
+from s1da.framework.variables import attributes as cf_attributes
+
+POLL_SECONDS = 0.5
+STAGE_LABELS = {"spinup": "spin-up"}
+"""How the progress bar names a task stage (others by their own name: open_loop, calibration, da_wcm, ...)."""
+
+
+def run_experiment(
+    experiment: Experiment,
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    workers: int | str | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    sites_per_task: int | None = None,
+) -> EnsembleStore:
+    """Run (or resume) ``experiment`` into the store at ``path``; see the module docstring."""
+    store = experiment.open_store(path, overwrite=overwrite)
+    layout = layout_for(experiment.data)
+    records = TaskRecords(store)
+    region_groups = _region_groups(experiment)
+    network_groups = ["spinup_state"] + (["calibration"] if experiment.operators else [])
+    if not all(store.group_complete(name) for name in region_groups + network_groups):
+        with _executor(workers, scheduler, client) as pool:
+            n_workers = 1 if pool is None else max(1, len(pool.scheduler_info().get("workers", {})))
+            tasks = _plan(experiment, store, layout, records, sites_per_task, n_workers)
+            pending = [task for task in tasks if not records.status(task.index).get("complete")]
+            _execute(experiment, store, records, tasks, pending, pool)
+        for name in region_groups:
+            if not store.group_complete(name):
+                store_regions.finish_group(store, name)
+    _finalize(experiment, store, layout, records)
+    return store
+
+
+# ---------------------------------------------------------------------- planning
+def _plan(experiment, store, layout, records, requested: int | None, n_workers: int) -> list[Task]:
+    """The tasks of this store: the stored plan when resuming, else a new one with its templates."""
+    records.drop_partial()
+    if records.exists():
+        stored = int(records.plan()["sites_per_task"])
+        if requested is not None and requested != stored:
+            print(f"s1da: resuming with the stored chunking of {stored} sites per task (not {requested})", file=sys.stderr)
+        return layout.tasks(stored)
+    per_task = requested or experiment.sites_per_task or default_sites_per_task(experiment.data, n_workers)
+    tasks = layout.tasks(per_task)
+    if len(tasks) > 1 and not hasattr(experiment.model, "subset"):
+        raise ValueError(f"{type(experiment.model).__name__} cannot run a subset of sites; set sites_per_task >= {len(experiment.data.site_ids)}")
+    plan = {"sites_per_task": per_task, "layout": "grid" if layout.gridded else "site"}
+    for name in _region_groups(experiment):
+        if store.has_group(name) and not store.group_complete(name):
+            del store._root()[name]  # of an earlier plan (its records were lost): chunked otherwise
+    _create_templates(experiment, store, layout, plan, tasks)
+    records.create(plan, [task.sites for task in tasks])
+    return tasks
+
+
+def _region_groups(experiment: Experiment) -> list[str]:
+    """The groups the tasks write region by region."""
+    return list(input_datasets(experiment)) + ["open_loop"] + [f"da_{label}" for label in experiment.operators]
+
+
+def _create_templates(experiment: Experiment, store: EnsembleStore, layout: SiteLayout | GridLayout, plan: dict, tasks: list[Task]) -> None:
+    """Every group the tasks write, as full templates (idempotent)."""
+    policy = experiment.output_policy
+    layer_names = experiment._layer_names()
+    chunks = {"time": experiment.chunk_days, **layout.chunks(plan)}
+    coords = layout.coords(experiment.data)
+    empty = layout.empty_regions(plan, tasks)
+    common = dict(times=experiment.period, chunks=chunks, grid_mapping=layout.gridded, empty_regions=empty)
+    input_coords = dict(coords)
+    if not layout.gridded and "site_name" in experiment.data.sites:  # shown by the report instead of "site <id>"
+        names = experiment.data.sites["site_name"].values.astype(str)
+        input_coords["site_name"] = (("site",), names, {"long_name": "site name", "units": "1"})
+    for name, dataset in input_datasets(experiment).items():
+        variables = {key: (layout.dims(input_dims(variable)), dict(variable.attrs), str(variable.dtype)) for key, variable in dataset.data_vars.items()}
+        store_regions.create_chunked_group(store, name, coords=input_coords, variables=variables, attributes={"group_kind": "static"}, **common)
+    members = policy.member_coordinate(experiment.members)
+    run_coords = dict(coords)
+    if members.size:
+        run_coords["member"] = (("member",), members, {"standard_name": "realization", "long_name": "ensemble member", "units": "1"})
+    if layer_names:
+        run_coords["layer"] = (("layer",), np.asarray(layer_names), {"long_name": "land-cover fraction and soil layer", "units": "1"})
+    if policy.quantiles:
+        run_coords["quantile"] = (("quantile",), np.asarray(policy.quantiles), {"long_name": "ensemble quantile", "units": "1"})
+    encoding = policy.encoding()
+    for label, operator in {"open_loop": None, **{f"da_{k}": v for k, v in experiment.operators.items()}}.items():
+        stored = policy.stored_variables(run_variables(layer_names, operator is not None), experiment.members)
+        variables = {key: (layout.dims(dims), _attributes(key, dims), encoding["dtype"]) for key, dims in stored.items()}
+        attributes = {"run": label, "operator": "none" if operator is None else type(operator).__name__, "group_kind": "run", "chunk_days": experiment.chunk_days}
+        store_regions.create_chunked_group(
+            store, label, coords=run_coords, variables=variables, attributes=attributes, compressors=encoding["compressors"], **common
+        )
+
+
+def _attributes(name: str, dims: tuple[str, ...]) -> dict[str, str]:
+    for statistic in ("_mean", "_std", "_quantile"):
+        if name.endswith(statistic) and "member" not in dims:
+            return statistic_attributes(name, cf_attributes(name[: -len(statistic)]))
+    return cf_attributes(name)
+
+
+# ---------------------------------------------------------------------- running
+@contextlib.contextmanager
+def _executor(workers: int | str | None, scheduler: str | None, client: Any) -> Iterator[Any]:
+    """None (in-process), or a ``distributed.Client`` of the cluster to run on."""
+    if client is not None:
+        yield client
+        return
+    if scheduler is None and workers is None:
+        yield None
+        return
+    import distributed
+
+    if scheduler is not None:
+        with distributed.Client(scheduler) as joined:
+            joined.wait_for_workers(1, timeout=60)
+            print(f"s1da: joined {scheduler}; dashboard {joined.dashboard_link}", file=sys.stderr)
+            yield joined
+        return
+    n_workers = (os.cpu_count() or 1) if workers == "auto" else int(workers)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. the dashboard port was taken and another was chosen
+        cluster = distributed.LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
+        )
+    with cluster, distributed.Client(cluster) as local:
+        print(f"s1da: {n_workers} local workers; dashboard {local.dashboard_link}", file=sys.stderr)
+        yield local
+
+
+def _execute(experiment: Experiment, store: EnsembleStore, records: TaskRecords, tasks: list[Task], pending: list[Task], pool: Any) -> None:
+    stages = task_stages(list(experiment.operators))
+    per_task = stage_offset(experiment, stages, "done")
+    done = {task.index: per_task for task in tasks}
+    done.update({task.index: 0 for task in pending})
+    suffix = f" ({len(tasks)} tasks)" if len(tasks) > 1 else ""
+    bar = tqdm(total=per_task * len(tasks), initial=sum(done.values()), desc=f"{experiment.name}{suffix}", unit="day", disable=not experiment.progress)
+    shown = {"stage": None}
+
+    def report(index: int, days: int, stage: str | None = None) -> None:
+        if stage is not None and stage != shown["stage"]:  # the stage a task (the latest reporting) is in
+            shown["stage"] = stage
+            bar.set_description(f"{experiment.name}: {STAGE_LABELS.get(stage, stage)}{suffix}", refresh=True)
+        bar.update(days - done[index])
+        done[index] = days
+
+    with bar:
+        if pool is None:
+            for task in pending:
+                run_task(experiment.for_sites(task.sites), task, str(store.path), functools.partial(report, task.index))
+        else:
+            _execute_on_cluster(experiment, store, records, stages, pending, pool, report)
+
+
+def _execute_on_cluster(experiment, store, records, stages, pending: list[Task], client, report) -> None:
+    """Submit the tasks, a few per worker at a time (so the chunks' data are not all in flight)."""
+    import distributed
+
+    queue = list(pending)
+    in_flight: dict[Any, Task] = {}
+    window = 2 * max(1, len(client.scheduler_info().get("workers", {})))
+    total = stage_offset(experiment, stages, "done")
+    while queue or in_flight:
+        while queue and len(in_flight) < window:
+            task = queue.pop(0)
+            chunk = experiment.for_sites(task.sites)
+            key = f"s1da-task-{task.index}-{os.urandom(4).hex()}"
+            in_flight[client.submit(run_task, chunk, task, str(store.path), pure=False, key=key)] = task
+        try:
+            finished = distributed.wait(list(in_flight), timeout=POLL_SECONDS, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            finished = set()
+        for future in finished:
+            task = in_flight.pop(future)
+            future.result()  # re-raises a task's error here
+            report(task.index, total, "done")
+        for task in in_flight.values():  # the running tasks' records: progress at block granularity
+            status = records.status(task.index)
+            if status.get("stage") in stages:
+                report(task.index, stage_offset(experiment, stages, status["stage"]) + int(status.get("days_done", 0)), status["stage"])
+
+
+# ---------------------------------------------------------------------- network level
+def _finalize(experiment: Experiment, store: EnsembleStore, layout, records: TaskRecords) -> None:
+    """Calibration table, validation, completion (each skipped when already done)."""
+    labels = list(experiment.operators)
+    if records.exists() and not store.group_complete("spinup_state"):
+        sizes = {"member": experiment.members, "site": len(experiment.data.site_ids), "layer": len(experiment._layer_names())}
+        store.write_state("spinup_state", _assemble_spinup_state(records), sizes=sizes)
+    if labels and not store.group_complete("calibration"):
+        store.write_dataset("calibration", _assemble_calibration(experiment, records))
+    if not store.group_complete("validation"):
+        validation = experiment._validate(store, labels)  # reads gridded stores by land cell
+        if isinstance(validation, xr.DataTree):  # tidy tables, one sub-group per dimension set
+            store.write_tree("validation", validation)
+        elif validation is not None:
+            store.write_dataset("validation", validation)
+    records.remove()
+    store.mark_complete()
+
+
+def _assemble_calibration(experiment: Experiment, records: TaskRecords) -> xr.Dataset:
+    """Every task's fitted operators, in site-table order, in the layout of one network-wide fit."""
+    positions = records.site_positions()
+    order = np.argsort(np.concatenate(positions), kind="stable")
+    pieces = []
+    for label in experiment.operators:
+        parts = [records.read_dataset(index, f"calibration_{label}") for index in range(len(positions))]
+        combined = _concat_sites(parts).isel(site=order)
+        found = sorted({tuple(pair) for part in parts for pair in part.attrs.get("calibration_warnings", [])})
+        for line in calibration_warning_summary(label, found):  # one line per kind; all kept in the store
+            warnings.warn(line, stacklevel=2)
+        site_warnings = sorted({message for _, message in found})
+        simulated = combined["simulated_backscatter"]
+        parameters = combined.drop_vars("simulated_backscatter")
+        parameters = parameters.rename({name: f"{label}_{name}" for name in parameters.data_vars})
+        operator_attributes = {key: value for key, value in parts[0].attrs.items() if key != "calibration_warnings"}
+        parameters.attrs = {f"{label}_operator_attributes": operator_attributes, f"{label}_warnings": site_warnings}
+        parameters[f"{label}_simulated_backscatter"] = simulated.assign_attrs(
+            units="dB", long_name=f"{label} backscatter simulated from open-loop mean soil moisture"
+        )
+        pieces.append(parameters)
+    return xr.merge(pieces, combine_attrs="no_conflicts")
+
+
+def _assemble_spinup_state(records: TaskRecords) -> dict[str, np.ndarray]:
+    """The network's state at the end of the spin-up, from every task's, in site-table order.
+
+    Model arrays are ``(member, site, ...)`` (the :class:`LandModel` convention); perturber
+    arrays whose leading axis is the task's sites are joined along it, the others (e.g. the
+    ensemble size) are the same in every task.
+    """
+    positions = records.site_positions()
+    order = np.argsort(np.concatenate(positions), kind="stable")
+    parts = [records.read_arrays(index, "spinup_state") for index in range(len(positions))]
+    joined = {}
+    for key in parts[0]:
+        if key.startswith(MODEL_PREFIX):
+            joined[key] = np.concatenate([part[key] for part in parts], axis=1).take(order, axis=1)
+        elif all(part[key].ndim and part[key].shape[0] == len(sites) for part, sites in zip(parts, positions)):
+            joined[key] = np.concatenate([part[key] for part in parts], axis=0).take(order, axis=0)
+        else:
+            joined[key] = parts[0][key]
+    return joined
+
+
+def _concat_sites(parts: list[xr.Dataset]) -> xr.Dataset:
+    """Concatenate along ``site``; dimensions without coordinates whose size differs between
+    tasks (e.g. the SVR's support vectors) are zero-padded to the largest, as an operator pads
+    them across the sites of one fit."""
+    padded_sizes: dict[str, int] = {}
+    for part in parts:
+        for dim, size in part.sizes.items():
+            if dim != "site" and dim not in part.coords:
+                padded_sizes[dim] = max(padded_sizes.get(dim, 0), size)
+    padded = []
+    for part in parts:
+        widths = {dim: (0, size - part.sizes[dim]) for dim, size in padded_sizes.items() if dim in part.dims and part.sizes[dim] < size}
+        padded.append(part.pad(widths, mode="constant", constant_values=0) if widths else part)
+    return xr.concat(padded, dim="site", data_vars="minimal", coords="minimal", compat="override", combine_attrs="override")

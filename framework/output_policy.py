@@ -1,0 +1,218 @@
+"""What a run writes to the store: variables, members, ensemble statistics, dtype, compression.
+
+A continental run cannot keep every member of every variable in float64 (100,000 cells x 32
+members x 3 years of daily fields is about 187 GB per run), so the ``output:`` section of an
+experiment chooses:
+
+* ``variables``: the per-member and per-site variables written (default: all of them);
+* ``members``: ``all``, ``none`` or a list of member numbers kept as they are, and
+  ``members_of``: variables whose every member is kept whatever ``members`` says;
+* ``statistics``: ensemble statistics written beside (or instead of) the members: ``mean`` and
+  ``std`` (sample standard deviation over members, ``ddof=1``) as ``<variable>_mean`` and
+  ``<variable>_std``, and ``quantiles`` (member quantiles, linear interpolation between order
+  statistics, Hyndman & Fan 1996 type 7) as ``<variable>_quantile`` with a ``quantile``
+  dimension;
+* ``dtype``: ``float64`` or ``float32`` (statistics are computed in float64, then rounded);
+* ``compression``: ``default`` (the store's checksummed Zstandard,
+  :data:`~s1da.framework.store.CHECKSUMMED`), ``none`` (no compression, a CRC-32C checksum per
+  chunk), or ``zstd`` with a ``compression_level``; every choice carries a checksum, so that
+  ``s1da inspect`` detects a damaged chunk.
+
+Site networks keep today's full output by default (every member, float64, no statistics);
+gridded sources default to :data:`GRID_DEFAULT` (ensemble mean and spread in float32).
+Statistics are linear where they must be: the ensemble mean of the storage change equals the
+mean of the fluxes, so the water balance closes from ``*_mean`` fields as from members.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+import attrs
+import numpy as np
+from zarr.codecs import Crc32cCodec, ZstdCodec
+
+from s1da.framework.store import CHECKSUMMED
+
+STATISTICS = ("mean", "std")
+DTYPES = ("float64", "float32")
+COMPRESSIONS = ("default", "none", "zstd")
+
+
+def _members(value):
+    if isinstance(value, str):
+        if value not in ("all", "none"):
+            raise ValueError(f"members must be 'all', 'none' or a list of member numbers, got {value!r}")
+        return value
+    members = tuple(int(member) for member in value)
+    if not members or len(set(members)) != len(members) or min(members) < 0:
+        raise ValueError(f"members: need distinct non-negative member numbers, got {list(value)}")
+    return tuple(sorted(members))
+
+
+def _statistics(instance, attribute, value) -> None:
+    unknown = [name for name in value if name not in STATISTICS]
+    if unknown:
+        raise ValueError(f"statistics: unknown {unknown} (allowed: {', '.join(STATISTICS)}; quantiles go in 'quantiles')")
+
+
+def _quantiles(instance, attribute, value) -> None:
+    if any(not 0.0 <= q <= 1.0 for q in value) or len(set(value)) != len(value):
+        raise ValueError(f"quantiles: need distinct values in [0, 1], got {list(value)}")
+
+
+def _optional_names(value):
+    return None if value is None else tuple(str(name) for name in value)
+
+
+def members_last(values: np.ndarray, member_axis: int) -> np.ndarray:
+    """``values`` with the member axis moved last and contiguous.
+
+    A NumPy reduction along a contiguous last axis treats every site alike (pairwise summation
+    of each row), whereas along a strided axis its order depends on the shape: with one site
+    the member axis is contiguous and summed pairwise, with several it is summed in sequence.
+    Reducing members last makes ensemble statistics of a site independent of how many sites
+    share the array, so that any chunking gives the same numbers bit for bit.
+    """
+    return np.ascontiguousarray(np.moveaxis(values, member_axis, -1))
+
+
+def member_mean(values: np.ndarray, member_axis: int) -> np.ndarray:
+    """Ensemble mean over ``member_axis``, the same for a site whatever the other sites (see :func:`members_last`)."""
+    return members_last(values, member_axis).mean(axis=-1)
+
+
+def _optional(converter):
+    return lambda value: None if value is None else converter(value)
+
+
+@attrs.frozen
+class OutputPolicy:
+    """``output: {...}``: what each run group stores (see the module docstring).
+
+    A field left None takes the default of the layout (:meth:`resolved`): :data:`SITE_DEFAULT`
+    for site networks, :data:`GRID_DEFAULT` for grids.
+    """
+
+    variables: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_names, metadata={"doc": "variables to write; null = all"})
+    members: str | tuple[int, ...] | None = attrs.field(default=None, converter=_optional(_members), metadata={"doc": "all, none or a list of member numbers"})
+    statistics: tuple[str, ...] | None = attrs.field(default=None, converter=_optional(tuple), validator=attrs.validators.optional(_statistics), metadata={"doc": "mean and/or std over members"})
+    quantiles: tuple[float, ...] | None = attrs.field(default=None, converter=_optional(lambda v: tuple(float(q) for q in v)), validator=attrs.validators.optional(_quantiles), metadata={"units": "1"})
+    members_of: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_names, metadata={"doc": "variables whose every member is stored whatever 'members' says"})
+    dtype: str | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.in_(DTYPES)))
+    compression: str | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.in_(COMPRESSIONS)))
+    compression_level: int = attrs.field(default=3, validator=[attrs.validators.instance_of(int), attrs.validators.ge(-7), attrs.validators.le(22)])
+
+    def resolved(self, gridded: bool) -> OutputPolicy:
+        """Every None field filled from the layout's default; refuses a policy that stores no ensemble."""
+        base = GRID_DEFAULT if gridded else SITE_DEFAULT
+        values = {
+            field.name: getattr(base, field.name) if getattr(self, field.name) is None else getattr(self, field.name)
+            for field in attrs.fields(OutputPolicy)
+        }
+        if isinstance(values["members"], tuple):  # one member dimension per group: a list applies to all
+            if self.members_of:
+                raise ValueError("members_of needs members: none or all (a run group has one member dimension)")
+            values["members_of"] = ()
+        policy = OutputPolicy(**values)
+        if policy.members == "none" and not policy.statistics and not policy.quantiles:
+            raise ValueError("members: none with no statistics or quantiles would store nothing of the ensemble")
+        if policy.members == "none" and "surface_soil_moisture" not in policy.members_of:
+            raise ValueError("members: none needs members_of: [surface_soil_moisture] (the validation scores its spread and ranks)")
+        return policy
+
+    def check_variables(self, known: Sequence[str]) -> None:
+        """Refuse variables no run writes; validation needs surface soil moisture."""
+        if self.variables is None:
+            return
+        unknown = sorted(set(self.variables) - set(known))
+        if unknown:
+            raise ValueError(f"variables: unknown {unknown} (known: {', '.join(known)})")
+        if "surface_soil_moisture" not in self.variables:
+            raise ValueError("variables: must include surface_soil_moisture (calibration and validation use it)")
+
+    def keeps(self, name: str) -> bool:
+        return self.variables is None or name in self.variables
+
+    def member_numbers(self, n_members: int, name: str | None = None) -> np.ndarray:
+        """The member numbers stored as they are (possibly none), of variable ``name``."""
+        if self.members == "all" or (name is not None and name in (self.members_of or ())):
+            return np.arange(n_members)
+        if self.members == "none":
+            return np.arange(0)
+        too_large = [member for member in self.members if member >= n_members]
+        if too_large:
+            raise ValueError(f"output.members: {too_large} do not exist in an ensemble of {n_members}")
+        return np.asarray(self.members)
+
+    def member_coordinate(self, n_members: int) -> np.ndarray:
+        """The ``member`` coordinate of a run group (all members if any variable keeps them all)."""
+        return np.arange(n_members) if self.members_of else self.member_numbers(n_members)
+
+    def stored_variables(self, per_member: Mapping[str, tuple[str, ...]], n_members: int) -> dict[str, tuple[str, ...]]:
+        """Store variable name -> dims (in the ``member``/``site`` layout of ``per_member``)."""
+        stored: dict[str, tuple[str, ...]] = {}
+        for name, dims in per_member.items():
+            keep_members = self.member_numbers(n_members, name).size > 0
+            if not self.keeps(name):
+                continue
+            if "member" not in dims:
+                stored[name] = dims
+                continue
+            if keep_members:
+                stored[name] = dims
+            reduced = tuple(dim for dim in dims if dim != "member")
+            for statistic in self.statistics:
+                stored[f"{name}_{statistic}"] = reduced
+            if self.quantiles:
+                stored[f"{name}_quantile"] = (reduced[0], "quantile", *reduced[1:])
+        return stored
+
+    def reduce(self, name: str, values: np.ndarray, members: np.ndarray, member_axis: int = 1) -> dict[str, np.ndarray]:
+        """Store arrays of one block of ``values`` (member axis ``member_axis``), in float64."""
+        out = {}
+        if not self.keeps(name):
+            return out
+        if members.size:
+            out[name] = values if members.size == values.shape[member_axis] else np.take(values, members, axis=member_axis)
+        with warnings.catch_warnings():  # all-NaN members (days without an analysis) give NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            last = members_last(values, member_axis)
+            if "mean" in self.statistics:
+                out[f"{name}_mean"] = last.mean(axis=-1)
+            if "std" in self.statistics:
+                out[f"{name}_std"] = last.std(axis=-1, ddof=1)
+            if self.quantiles:
+                quantiles = np.quantile(last, self.quantiles, axis=-1)  # (quantile, time, ...)
+                out[f"{name}_quantile"] = np.moveaxis(quantiles, 0, 1)
+        return out
+
+    def encoding(self) -> dict:
+        """dtype and compressors of the run arrays (:func:`~s1da.framework.store_regions.create_chunked_group`);
+        every compressor verifies a checksum when a chunk is read."""
+        if self.compression == "none":
+            compressors = (Crc32cCodec(),)
+        elif self.compression == "zstd":
+            compressors = (ZstdCodec(level=self.compression_level, checksum=True),)
+        else:
+            compressors = CHECKSUMMED
+        return {"dtype": self.dtype, "compressors": compressors}
+
+
+SITE_DEFAULT = OutputPolicy(members="all", statistics=(), quantiles=(), members_of=(), dtype="float64", compression="default")
+"""The default for site networks: every member of every variable in float64 (the full output)."""
+
+GRID_DEFAULT = OutputPolicy(
+    members="none", statistics=("mean", "std"), quantiles=(), members_of=("surface_soil_moisture",), dtype="float32", compression="zstd"
+)
+"""The default for gridded sources: ensemble mean and spread of every variable, every member of
+surface soil moisture only (the validation's spread and rank scores need them), float32, zstd."""
+
+
+def statistic_attributes(name: str, attributes: Mapping[str, str]) -> dict[str, str]:
+    """CF attributes of ``<variable>_<statistic>`` from those of the variable (``cell_methods``)."""
+    base, _, statistic = name.rpartition("_")
+    label = {"mean": ("mean", "ensemble mean of"), "std": ("standard_deviation", "ensemble standard deviation of"), "quantile": ("percentile", "ensemble quantiles of")}
+    method, prefix = label[statistic]
+    return {**attributes, "long_name": f"{prefix} {attributes.get('long_name', base)}", "cell_methods": f"member: {method}"}
