@@ -41,7 +41,7 @@ from .thermodynamics import (
     KELVIN,
     ice_saturation_vapour_pressure_slope,
     latent_heat_of_sublimation,
-    latent_heat_of_vaporisation,
+    latent_heat_of_vaporisation_ratio,
     saturation_vapour_pressure_slope,
 )
 
@@ -52,7 +52,10 @@ LAYER_SLICES = {"tall": slice(0, 3), "short": slice(3, 5), "bare": slice(5, 6)}
 LAYER_FRACTION = np.array([0, 0, 0, 1, 1, 2])
 TOP_LAYERS = np.array([0, 3, 5])
 DEPTH_INDEX = np.array([0, 1, 2, 0, 1, 0])
-INVERSE_LAYER_THICKNESS = 1.0 / LAYER_THICKNESS
+LAYER_THICKNESS_TUPLE = tuple(float(dz) for dz in LAYER_THICKNESS)
+INVERSE_LAYER_THICKNESS = tuple(1.0 / LAYER_THICKNESS)
+TALL_DZ, SHORT_DZ, BARE_DZ = TALL_LAYER_THICKNESS, SHORT_LAYER_THICKNESS + (0.0,), BARE_LAYER_THICKNESS + (0.0, 0.0)
+"""Each fraction's layer thicknesses padded to three (the soil functions take three layers)."""
 
 
 class DayFluxes(NamedTuple):
@@ -191,12 +194,9 @@ def root_zone_moisture(moisture, site):
 @jitable
 def soil_water_storage(moisture, site):
     """sum_k f_k sum_l w_{k,l} dz_l, mm per pixel; ``moisture`` layer first (6, ...)."""
-    total = 0.0 * moisture[0]
-    for layer in range(6):
-        fraction = (site.fraction_tall, site.fraction_tall, site.fraction_tall,
-                    site.fraction_short, site.fraction_short, site.fraction_bare)[layer]
-        total = total + moisture[layer] * LAYER_THICKNESS[layer] * fraction
-    return total
+    dz, tall, short = LAYER_THICKNESS_TUPLE, site.fraction_tall, site.fraction_short
+    total = moisture[0] * dz[0] * tall + moisture[1] * dz[1] * tall + moisture[2] * dz[2] * tall
+    return total + moisture[3] * dz[3] * short + moisture[4] * dz[4] * short + moisture[5] * dz[5] * site.fraction_bare
 
 
 @jitable
@@ -220,7 +220,7 @@ def snow_day(forcing, snowpack, previous_swe, air_kelvin, site, parameters, opti
     if options.all_fluxes or anywhere(needs_sublimation):  # two exp and a log: skipped where unused
         latent_ice = latent_heat_of_sublimation(air_kelvin)
         slope_ice = ice_saturation_vapour_pressure_slope(air_kelvin)
-        equilibrium_ice = equilibrium_evaporation(forcing.net_radiation, slope_ice, latent_ice, p.thermodynamics)
+        equilibrium_ice = equilibrium_evaporation(forcing.net_radiation, slope_ice, latent_ice, p.thermodynamics, 1.0)
         potential_snow = priestley_taylor(p.priestley_taylor.alpha_snow, p.priestley_taylor.phi_snow, equilibrium_ice)
     ice = site.permanent_ice
     if options.swe_forced:
@@ -246,18 +246,20 @@ def canopy_interception(rainfall, mask, forcing, site, parameters, options):
     return loss, loss * site.inverse_fraction_tall
 
 
-@jitable
-def gleam_day(moisture, storage, snowpack, previous_swe, open_water_storage, forcing, site, parameters, options):
+@jitable(inline=True)
+def gleam_day(moisture, snowpack, previous_swe, open_water_storage, forcing, site, parameters, options):
     """One day of GLEAM v3 at a point (docs/model/gleam.md a.2 order).
 
-    ``moisture`` is the start-of-day w and ``storage`` receives the new w, both layer first
-    (6 layers: :data:`LAYER_NAMES`); in the compiled loop ``moisture`` is a tuple.  Returns (snowpack, previous SWE, open-water storage, :class:`DayFluxes`).
+    ``moisture`` is the start-of-day w, layer first (6 layers: :data:`LAYER_NAMES`; a tuple of
+    floats in the compiled loop).  Returns (new w as a 6-tuple, snowpack, previous SWE,
+    open-water storage, :class:`DayFluxes`).
     """
     p, pt = parameters, parameters.priestley_taylor
     air_kelvin = forcing.air_temperature + KELVIN
     slope = saturation_vapour_pressure_slope(forcing.air_temperature)
+    latent_numerator, latent_denominator = latent_heat_of_vaporisation_ratio(air_kelvin)
     equilibrium = equilibrium_evaporation(
-        forcing.net_radiation, slope, latent_heat_of_vaporisation(air_kelvin), p.thermodynamics
+        forcing.net_radiation, slope, latent_numerator, p.thermodynamics, latent_denominator
     )
     ep_tall = priestley_taylor(pt.alpha_tall, pt.phi_tall, equilibrium)
     ep_short = priestley_taylor(pt.alpha_short, pt.phi_short, equilibrium)
@@ -275,19 +277,20 @@ def gleam_day(moisture, storage, snowpack, previous_swe, open_water_storage, for
     demand_short = stressed_evaporation(ep_short, stress_short, snow.mask)
     demand_bare = stressed_evaporation(ep_bare, stress_bare, snow.mask)
     e_water = open_water_evaporation(ep_water)
-    # a.9 per fraction
+    # a.9 per fraction (placeholders beyond a fraction's layers: 0 mm, never used)
     soil_input = snow.rainfall + snow.melt
     tall_input = soil_input - per_cover
-    dz = LAYER_THICKNESS
-    e_tall, d_tall = fraction_water_balance(
-        moisture, storage, 0, 3, demand_tall, tall_input, dz, site.wilting_point, site, p.soil
+    (s0, s1, s2), e_tall, d_tall = fraction_water_balance(
+        (moisture[0], moisture[1], moisture[2]), 3, demand_tall, tall_input, TALL_DZ, site.wilting_point, site, p.soil
     )
-    e_short, d_short = fraction_water_balance(
-        moisture, storage, 3, 2, demand_short, soil_input, dz, site.wilting_point, site, p.soil
+    (s3, s4, _), e_short, d_short = fraction_water_balance(
+        (moisture[3], moisture[4], 0.0), 2, demand_short, soil_input, SHORT_DZ, site.wilting_point, site, p.soil
     )
-    e_bare, d_bare = fraction_water_balance(moisture, storage, 5, 1, demand_bare, soil_input, dz, site.residual, site, p.soil)
-    for layer in range(6):
-        storage[layer] = storage[layer] * INVERSE_LAYER_THICKNESS[layer]
+    (s5, _, _), e_bare, d_bare = fraction_water_balance(
+        (moisture[5], 0.0, 0.0), 1, demand_bare, soil_input, BARE_DZ, site.residual, site, p.soil
+    )
+    inverse = INVERSE_LAYER_THICKNESS
+    storage = (s0 * inverse[0], s1 * inverse[1], s2 * inverse[2], s3 * inverse[3], s4 * inverse[4], s5 * inverse[5])
     # a.10 aggregates and the pixel budget (module docstring)
     land = 1.0 - site.fraction_water
     new_open_water = open_water_storage + site.fraction_water * (forcing.precipitation - e_water)
@@ -306,7 +309,7 @@ def gleam_day(moisture, storage, snowpack, previous_swe, open_water_storage, for
         soil_input, e_short, d_short, ep_short, stress_short,
         soil_input, e_bare, d_bare, ep_bare, stress_bare,
     )  # fmt: skip
-    return snow.snowpack, new_previous_swe, new_open_water, fluxes
+    return storage, snow.snowpack, new_previous_swe, new_open_water, fluxes
 
 
 # ---------------------------------------------------------------- the numpy kernel
@@ -349,11 +352,10 @@ def daily_step(soil_moisture, snowpack, previous_swe, open_water_storage, forcin
     ``statics`` a :class:`SiteRecord`; ``parameters`` a ``GleamParameters.record()``.  Returns
     (state dict, flux dict), every flux (member, site).
     """
-    new_soil = np.empty_like(soil_moisture)
-    snow, new_previous, new_open, fluxes = gleam_day(
-        layers_first(soil_moisture), layers_first(new_soil), snowpack, previous_swe, open_water_storage,
-        forcing, statics, parameters, options,
-    )  # fmt: skip
+    new_moisture, snow, new_previous, new_open, fluxes = gleam_day(
+        layers_first(soil_moisture), snowpack, previous_swe, open_water_storage, forcing, statics, parameters, options
+    )
+    new_soil = np.stack(np.broadcast_arrays(*new_moisture), axis=-1)
     shape = snowpack.shape
     state = {
         "soil_moisture": new_soil,

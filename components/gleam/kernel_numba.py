@@ -1,11 +1,16 @@
-"""Optional numba kernel: :func:`~s1da.components.gleam.kernel.gleam_day` compiled in one parallel loop.
+"""Optional numba kernel: :func:`~s1da.components.gleam.kernel.gleam_day` compiled for one
+member-site at a time, run over blocks of sites by a thread pool.
 
 There is no physics here: the loop calls the same process functions as the numpy kernel (numba
 compiles them, ``pointwise.jitable``), one member-site at a time with scalars held in registers,
-where the numpy kernel streams ~100 temporary (member, site) arrays through memory.  Results
-differ from numpy's only by the few ulp of numpy's vectorised exp/log (``tests/test_gleam_numba.py``
-checks 1e-12).  numba is an optional dependency (``pip install s1da[fast]``); this module is only
-imported for ``kernel="numba"``.
+where the numpy kernel streams ~100 temporary (member, site) arrays through memory.  The per-site
+constants are read from one site-major row (:class:`SiteRecord` fields in order) per site.  The
+compiled loop releases the GIL (``nogil``), so a ``concurrent.futures`` thread pool of
+``numba.get_num_threads()`` workers runs blocks of :data:`SITE_BLOCK` sites in parallel.  Results
+differ from numpy's only by the few ulp of numpy's vectorised exp/log
+(``tests/test_gleam_numba.py`` checks 1e-12).  numba's cache of this module is keyed on every
+module of the package (``compiled_cache``).  numba is an optional dependency (``pip install
+s1da[fast]``); this module is only imported for ``kernel="numba"``.
 """
 
 from __future__ import annotations
@@ -22,7 +27,11 @@ except ImportError as error:  # pragma: no cover - exercised only without numba
         "(or use kernel='numpy', which gives the same numbers)"
     ) from error
 
-from .kernel import FLUX_NAMES, N_BUDGET, DayForcing, SiteRecord, day_options, gleam_day, site_record
+from . import compiled_cache
+
+compiled_cache.register()  # before the decorators below create their caches
+
+from .kernel import FLUX_NAMES, N_BUDGET, DayForcing, SiteRecord, day_options, gleam_day, site_record  # noqa: E402
 
 N_FLUXES = len(FLUX_NAMES)
 SERIAL_BELOW = 50_000
@@ -39,7 +48,8 @@ def _in_range(x, lo, hi):
 
 @numba.njit(cache=True)
 def _forcing_at(forcing, m, k, options, limits, check):
-    """The point's :class:`DayForcing` and whether its values pass ``limits`` (rows: FORCING_CHECKED)."""
+    """The point's :class:`DayForcing` and whether its values pass ``limits``, a tuple of (low, high)
+    in the order of FORCING_CHECKED (a tuple, not an array: no reference counting per point)."""
     swe = forcing.swe[m, k] if options.swe_forced else 0.0
     convective = forcing.convective_fraction[m, k] if options.per_point_rain_rate else 0.0
     point = DayForcing(
@@ -49,23 +59,21 @@ def _forcing_at(forcing, m, k, options, limits, check):
     ok = True
     if check:
         for row in range(4):
-            ok &= _in_range(point[row], limits[row, 0], limits[row, 1])
+            ok &= _in_range(point[row], limits[row][0], limits[row][1])
         if options.swe_forced:
-            ok &= _in_range(swe, limits[4, 0], limits[4, 1])
+            ok &= _in_range(swe, limits[4][0], limits[4][1])
         if options.per_point_rain_rate:
-            ok &= _in_range(convective, limits[5, 0], limits[5, 1])
+            ok &= _in_range(convective, limits[5][0], limits[5][1])
     return point, ok
 
 
 @numba.njit(cache=True)
-def _site_at(site, k):
+def _site_at(table, k):
+    """The :class:`SiteRecord` of site ``k`` from its row of the site-major constants table."""
+    t = table
     return SiteRecord(
-        site.fraction_tall[k], site.fraction_short[k], site.fraction_bare[k], site.fraction_water[k],
-        site.critical[k], site.wilting_point[k], site.residual[k], site.field_capacity[k], site.saturation[k],
-        site.pore_size_index[k], site.saturated_conductivity[k], site.permanent_ice[k],
-        site.vegetation_p01[k], site.inverse_vegetation_range[k], site.inverse_vegetation_stress_range[k],
-        site.inverse_bare_stress_range[k], site.inverse_fraction_tall[k], site.inverse_land_fraction[k],
-        site.inverse_root_zone_depth[k],
+        t[k, 0], t[k, 1], t[k, 2], t[k, 3], t[k, 4], t[k, 5], t[k, 6], t[k, 7], t[k, 8], t[k, 9], t[k, 10],
+        t[k, 11] != 0.0, t[k, 12], t[k, 13], t[k, 14], t[k, 15], t[k, 16], t[k, 17], t[k, 18],
     )  # fmt: skip
 
 
@@ -78,17 +86,15 @@ def _days(first_site, last_site, state, forcing, site, parameters, options, limi
     soil, snowpack, previous_swe, open_water = state
     new_soil, new_snowpack, new_previous_swe, new_open_water = new_state
     n_out = out.shape[0]
-    storage = np.empty(6)  # the point's new soil moisture, copied out (no array view per point)
     ok = True
     for m in range(snowpack.shape[0]):
         for k in range(first_site, last_site):
             point, point_ok = _forcing_at(forcing, m, k, options, limits, check)
             ok &= point_ok
             moisture = (soil[m, k, 0], soil[m, k, 1], soil[m, k, 2], soil[m, k, 3], soil[m, k, 4], soil[m, k, 5])
-            pack, previous, water, fluxes = gleam_day(
-                moisture, storage, snowpack[m, k], previous_swe[m, k], open_water[m, k],
-                point, _site_at(site, k), parameters, options,
-            )  # fmt: skip
+            storage, pack, previous, water, fluxes = gleam_day(
+                moisture, snowpack[m, k], previous_swe[m, k], open_water[m, k], point, _site_at(site, k), parameters, options
+            )
             for layer in range(6):
                 new_soil[m, k, layer] = storage[layer]
             new_snowpack[m, k] = pack
@@ -164,7 +170,7 @@ class NumbaKernel:
             n = self.statics.n_site
             low, high = (np.ascontiguousarray(np.broadcast_to(a, (n,)), dtype=np.float64) for a in (p01, p99))
             record = site_record(self.statics, low, high)
-            record = SiteRecord(*(np.ascontiguousarray(a) for a in record))
+            record = np.ascontiguousarray(np.stack([np.asarray(a, dtype=np.float64) for a in record], axis=1))
             cached = (p01, p99, record)
             self._site_records[key] = cached
         return cached[2]
@@ -184,7 +190,8 @@ class NumbaKernel:
         out = self._out(shape)
         options = day_options(self.parameters, has_swe, has_conv, self.n_out > N_BUDGET)
         check = limits is not None
-        limits = np.ascontiguousarray(limits if check else np.zeros((len(FORCING_CHECKED), 2)), dtype=np.float64)
+        limits = np.asarray(limits if check else np.zeros((len(FORCING_CHECKED), 2)), dtype=np.float64)
+        limits = tuple((float(low), float(high)) for low, high in limits)
         old = (soil, f64(state["snowpack"]), f64(state["previous_swe"]), f64(state["open_water_storage"]))
         arguments = (old, forcing, self._site(p01, p99), self.parameters, options, limits, check, new_state, out)
         n_site = shape[1]

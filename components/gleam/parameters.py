@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import functools
 from typing import NamedTuple
 
 import attrs
@@ -54,13 +53,28 @@ class GleamRecord(NamedTuple):
     soil: tuple
 
 
-@functools.cache
-def _record_type(cls):
-    return collections.namedtuple(cls.__name__.replace("Parameters", "Record"), [f.name for f in attrs.fields(cls)])
+def _named_record(cls):
+    """A named tuple type of ``cls``'s fields, defined in this module (so that pickle, and with it
+    numba's on-disk cache, finds it by name)."""
+    record = collections.namedtuple(cls.__name__.replace("Parameters", "Record"), [f.name for f in attrs.fields(cls)])
+    record.__module__ = __name__
+    return record
+
+
+ThermodynamicRecord = _named_record(ThermodynamicParameters)
+PriestleyTaylorRecord = _named_record(PriestleyTaylorParameters)
+SnowRecord = _named_record(SnowParameters)
+InterceptionRecord = _named_record(InterceptionParameters)
+ActualEvaporationRecord = _named_record(ActualEvaporationParameters)
+_RECORD_TYPES = {
+    ThermodynamicParameters: ThermodynamicRecord, PriestleyTaylorParameters: PriestleyTaylorRecord,
+    SnowParameters: SnowRecord, InterceptionParameters: InterceptionRecord,
+    ActualEvaporationParameters: ActualEvaporationRecord,
+}  # fmt: skip
 
 
 def _record_of(group):
     """A named tuple of the group's float fields, or the group's own ``record()``."""
     if hasattr(group, "record"):
         return group.record()
-    return _record_type(type(group))(*(float(getattr(group, f.name)) for f in attrs.fields(type(group))))
+    return _RECORD_TYPES[type(group)](*(float(getattr(group, f.name)) for f in attrs.fields(type(group))))

@@ -3,19 +3,24 @@
 Every GLEAM process (``thermodynamics`` ... ``soil``) is written once, in terms of arithmetic,
 ``np.exp``/``np.log``/``np.log1p``/``np.sqrt`` (which numpy applies to arrays and numba to
 scalars) and the primitives below.  Layered quantities are indexed *layer
-first*: ``storage[l]`` is a ``(member, site)`` array in numpy and a float in numba.
+first*: ``moisture[l]`` is a ``(member, site)`` array in numpy and a float in numba; functions
+return new values instead of writing into their arguments.
 
 * ``maximum``/``minimum``/``clip``: ``np.maximum``/``np.minimum`` for arrays, a compare and
   select for numba scalars (inputs are finite: the forcing is checked);
 * ``where(condition, a, b)``: ``np.where`` for arrays; ``a if condition else b`` in numba.
-* ``pick(layers, index)`` / ``put(layers, index, value)``: read/write the layer ``index`` of a
-  layer-first array, ``index`` varying per point (take/put along axis 0 in numpy).
+* a value that depends on a per-point index (the soil's extraction order) is a chain of
+  ``where`` (``soil.of_layer``), never an index into an array, so the compiled kernel keeps the
+  soil storages in registers.
 * ``anywhere(condition)``: whether any point needs a value (numpy: any; numba: the scalar), so a
   costly term can be skipped where nothing uses it, with identical results where it is used.
 
 :func:`jitable` marks a process function: a plain Python function for Python callers, and
 (when numba is installed) compiled by numba wherever a compiled function calls it, so
-``kernel_numba`` compiles exactly these functions (numba's ``register_jitable``).  Without numba
+``kernel_numba`` compiles exactly these functions (numba's ``register_jitable``): each once per
+signature, inlined by LLVM; the few composing functions LLVM would not inline are inlined by
+numba before typing (``inline=True``; inlining everything that way made the first compilation
+take ~150 CPU-seconds instead of ~8).  Without numba
 everything here is pure numpy.
 """
 
@@ -33,10 +38,17 @@ except ImportError:  # the optional `fast` extra is not installed: pure numpy
 NUMBA_INSTALLED = _register_jitable is not None
 
 
-def jitable(function):
-    """Mark ``function`` as a process function that numba may compile (unchanged for Python)."""
+def jitable(function=None, *, inline=False):
+    """Mark ``function`` as a process function that numba may compile (unchanged for Python).
+
+    ``inline=True`` (``@jitable(inline=True)``) makes numba inline the function's body into its
+    callers before typing; for the few composing functions whose calls LLVM does not inline by
+    itself (they are large).  Everything else is compiled once per signature and inlined by LLVM.
+    """
+    if function is None:
+        return lambda function: jitable(function, inline=inline)
     if NUMBA_INSTALLED:
-        _register_jitable(inline="always")(function)
+        _register_jitable(inline="always" if inline else "never")(function)
     function.__gleam_process__ = True
     return function
 
@@ -44,21 +56,6 @@ def jitable(function):
 def where(condition, if_true, if_false):
     """``if_true`` where ``condition`` else ``if_false`` (numpy arrays or numba scalars)."""
     return np.where(condition, if_true, if_false)
-
-
-def pick(layers, index):
-    """Value of layer ``index`` of the layer-first ``layers`` (index: int or per-point ints)."""
-    if np.ndim(index) == 0:
-        return layers[index]
-    return np.take_along_axis(layers, np.asarray(index)[None], axis=0)[0]
-
-
-def put(layers, index, value):
-    """Write ``value`` into layer ``index`` of the layer-first ``layers`` in place."""
-    if np.ndim(index) == 0:
-        layers[index] = value
-        return
-    np.put_along_axis(layers, np.asarray(index)[None], np.asarray(value)[None], axis=0)
 
 
 def anywhere(condition) -> bool:
@@ -104,22 +101,6 @@ if NUMBA_INSTALLED:
     def _minimum_scalar(a, b):
         if _scalar(a) and _scalar(b):
             return lambda a, b: a if a <= b else b
-        return None
-
-    @_overload(pick)
-    def _pick_scalar(layers, index):
-        if isinstance(index, _types.Integer):
-            return lambda layers, index: layers[index]
-        return None
-
-    @_overload(put)
-    def _put_scalar(layers, index, value):
-        if isinstance(index, _types.Integer):
-
-            def impl(layers, index, value):
-                layers[index] = value
-
-            return impl
         return None
 
     @_overload(anywhere)

@@ -43,9 +43,12 @@ def priestley_taylor(alpha, phi, equilibrium):
 
 
 @jitable
-def equilibrium_evaporation(net_radiation, slope, latent_heat, thermodynamics):
+def equilibrium_evaporation(net_radiation, slope, latent_heat, thermodynamics, latent_heat_divisor=1.0):
     """Delta / (Delta + gamma) R_n 86400 / lambda, mm d-1: Ep_k = alpha_k phi_k times this (a.4).
 
-    Written with gamma lambda = c_p P_a / epsilon as Delta R_n 86400 / (Delta lambda + c_p P_a /
-    epsilon): one division for all surfaces that share the air's properties."""
-    return slope * net_radiation * SECONDS_PER_DAY / (slope * latent_heat + psychrometric_numerator(thermodynamics))
+    The latent heat is lambda = ``latent_heat / latent_heat_divisor`` (the divisor lets the
+    Henderson-Sellers ratio in without a division of its own).  Written with gamma lambda =
+    c_p P_a / epsilon as Delta R_n 86400 d / (Delta lambda d + c_p P_a d / epsilon), d the
+    divisor: one division for all surfaces that share the air's properties."""
+    numerator = slope * net_radiation * SECONDS_PER_DAY * latent_heat_divisor
+    return numerator / (slope * latent_heat + psychrometric_numerator(thermodynamics) * latent_heat_divisor)

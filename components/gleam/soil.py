@@ -1,7 +1,8 @@
 """Multi-layer soil water balance per land-cover fraction (docs/model/gleam.md a.9).
 
-Storages ``s_l = w_l dz_l`` in mm, indexed layer first: ``storage[l]`` is a ``(member, site)``
-array in the numpy kernel and a float in the compiled one (``pointwise.py``).  Per fraction and day:
+Storages ``s_l = w_l dz_l`` in mm, a tuple (s_1, s_2, s_3) per fraction, top first: each entry a
+``(member, site)`` array in the numpy kernel and a float in the compiled one (``pointwise.py``);
+functions return the new storages instead of writing them.  Per fraction and day:
 
 1. extraction of the evaporation demand, each layer down to its lower bound (w_wp for
    vegetation, w_r for bare soil), in the order of ``SoilParameters.extraction_order``:
@@ -23,9 +24,10 @@ array in the numpy kernel and a float in the compiled one (``pointwise.py``).  P
      slowly) instead of falling to field capacity within one day; never below its lower bound.
 
    Why the cascade stays the default: it is GLEAM's published scheme (Miralles et al. 2011;
-   Martens et al. 2017), which this model reproduces; the gravity scheme is the model-error
-   option of a twin (Rains et al. 2022 note the spread collapse that immediate drainage causes),
-   chosen per experiment from measured spread statistics.
+   Martens et al. 2017), which this model reproduces.  The gravity scheme is an option for
+   experiments that need the soil to keep a wet anomaly for longer: with kappa = 1 the cascade
+   drains everything above field capacity within the day (``tests/test_gleam_drainage.py``), so
+   an ensemble's spread above field capacity is gone by the next day.
 
 Each step moves water between named places only, and every flux is a difference of the
 storages it leaves, so ``sum_l s_l`` changes by exactly ``F_k - E_k - D_k`` up to round-off.
@@ -38,7 +40,7 @@ from typing import NamedTuple
 import attrs
 from attrs import validators as v
 
-from .pointwise import jitable, maximum, minimum, pick, put, where
+from .pointwise import jitable, maximum, minimum, where
 
 TALL_LAYER_THICKNESS = (100.0, 900.0, 1500.0)
 SHORT_LAYER_THICKNESS = (100.0, 900.0)
@@ -92,17 +94,21 @@ def wettest_first_order(moisture, first, count):
     """Layer indices (o0, o1, o2) of ``moisture[first:first + count]`` by decreasing w (count <= 3).
 
     ``moisture`` is layer first.  A stable insertion sort: a layer moves above another only if
-    wetter by > TIE_TOLERANCE, so ties keep the upper layer first.  Entries beyond ``count`` are unused.
+    wetter by > TIE_TOLERANCE, so ties keep the upper layer first.  Entries beyond ``count`` are
+    unused.  The moisture of the layers placed so far is carried along with their indices (no
+    per-point indexing).
     """
     o0, o1, o2 = first, first + 1, first + 2
     if count >= 2:
-        swap = moisture[first + 1] > moisture[first] + TIE_TOLERANCE
+        w0, w1 = moisture[first], moisture[first + 1]
+        swap = w1 > w0 + TIE_TOLERANCE
         o0, o1 = where(swap, first + 1, first), where(swap, first, first + 1)
-    if count == 3:
-        swap = moisture[first + 2] > pick(moisture, o1) + TIE_TOLERANCE
-        o1, o2 = where(swap, first + 2, o1), where(swap, o1, first + 2)
-        swap = swap & (pick(moisture, o1) > pick(moisture, o0) + TIE_TOLERANCE)
-        o0, o1 = where(swap, o1, o0), where(swap, o0, o1)
+        w_o0, w_o1 = where(swap, w1, w0), where(swap, w0, w1)
+        if count == 3:
+            swap = moisture[first + 2] > w_o1 + TIE_TOLERANCE
+            o1, o2 = where(swap, first + 2, o1), where(swap, o1, first + 2)
+            swap = swap & (moisture[first + 2] > w_o0 + TIE_TOLERANCE)
+            o0, o1 = where(swap, o1, o0), where(swap, o0, o1)
     return o0, o1, o2
 
 
@@ -115,49 +121,64 @@ def extraction_order(moisture, first, count, option):
 
 
 @jitable
+def of_layer(layer, v0, v1, v2):
+    """``v_layer`` for the (per-point) ``layer`` in 0..2: a select, no indexing."""
+    return where(layer == 0, v0, where(layer == 1, v1, v2))
+
+
+@jitable
+def available_water(storage, thickness, lower_bound, count):
+    """(a0, a1, a2): mm above ``lower_bound * dz`` per layer of ``storage`` (0 beyond ``count``)."""
+    a0 = maximum(storage[0] - lower_bound * thickness[0], 0.0)
+    a1 = maximum(storage[1] - lower_bound * thickness[1], 0.0) if count >= 2 else 0.0 * a0
+    a2 = maximum(storage[2] - lower_bound * thickness[2], 0.0) if count >= 3 else 0.0 * a0
+    return a0, a1, a2
+
+
+@jitable
 def extract_in_order(storage, demand, thickness, lower_bound, order, count):
-    """Take ``demand`` (mm, >= 0) from the layer-first ``storage`` in place, layer ``order[0]`` first.
+    """Take ``demand`` (mm, >= 0) from the fraction's ``storage`` (s0, s1, s2), layer ``order[0]`` first.
 
     Each layer gives down to ``lower_bound * dz``; a layer already below gives nothing and is left
-    untouched (docs/model/gleam.md a.9.4).  Returns the extracted mm.
+    untouched (docs/model/gleam.md a.9.4).  Returns the new (s0, s1, s2) and the extracted mm.
     """
-    remaining = demand
-    for rank in range(count):
-        layer = order[rank]
-        layer_storage = pick(storage, layer)
-        available = maximum(layer_storage - lower_bound * thickness[layer], 0.0)
-        take = minimum(remaining, available)
-        put(storage, layer, layer_storage - take)
-        remaining = remaining - take
-    return demand - remaining
+    a0, a1, a2 = available_water(storage, thickness, lower_bound, count)
+    o0, o1, o2 = order
+    first = minimum(demand, of_layer(o0, a0, a1, a2))
+    remaining = demand - first
+    second = 0.0 * first
+    third = 0.0 * first
+    if count >= 2:
+        second = minimum(remaining, of_layer(o1, a0, a1, a2))
+        remaining = remaining - second
+    if count >= 3:
+        third = minimum(remaining, of_layer(o2, a0, a1, a2))
+        remaining = remaining - third
+    new = (
+        storage[0] - where(o0 == 0, first, where(o1 == 0, second, third)),
+        storage[1] - where(o0 == 1, first, where(o1 == 1, second, third)),
+        storage[2] - where(o0 == 2, first, where(o1 == 2, second, third)),
+    )
+    return new, demand - remaining
 
 
 @jitable
-def extract_proportionally(storage, demand, thickness, lower_bound, first, count):
-    """Take ``demand`` (mm, >= 0) from the layers in proportion to their available water, in place."""
-    total = 0.0 * demand
-    for layer in range(first, first + count):
-        total = total + maximum(storage[layer] - lower_bound * thickness[layer], 0.0)
+def extract_proportionally(storage, demand, thickness, lower_bound, count):
+    """Take ``demand`` (mm, >= 0) from the layers in proportion to their available water; returns
+    the new (s0, s1, s2) and the extracted mm."""
+    a0, a1, a2 = available_water(storage, thickness, lower_bound, count)
+    total = a0 + a1 + a2
     share = where(total > 0.0, minimum(demand, total) / maximum(total, 1e-300), 0.0)
-    extracted = 0.0 * demand
-    for layer in range(first, first + count):
-        take = share * maximum(storage[layer] - lower_bound * thickness[layer], 0.0)
-        storage[layer] = storage[layer] - take
-        extracted = extracted + take
-    return extracted
+    new = (storage[0] - share * a0, storage[1] - share * a1, storage[2] - share * a2)
+    return new, share * a0 + share * a1 + share * a2
 
 
 @jitable
-def cascade_drainage(storage, inflow, thickness, first, count, field_capacity, saturation, drainage_fraction):
-    """Add ``inflow`` (mm) to layer ``first`` and cascade the excess down, in place (a.9.2-3); returns D."""
-    flux = inflow
-    for layer in range(first, first + count):
-        s = storage[layer] + flux
-        flux = maximum(
-            maximum(drainage_fraction * (s - field_capacity * thickness[layer]), s - saturation * thickness[layer]), 0.0
-        )
-        storage[layer] = s - flux
-    return flux
+def cascade_layer(storage, inflow, thickness, field_capacity, saturation, drainage_fraction):
+    """One layer of the cascade (a.9.2-3): (new storage, q) with q = max(kappa (s - w_fc dz), s - w_sat dz, 0)."""
+    s = storage + inflow
+    flux = maximum(maximum(drainage_fraction * (s - field_capacity * thickness), s - saturation * thickness), 0.0)
+    return s - flux, flux
 
 
 @jitable
@@ -175,47 +196,63 @@ def gravity_drained_storage(storage, thickness, saturation, exponent, conductivi
 
 
 @jitable
-def gravity_drainage(storage, inflow, thickness, first, count, lower_bound, site):
-    """Add ``inflow`` (mm) to layer ``first``, then per layer: saturation excess and the day's free
-    drainage pass to the layer below, in place; returns D (mm) leaving the last layer."""
-    exponent = 2.0 * site.pore_size_index + 3.0
-    flux = inflow
-    for layer in range(first, first + count):
-        s = storage[layer] + flux
-        excess = maximum(s - site.saturation * thickness[layer], 0.0)
-        s = s - excess
-        drained = gravity_drained_storage(
-            s, thickness[layer], site.saturation, exponent, site.saturated_conductivity, lower_bound * thickness[layer]
-        )
-        flux = excess + (s - drained)
-        storage[layer] = drained
-    return flux
+def gravity_layer(storage, inflow, thickness, lower_bound, exponent, site):
+    """One layer of gravity drainage: (new storage, flux to the layer below); the saturation
+    excess and the day's free drainage pass down."""
+    s = storage + inflow
+    excess = maximum(s - site.saturation * thickness, 0.0)
+    s = s - excess
+    drained = gravity_drained_storage(
+        s, thickness, site.saturation, exponent, site.saturated_conductivity, lower_bound * thickness
+    )
+    return drained, excess + (s - drained)
 
 
-@jitable
-def fraction_water_balance(moisture, storage, first, count, evaporation_demand, net_input, thickness, lower_bound, site, soil):
-    """One day of docs/model/gleam.md a.9 for the fraction of layers ``first:first + count``.
+@jitable(inline=True)
+def extract(storage, moisture, demand, thickness, lower_bound, count, soil):
+    """Extraction of ``demand`` (mm, >= 0) by ``soil.extraction_order``: (new storages, extracted)."""
+    if soil.extraction_order == PROPORTIONAL:
+        return extract_proportionally(storage, demand, thickness, lower_bound, count)
+    order = extraction_order(moisture, 0, count, soil.extraction_order)
+    return extract_in_order(storage, demand, thickness, lower_bound, order, count)
 
-    ``moisture`` is the start-of-day w and ``storage`` receives the new storages (mm), both layer
-    first over all layers (``storage`` is written in place); ``thickness`` the layers' dz (mm);
-    ``site`` the site record (``field_capacity``, ``saturation``, ``pore_size_index``,
+
+@jitable(inline=True)
+def drain_layer(storage, inflow, thickness, lower_bound, site, soil):
+    """One layer's infiltration and drainage by ``soil.drainage``: (new storage, flux to the layer below)."""
+    if soil.drainage == GRAVITY:
+        return gravity_layer(storage, inflow, thickness, lower_bound, 2.0 * site.pore_size_index + 3.0, site)
+    return cascade_layer(storage, inflow, thickness, site.field_capacity, site.saturation, soil.drainage_fraction)
+
+
+@jitable(inline=True)
+def drain(storage, net_input, thickness, count, lower_bound, site, soil):
+    """Add ``net_input`` (mm) to the top layer and drain layer by layer down (:func:`drain_layer`);
+    returns the new (s0, s1, s2) and D (mm) leaving the last layer."""
+    s0, flux = drain_layer(storage[0], net_input, thickness[0], lower_bound, site, soil)
+    s1, s2 = storage[1], storage[2]
+    if count >= 2:
+        s1, flux = drain_layer(s1, flux, thickness[1], lower_bound, site, soil)
+    if count >= 3:
+        s2, flux = drain_layer(s2, flux, thickness[2], lower_bound, site, soil)
+    return (s0, s1, s2), flux
+
+
+@jitable(inline=True)
+def fraction_water_balance(moisture, count, evaporation_demand, net_input, thickness, lower_bound, site, soil):
+    """One day of docs/model/gleam.md a.9 for a fraction of ``count`` layers (1..3).
+
+    ``moisture`` is the start-of-day (w_1, w_2, w_3) of the fraction's layers, top first, and
+    ``thickness`` their dz (mm); entries beyond ``count`` are placeholders, never used.  ``site``
+    the site record (``field_capacity``, ``saturation``, ``pore_size_index``,
     ``saturated_conductivity``); ``soil`` a :class:`SoilRecord`.  ``evaporation_demand`` may be
-    negative (condensation, added to the top layer).  Returns (actual evaporation, drainage), mm.
+    negative (condensation, added to the top layer).  Returns ((s_1, s_2, s_3) new storages in
+    mm, actual evaporation, drainage); values are returned, not written, so the compiled kernel
+    keeps them in registers.
     """
     demand = maximum(evaporation_demand, 0.0)
     condensation = maximum(-evaporation_demand, 0.0)
-    for layer in range(first, first + count):
-        storage[layer] = moisture[layer] * thickness[layer]
-    if soil.extraction_order == PROPORTIONAL:
-        extracted = extract_proportionally(storage, demand, thickness, lower_bound, first, count)
-    else:
-        order = extraction_order(moisture, first, count, soil.extraction_order)
-        extracted = extract_in_order(storage, demand, thickness, lower_bound, order, count)
-    storage[first] = storage[first] + condensation
-    if soil.drainage == GRAVITY:
-        drainage = gravity_drainage(storage, net_input, thickness, first, count, lower_bound, site)
-    else:
-        drainage = cascade_drainage(
-            storage, net_input, thickness, first, count, site.field_capacity, site.saturation, soil.drainage_fraction
-        )
-    return extracted - condensation, drainage
+    storage = (moisture[0] * thickness[0], moisture[1] * thickness[1], moisture[2] * thickness[2])
+    (s0, s1, s2), extracted = extract(storage, moisture, demand, thickness, lower_bound, count, soil)
+    storage, drainage = drain((s0 + condensation, s1, s2), net_input, thickness, count, lower_bound, site, soil)
+    return storage, extracted - condensation, drainage

@@ -35,10 +35,21 @@ class ThermodynamicParameters:
 
 
 @jitable
+def latent_heat_of_vaporisation_ratio(temperature_kelvin):
+    """(numerator, denominator) of the Henderson-Sellers (1984) latent heat, J kg-1:
+    lambda = 1.91846e6 (T / (T - 33.91))^2 = 1.91846e6 T^2 / (T - 33.91)^2 (docs/model/gleam.md a.3).
+
+    As a ratio so that :func:`~s1da.components.gleam.potential.equilibrium_evaporation` needs no
+    division of its own for it."""
+    shifted = temperature_kelvin - 33.91
+    return 1.91846e6 * temperature_kelvin * temperature_kelvin, shifted * shifted
+
+
+@jitable
 def latent_heat_of_vaporisation(temperature_kelvin):
     """Henderson-Sellers (1984) latent heat, J kg-1 (docs/model/gleam.md a.3, G1 ``lambdax``)."""
-    ratio = temperature_kelvin / (temperature_kelvin - 33.91)
-    return 1.91846e6 * ratio * ratio
+    numerator, denominator = latent_heat_of_vaporisation_ratio(temperature_kelvin)
+    return numerator / denominator
 
 
 @jitable
