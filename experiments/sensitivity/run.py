@@ -9,6 +9,7 @@ fit in and out of sample and the R used beside the true observation error the tw
 * ``no_state_perturbation``: forcing perturbations only (the paper's ensemble);
 * ``inflation_1.2``: DEnKF multiplicative inflation 1.2;
 * ``precipitation_sd_0.6``: precipitation perturbation SD doubled;
+* ``forcing_tau_3``: forcing perturbations correlated over tau = 3 days instead of 1;
 * ``drainage_0.3``: GLEAM linear-reservoir drainage (kappa = 0.3 d-1, DD-10) instead of draining
   everything above field capacity within the day;
 * ``adaptive_r``: the DEnKF with the per-site Desroziers et al. (2005) R
@@ -70,6 +71,7 @@ VARIANTS = {
     "inflation_1.2": {"filter": {"inflation": 1.2}},
     "precipitation_sd_0.6": {"perturbation": {"precipitation_relative_sd": 0.6}},
     "drainage_0.3": {"model": {"parameters": {"soil": {"drainage_fraction": 0.3}}}},
+    "forcing_tau_3": {"perturbation": {"correlation_time": 3.0}},
     "adaptive_r": {},
     "adaptive_inflation": {},
     "adaptive_both": {},
