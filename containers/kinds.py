@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from s1da.components.filters import DEnKF, ETKF, StochasticEnKF
+from s1da.components.filters.adaptive import AdaptiveFilter
 from s1da.components.gleam import GleamModel
 from s1da.components.gleam.sites import statics_from_sites
 from s1da.components.operators import SupportVectorOperator, WaterCloudModel
@@ -25,7 +26,7 @@ from s1da.components.sources.spen_farm import SpenFarmSourceOptions, spen_farm_s
 from s1da.components.sources.twin_experiment import twin_site_data
 from s1da.components.sources.twin_grid import TwinGridOptions, twin_grid_cells
 from s1da.containers.bmi_model import BmiModelOptions, bmi_model
-from s1da.containers.options import CrossValidatedOptions, GleamOptions, SeasonalOptions, TwinSourceOptions
+from s1da.containers.options import AdaptiveFilterOptions, CrossValidatedOptions, GleamOptions, SeasonalOptions, TwinSourceOptions
 from s1da.containers.registry import BuildContext, Component
 
 
@@ -91,6 +92,18 @@ def _forcing_perturber(options: ForcingPerturbationParameters, context: BuildCon
     return ForcingPerturber(options, entropy=context.experiment["seed"])
 
 
+_BASE_FILTERS = {"denkf": DEnKF, "enkf": StochasticEnKF, "etkf": ETKF}
+
+
+def _adaptive(options: AdaptiveFilterOptions, context: BuildContext) -> AdaptiveFilter:
+    """Fresh memory per build: the experiment restarts it for each DA run and checkpoints it."""
+    return AdaptiveFilter(
+        _BASE_FILTERS[options.base](),
+        inflation=None if options.inflation is None else attrs.evolve(options.inflation),
+        observation_error=None if options.observation_error is None else attrs.evolve(options.observation_error),
+    )
+
+
 def _cross_validated(options: CrossValidatedOptions, context: BuildContext) -> CrossValidatedOperator:
     return CrossValidatedOperator(options.wrapped(), n_folds=options.n_folds)
 
@@ -116,6 +129,7 @@ BUILTIN = [
     Component("filter", "denkf", DEnKF, copy_of),
     Component("filter", "enkf", StochasticEnKF, copy_of),
     Component("filter", "etkf", ETKF, copy_of),
+    Component("filter", "adaptive", AdaptiveFilterOptions, _adaptive),
     Component("operator", "wcm", WaterCloudModel, copy_of),
     Component("operator", "svr", SupportVectorOperator, copy_of),
     Component("operator", "cross_validated", CrossValidatedOptions, _cross_validated),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import attrs
 
+from s1da.components.filters.adaptive import AdaptiveInflation, DesroziersR
 from s1da.components.gleam import GleamParameters
 from s1da.components.operators import SupportVectorOperator, WaterCloudModel
 from s1da.components.operators.seasonal import FALLBACKS, METEOROLOGICAL_STARTS, check_season_starts
@@ -107,4 +108,29 @@ class SeasonalOptions(WrappedOperatorOptions):
     )
     n_folds: int | None = attrs.field(
         default=None, validator=_folds, metadata={"units": "1", "doc": "folds K of the cross-validated R (default: the SVR's n_folds, else 5)"}
+    )
+
+
+def _something_adaptive(instance, attribute, value):
+    if instance.inflation is None and value is None:
+        raise ValueError("inflation and observation_error are both null: nothing is adaptive (use the base filter's own kind)")
+
+
+ADAPTIVE_BASES = ("denkf", "enkf", "etkf")
+
+
+@attrs.frozen
+class AdaptiveFilterOptions:
+    """A base filter with per-site adaptive inflation (Li, Kalnay & Miyoshi 2009) and/or the
+    Desroziers et al. (2005) R, docs/model/filters.md: ``filter: {kind: adaptive, base: denkf,
+    inflation: {}, observation_error: {}}`` (an empty mapping takes every default; by default
+    only the R is adaptive)."""
+
+    base: str = attrs.field(default="denkf", validator=_one_of(*ADAPTIVE_BASES), metadata={"doc": "the filter that analyses"})
+    inflation: AdaptiveInflation | None = attrs.field(
+        default=None, metadata={"doc": "per-site adaptive multiplicative inflation of the forecast anomalies"}
+    )
+    observation_error: DesroziersR | None = attrs.field(
+        factory=DesroziersR, validator=_something_adaptive,
+        metadata={"doc": "per-site R from the innovations (Desroziers et al. 2005) instead of the operator's (null: the operator's R)"},
     )

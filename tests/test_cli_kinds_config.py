@@ -38,7 +38,7 @@ def test_config_init_writes_a_complete_config_that_runs_as_it_is(tmp_path, capsy
     text = config.read_text()
     for option in ("precipitation_relative_sd", "drainage_fraction", "inflation", "incidence_angle_deg", "c_grid"):
         assert f"{option}:" in text
-    assert "# other kinds: enkf, etkf" in text
+    assert "# other kinds: adaptive, enkf, etkf" in text
     store = tmp_path / "mine.zarr"
     assert main(["run", str(config), "--output", str(store), "--no-progress"]) == 0
     assert EnsembleStore.open(store).is_complete

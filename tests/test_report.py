@@ -189,3 +189,13 @@ def test_cli_report_options(tmp_path, capsys):
         assert exit_info.value.code == 2
     assert "figure formats" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_long_tick_labels_are_wrapped_at_separators():
+    from s1da.framework.report.figures import wrap_label
+
+    assert wrap_label("WCM") == "WCM"
+    assert wrap_label("open-loop SM") == "open-loop\nSM"
+    assert wrap_label("DA-SEASONAL_WCM_CV") == "DA-\nSEASONAL_\nWCM_CV"
+    assert all(len(line) <= 10 for line in wrap_label("seasonal_cross_validated_svr").splitlines())
+    assert wrap_label("averyveryverylonglabel") == "averyveryverylonglabel"  # no separator: kept whole

@@ -7,6 +7,7 @@ sit outside the axes; each quantity has its own axis with units.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -114,13 +115,24 @@ def date_axis(axis) -> None:
     axis.xaxis.set_major_formatter(ConciseDateFormatter(locator))
 
 
+def wrap_label(label: str, width: int = 10) -> str:
+    """A tick label on lines of about ``width`` characters, broken after ``_``, ``-`` or a space
+    (long operator labels such as ``seasonal_wcm_cv`` would otherwise overlap their neighbours)."""
+    lines = [""]
+    for part in re.split(r"(?<=[_\- ])", label):
+        if lines[-1] and len(lines[-1]) + len(part) > width:
+            lines.append("")
+        lines[-1] += part
+    return "\n".join(line.rstrip() for line in lines)
+
+
 def boxplot(axis, series: dict[str, np.ndarray], ylabel: str, title: str) -> None:
     labels, values = [], []
     for label, data in series.items():
         data = np.asarray(data, dtype=float)
         data = data[np.isfinite(data)]
         if data.size:
-            labels.append(f"{label}\n(n = {data.size})")
+            labels.append(f"{wrap_label(label)}\n(n = {data.size})")
             values.append(data)
     if not values:
         axis.text(0.5, 0.5, "no data", ha="center", va="center", transform=axis.transAxes)
