@@ -48,6 +48,10 @@ if NUMBA_HIDDEN:
     sys.meta_path.insert(0, NumbaBlocker())
     for _name in _forget_numba_modules():
         del sys.modules[_name]
+    # and in every process the tests start (dask workers, CLI subprocesses): a stub numba that
+    # fails to import comes first on their path, so a cluster run computes what the serial run does
+    _HIDDEN_PATH = str(Path(__file__).resolve().parent / "numba_hidden")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_HIDDEN_PATH, os.environ.get("PYTHONPATH", "")]))
 
 
 @pytest.fixture
