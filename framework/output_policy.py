@@ -66,21 +66,104 @@ def _optional_names(value):
     return None if value is None else tuple(str(name) for name in value)
 
 
-def members_last(values: np.ndarray, member_axis: int) -> np.ndarray:
-    """``values`` with the member axis moved last and contiguous.
+def member_moments(values: np.ndarray, member_axis: int, spread: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Ensemble mean and (``spread``) sample standard deviation (``ddof=1``) over ``member_axis``.
 
-    A NumPy reduction along a contiguous last axis treats every site alike (pairwise summation
-    of each row), whereas along a strided axis its order depends on the shape: with one site
-    the member axis is contiguous and summed pairwise, with several it is summed in sequence.
-    Reducing members last makes ensemble statistics of a site independent of how many sites
-    share the array, so that any chunking gives the same numbers bit for bit.
+    The members are summed one after another in member order, vectorised over every other
+    axis.  A NumPy reduction would sum a contiguous member axis pairwise but a strided one in
+    sequence, so a site's statistics would depend on how many sites share the array; here every
+    element sees the same operations whatever the shape, so any chunking gives the same numbers
+    bit for bit, and no transposed copy of the ensemble is made.
     """
-    return np.ascontiguousarray(np.moveaxis(values, member_axis, -1))
+    members = np.moveaxis(np.asarray(values, dtype="float64"), member_axis, 0)
+    n_members = members.shape[0]
+    total = members[0].copy()
+    for member in members[1:]:
+        total += member
+    mean = total / n_members
+    if not spread:
+        return mean, None
+    squares = np.zeros_like(mean)
+    deviation = np.empty_like(mean)
+    for member in members:
+        np.subtract(member, mean, out=deviation)
+        deviation *= deviation
+        squares += deviation
+    squares /= n_members - 1
+    return mean, np.sqrt(squares, out=squares)
 
 
 def member_mean(values: np.ndarray, member_axis: int) -> np.ndarray:
-    """Ensemble mean over ``member_axis``, the same for a site whatever the other sites (see :func:`members_last`)."""
-    return members_last(values, member_axis).mean(axis=-1)
+    """Ensemble mean over ``member_axis``, the same for a site whatever the other sites (see :func:`member_moments`)."""
+    return member_moments(values, member_axis, spread=False)[0]
+
+
+class BlockOutputs:
+    """The arrays one block of a run stores, filled day by day from the ensemble's outputs.
+
+    Each day's statistics are computed as the day comes (:func:`member_moments`), so a variable
+    whose members are not stored never holds a ``(time, member, site)`` buffer; members that are
+    stored (and every member of a variable with quantiles) are kept for the block.  ``variables``
+    maps a run variable to its dims in the task layout, ``sizes`` gives every dim's size but
+    ``time`` (the block's days).  Days a variable is not given stay NaN (DA diagnostics on days
+    without an analysis).
+    """
+
+    def __init__(self, policy: OutputPolicy, variables: Mapping[str, tuple[str, ...]], n_days: int, sizes: Mapping[str, int]):
+        self.policy = policy
+        self.arrays: dict[str, np.ndarray] = {}
+        self._members: dict[str, np.ndarray] = {}
+        self._ensembles: dict[str, np.ndarray] = {}  # every member, for the quantiles
+        self._plain: set[str] = set()  # kept variables without a member axis
+        self._reduced: set[str] = set()  # member variables with statistics
+
+        def empty(dims, **override):
+            return np.full(tuple(override.get(dim, n_days if dim == "time" else sizes[dim]) for dim in dims), np.nan)
+
+        for name, dims in variables.items():
+            if not policy.keeps(name):
+                continue
+            if "member" not in dims:
+                self.arrays[name] = empty(dims)
+                self._plain.add(name)
+                continue
+            members = policy.member_numbers(sizes["member"], name)
+            if members.size:
+                self._members[name] = members
+                self.arrays[name] = empty(dims, member=members.size)
+            reduced = tuple(dim for dim in dims if dim != "member")
+            for statistic in policy.statistics:
+                self.arrays[f"{name}_{statistic}"] = empty(reduced)
+                self._reduced.add(name)
+            if policy.quantiles:
+                self._ensembles[name] = empty(dims)
+
+    def add(self, day: int, outputs: Mapping[str, np.ndarray]) -> None:
+        """Day ``day`` (of the block) of the outputs: ``(member, site, ...)`` or ``(site, ...)``."""
+        for name, values in outputs.items():
+            if name in self._plain:
+                self.arrays[name][day] = values
+                continue
+            if name in self._members:
+                members = self._members[name]
+                self.arrays[name][day] = values if members.size == values.shape[0] else values[members]
+            if name in self._ensembles:
+                self._ensembles[name][day] = values
+            if name in self._reduced:
+                mean, spread = member_moments(values, 0, "std" in self.policy.statistics)
+                if "mean" in self.policy.statistics:
+                    self.arrays[f"{name}_mean"][day] = mean
+                if spread is not None:
+                    self.arrays[f"{name}_std"][day] = spread
+
+    def finish(self, n_days: int) -> dict[str, np.ndarray]:
+        """The stored arrays of the first ``n_days`` days, in float64."""
+        for name, ensemble in self._ensembles.items():
+            with warnings.catch_warnings():  # all-NaN members (days without an analysis) give NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                quantiles = np.quantile(np.moveaxis(ensemble, 1, -1), self.policy.quantiles, axis=-1)  # (quantile, time, ...)
+            self.arrays[f"{name}_quantile"] = np.moveaxis(quantiles, 0, 1)
+        return {name: values[:n_days] for name, values in self.arrays.items()}
 
 
 def _optional(converter):
@@ -168,25 +251,6 @@ class OutputPolicy:
             if self.quantiles:
                 stored[f"{name}_quantile"] = (reduced[0], "quantile", *reduced[1:])
         return stored
-
-    def reduce(self, name: str, values: np.ndarray, members: np.ndarray, member_axis: int = 1) -> dict[str, np.ndarray]:
-        """Store arrays of one block of ``values`` (member axis ``member_axis``), in float64."""
-        out = {}
-        if not self.keeps(name):
-            return out
-        if members.size:
-            out[name] = values if members.size == values.shape[member_axis] else np.take(values, members, axis=member_axis)
-        with warnings.catch_warnings():  # all-NaN members (days without an analysis) give NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            last = members_last(values, member_axis)
-            if "mean" in self.statistics:
-                out[f"{name}_mean"] = last.mean(axis=-1)
-            if "std" in self.statistics:
-                out[f"{name}_std"] = last.std(axis=-1, ddof=1)
-            if self.quantiles:
-                quantiles = np.quantile(last, self.quantiles, axis=-1)  # (quantile, time, ...)
-                out[f"{name}_quantile"] = np.moveaxis(quantiles, 0, 1)
-        return out
 
     def encoding(self) -> dict:
         """dtype and compressors of the run arrays (:func:`~s1da.framework.store_regions.create_chunked_group`);

@@ -5,7 +5,7 @@ cubic B-spline weights and rescaled to unit variance.  Each lattice node draws i
 from ``stream(entropy, node_id, purpose, block)`` (:mod:`s1da.framework.randomness`), so the
 value at a cell is a pure function of (entropy, the cell's lat/lon, purpose, block): any subset,
 chunk or worker count of cells gives the same numbers bit for bit (the interpolation is an
-element-wise sum over the 4 x 4 nearest nodes in a fixed order).
+separable sum over the 4 x 4 nearest nodes in a fixed order, longitude first).
 
 Correlation.  The interpolated field is ``z(x) = sum_k w_k(x) xi_k / sqrt(sum_k w_k(x)^2)``.
 Averaged over cell positions, its correlation at lag ``r`` is the autocorrelation of the cubic
@@ -36,6 +36,9 @@ from s1da.framework.randomness import Purpose, stream
 LATTICE_PER_LENGTH = math.sqrt(1.5)
 """Lattice spacing in units of the correlation length (module docstring)."""
 
+BLOCK_ELEMENTS = 1 << 16
+"""Values per block of the interpolation's temporaries (512 kB: they stay in cache)."""
+
 
 def _bspline_weights(t: np.ndarray) -> np.ndarray:
     """Cubic B-spline weights of the nodes floor(u)-1 .. floor(u)+2 for fractions t, ``(n, 4)``."""
@@ -53,20 +56,53 @@ def _positive_finite(instance, attribute, value) -> None:
 
 @attrs.frozen
 class Interpolation:
-    """Which lattice nodes and weights make each cell: ``nodes`` ``(node,)`` ids, ``index`` and
-    ``weights`` ``(cell, 16)`` (weights already divided by the variance-restoring norm)."""
+    """Which lattice nodes and weights make each cell, evaluated separably (lon, then lat).
+
+    ``nodes`` ``(node,)`` are the lattice node ids.  A *row sum* ``p`` is one lattice row of
+    nodes interpolated in longitude at one cell longitude: ``row_nodes`` ``(row_sum, 4)``
+    (positions in ``nodes``) and ``row_weights`` ``(row_sum, 4)``.  A cell is the sum in
+    latitude of its four row sums: ``cell_rows`` ``(cell, 4)`` and ``cell_weights``
+    ``(cell, 4)``.  Both weight sets are already divided by their part of the
+    variance-restoring norm (the norm is the product of a latitude and a longitude factor).
+    Cells on one longitude share their row sums, so a tile costs about 4 instead of 16
+    multiply-adds per cell, and each value is still a fixed-order function of the cell's
+    position and the node values alone (chunk independence).
+    """
 
     nodes: np.ndarray
-    index: np.ndarray
-    weights: np.ndarray
+    row_nodes: np.ndarray
+    row_weights: np.ndarray
+    cell_rows: np.ndarray
+    cell_weights: np.ndarray
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The normalised weights of each cell's 16 nodes, ``(cell, 16)`` (latitude-major)."""
+        lon_weights = self.row_weights[self.cell_rows]  # (cell, 4 lat, 4 lon)
+        return (self.cell_weights[:, :, None] * lon_weights).reshape(len(self.cell_rows), 16)
 
     def apply(self, node_values: np.ndarray) -> np.ndarray:
         """``node_values`` ``(node, ...)`` -> cell values ``(cell, ...)``, summed in a fixed order."""
         extra = (slice(None),) + (None,) * (node_values.ndim - 1)
-        out = self.weights[:, 0][extra] * node_values[self.index[:, 0]]
-        for k in range(1, self.index.shape[1]):
-            out += self.weights[:, k][extra] * node_values[self.index[:, k]]
-        return out
+        rows = _weighted_sum(self.row_weights, self.row_nodes, node_values, extra)
+        return _weighted_sum(self.cell_weights, self.cell_rows, rows, extra)
+
+
+def _weighted_sum(weights: np.ndarray, index: np.ndarray, values: np.ndarray, extra: tuple) -> np.ndarray:
+    """``sum_k weights[:, k] * values[index[:, k]]``, k in order, a cache-sized block of rows at a time."""
+    out = np.empty((len(index),) + values.shape[1:])
+    step = max(1, BLOCK_ELEMENTS // max(1, math.prod(values.shape[1:])))
+    gathered = np.empty((min(step, len(index)),) + values.shape[1:])
+    for start in range(0, len(index), step):
+        rows = slice(start, min(start + step, len(index)))
+        block, taken = out[rows], gathered[: rows.stop - start]
+        np.take(values, index[rows, 0], axis=0, out=taken)
+        np.multiply(weights[rows, 0][extra], taken, out=block)
+        for k in range(1, index.shape[1]):
+            np.take(values, index[rows, k], axis=0, out=taken)
+            taken *= weights[rows, k][extra]
+            block += taken
+    return out
 
 
 @attrs.frozen
@@ -98,12 +134,19 @@ class LatticeField:
         u, v = lat / h_lat, lon / h_lon
         i, j = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
         w_lat, w_lon = _bspline_weights(u - i), _bspline_weights(v - j)
-        norm = np.sqrt((w_lat**2).sum(axis=1) * (w_lon**2).sum(axis=1))
+        w_lat /= np.sqrt((w_lat**2).sum(axis=1))[:, None]
+        w_lon /= np.sqrt((w_lon**2).sum(axis=1))[:, None]
         offsets = np.arange(-1, 3)
-        ids = self._node_ids((i[:, None] + offsets)[:, :, None], (j[:, None] + offsets)[:, None, :]).reshape(len(lat), 16)
-        weights = ((w_lat[:, :, None] * w_lon[:, None, :]).reshape(len(lat), 16)) / norm[:, None]
-        nodes, index = np.unique(ids, return_inverse=True)
-        return Interpolation(nodes=nodes, index=index.reshape(ids.shape), weights=weights)
+        # one row sum per (lattice row, cell longitude): the key is the row and the longitude's bits
+        keys = np.stack([(i[:, None] + offsets).ravel(), np.repeat(lon.view(np.int64), 4)], axis=1)
+        unique_keys, first, cell_rows = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        owner = first // 4  # a cell of each row sum (its longitude weights are the row sum's)
+        ids = self._node_ids(unique_keys[:, 0][:, None], j[owner][:, None] + offsets)
+        nodes, row_nodes = np.unique(ids, return_inverse=True)
+        return Interpolation(
+            nodes=nodes, row_nodes=row_nodes.reshape(ids.shape), row_weights=w_lon[owner],
+            cell_rows=cell_rows.reshape(len(lat), 4), cell_weights=w_lat,
+        )
 
     def node_normals(self, entropy: int, nodes: np.ndarray, purpose: Purpose, block: int, shape: tuple[int, ...]) -> np.ndarray:
         """Standard normals ``(node, *shape)``, one keyed stream per node."""

@@ -26,7 +26,7 @@ from s1da.framework import store_regions
 from s1da.framework.experiment import FLUXES, Experiment, run_variables
 from s1da.framework.interfaces import ObservationOperator
 from s1da.framework.layout import Task, layout_for
-from s1da.framework.output_policy import member_mean
+from s1da.framework.output_policy import BlockOutputs, member_mean
 from s1da.framework.store import EnsembleStore, StoreWarning
 from s1da.framework.store_regions import TaskRecords
 
@@ -235,31 +235,22 @@ class TaskRunner:
                 self.records.create_series(self.task.index, CALIBRATION_INPUT, (len(period), len(self.task.sites)), experiment.chunk_days)
         run = ChunkRun(experiment, period, checkpoint, operator, days_done=days_done)
         offset = stage_offset(experiment, self.stages, name)
-        n_site, n_layer = len(self.task.sites), len(experiment._layer_names())
+        sizes = {"member": experiment.members, "site": len(self.task.sites), "layer": len(experiment._layer_names())}
         while not run.finished:
             block_start = run.days_done
             block_days = min(experiment.chunk_days, len(period) - block_start)
-            buffers = {key: np.full(block_shape(dims, block_days, experiment.members, n_site, n_layer), np.nan) for key, dims in variables.items()}
+            block = BlockOutputs(self.policy, variables, block_days, sizes)
+            mean_sm = np.empty((block_days, sizes["site"]))  # the calibration's input (open loop)
             for offset_day in range(block_days):
-                for key, values in run.step_day().items():
-                    buffers[key][offset_day] = values
-            arrays = {}
-            for key, values in buffers.items():
-                if "member" in variables[key]:
-                    arrays.update(self.policy.reduce(key, values, self.policy.member_numbers(experiment.members, key)))
-                elif self.policy.keeps(key):
-                    arrays[key] = values
-            self._write(name, block_start, arrays, stored_dims)
+                outputs = run.step_day()
+                block.add(offset_day, outputs)
+                if operator is None:
+                    mean_sm[offset_day] = member_mean(outputs["surface_soil_moisture"], 0)
+            self._write(name, block_start, block.finish(block_days), stored_dims)
             if operator is None:
-                mean_sm = member_mean(buffers["surface_soil_moisture"], 1)  # (time, site)
                 self.records.write_series(self.task.index, CALIBRATION_INPUT, block_start, mean_sm)
             self.records.save(self.task.index, name, run.days_done, run.checkpoint())
             self.report(offset + run.days_done, name)
-
-
-def block_shape(dims: tuple[str, ...], n_days: int, n_members: int, n_site: int, n_layer: int) -> tuple[int, ...]:
-    sizes = {"time": n_days, "member": n_members, "site": n_site, "layer": n_layer}
-    return tuple(sizes[dim] for dim in dims)
 
 
 def task_stages(labels: list[str]) -> list[str]:
