@@ -91,6 +91,52 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def create_template_group(
+    store: EnsembleStore, name: str, *, times: np.ndarray, coords: Mapping[str, tuple[Any, np.ndarray, Mapping[str, Any]]], kind: str
+) -> tuple[zarr.Group, dict[str, int], dict[str, tuple[str, ...]]] | None:
+    """A new group ``name`` with its ``time`` and coordinate arrays (checksummed), the start of
+    a template filled later block by block or region by region.
+
+    ``coords`` maps a coordinate to ``(dims, values, attrs)``, ``dims`` one name or a sequence.
+    Returns the group, the dimension sizes and the auxiliary coordinates (name -> dims, e.g.
+    ``lat(site)``); None when the group exists already (a resume), after checking that it is a
+    ``kind`` group of the same length.  A group whose creation was interrupted (the template
+    writes ``length_days`` last) is made again.
+    """
+    if store.has_group(name) and "length_days" not in store._group(name, mode="r").attrs:
+        del store._root()[name]
+    if store.has_group(name):
+        existing = store._group(name, mode="r")
+        if existing.attrs.get("group_kind") != kind:
+            raise StoreError(f"{store.path}/{name} exists and is not a {kind} group")
+        if int(existing.attrs.get("length_days", -1)) != len(times):
+            raise StoreError(f"{store.path}/{name} exists with a different length; use --overwrite")
+        return None
+    group = store._root().create_group(name)
+    days, time_attrs = _time_encoding(times)
+    group.create_array("time", data=days, dimension_names=["time"], attributes=time_attrs, compressors=CHECKSUMMED)
+    sizes, auxiliary = {"time": len(times)}, {}
+    for coord_name, (dims, values, attrs) in coords.items():
+        dims = (dims,) if isinstance(dims, str) else tuple(dims)
+        values = np.asarray(values)
+        if values.dtype.kind == "U":  # zarr v3 specifies variable-length strings only
+            values = values.astype(np.dtypes.StringDType())
+        group.create_array(coord_name, data=values, dimension_names=list(dims), attributes=_json_safe(dict(attrs)), compressors=CHECKSUMMED)
+        sizes.update(zip(dims, values.shape))
+        if (coord_name,) != dims:
+            auxiliary[coord_name] = dims
+    return group, sizes, auxiliary
+
+
+def linked_coordinates(attrs: Mapping[str, Any], dims: Sequence[str], auxiliary: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
+    """``attrs`` with the CF ``coordinates`` attribute naming the auxiliary coordinates (lat, lon) on ``dims``."""
+    attrs = dict(attrs)
+    linked = [coord for coord, coord_dims in auxiliary.items() if set(coord_dims) <= set(dims)]
+    if linked:
+        attrs["coordinates"] = " ".join(linked)
+    return attrs
+
+
 def write_checkpoint(group: zarr.Group, slot: str, arrays: Mapping[str, np.ndarray], attributes: Mapping[str, Any]) -> None:
     """Write checkpoint ``slot`` of ``group`` (replacing it); ``complete`` is set last."""
     if slot in dict(group.groups()):
@@ -331,33 +377,14 @@ class EnsembleStore:
     ) -> None:
         """Create the full-length template of a run group (idempotent when resuming).
 
-        ``coords`` maps a coordinate name to ``(dim, values, attrs)``; ``variables`` maps each
+        ``coords`` maps a coordinate name to ``(dims, values, attrs)``; ``variables`` maps each
         variable (which must be registered in :mod:`s1da.framework.variables`) to its dims.
         Dimension sizes come from ``times`` and the coordinates.
         """
-        if self.has_group(name) and "group_kind" not in self._group(name, mode="r").attrs:
-            del self._root()[name]  # a template whose creation was interrupted: made again
-        if self.has_group(name):
-            existing = self._group(name, mode="r")
-            if existing.attrs.get("group_kind") != "run":
-                raise StoreError(f"{self.path}/{name} exists and is not a run group")
-            if int(existing.attrs.get("length_days", -1)) != len(times):
-                raise StoreError(f"{self.path}/{name} exists with a different length; use --overwrite")
+        template = create_template_group(self, name, times=times, coords=coords, kind="run")
+        if template is None:
             return
-        sizes = {"time": len(times)}
-        for coord_name, (dim, values, _) in coords.items():
-            sizes[dim] = len(values)
-        group = self._root().create_group(name)
-        days, time_attrs = _time_encoding(times)
-        group.create_array("time", data=days, dimension_names=["time"], attributes=time_attrs, compressors=CHECKSUMMED)
-        for coord_name, (dim, values, attrs) in coords.items():
-            values = np.asarray(values)
-            if values.dtype.kind == "U":  # zarr v3 specifies variable-length strings only
-                values = values.astype(np.dtypes.StringDType())
-            group.create_array(
-                coord_name, data=values, dimension_names=[dim], attributes=_json_safe(dict(attrs)), compressors=CHECKSUMMED
-            )
-        auxiliary = {coord_name: dim for coord_name, (dim, _, _) in coords.items() if coord_name != dim}
+        group, sizes, auxiliary = template
         for var_name, dims in variables.items():
             missing = [dim for dim in dims if dim not in sizes]
             if missing:
@@ -371,7 +398,7 @@ class EnsembleStore:
                 dtype="float64",
                 fill_value=np.nan,
                 dimension_names=list(dims),
-                attributes=self._variable_attributes(var_name, dims, auxiliary),
+                attributes=linked_coordinates(cf_attributes(var_name), dims, auxiliary),
                 compressors=CHECKSUMMED,
             )
         group.attrs.update(
@@ -387,14 +414,6 @@ class EnsembleStore:
                 }
             )
         )
-
-    @staticmethod
-    def _variable_attributes(var_name: str, dims: Sequence[str], auxiliary: Mapping[str, str]) -> dict[str, str]:
-        attrs = cf_attributes(var_name)
-        linked = [coord for coord, dim in auxiliary.items() if dim in dims]
-        if linked:  # CF: auxiliary coordinates (lat, lon of each site) are named on the variable
-            attrs["coordinates"] = " ".join(linked)
-        return attrs
 
     def write_block(self, name: str, start: int, data: Mapping[str, np.ndarray]) -> None:
         """Write days ``start : start + n`` of a run through an xarray region write."""

@@ -36,7 +36,8 @@ from s1da.framework.store import (
     EnsembleStore,
     StoreError,
     _json_safe,
-    _time_encoding,
+    create_template_group,
+    linked_coordinates,
     load_verified_checkpoint,
     write_checkpoint,
 )
@@ -89,29 +90,10 @@ def create_chunked_group(
     grid without a land cell, which no task writes) are written with fill values, so that
     every chunk of a finished group exists.  ``compressors`` must carry a checksum.
     """
-    if store.has_group(name) and "length_days" not in store._group(name, mode="r").attrs:
-        del store._root()[name]  # a template interrupted before its attributes: start it again
-    if store.has_group(name):
-        existing = store._group(name, mode="r")
-        if existing.attrs.get("group_kind") != attributes.get("group_kind", "run"):
-            raise StoreError(f"{store.path}/{name} exists and is not a {attributes.get('group_kind', 'run')} group")
-        if int(existing.attrs.get("length_days", -1)) != len(times):
-            raise StoreError(f"{store.path}/{name} exists with a different length; use --overwrite")
+    template = create_template_group(store, name, times=times, coords=coords, kind=attributes.get("group_kind", "run"))
+    if template is None:
         return
-    sizes = {"time": len(times)}
-    for dims, values, _ in coords.values():
-        sizes.update(zip(dims, np.shape(values)))
-    group = store._root().create_group(name)
-    days, time_attrs = _time_encoding(times)
-    group.create_array("time", data=days, dimension_names=["time"], attributes=time_attrs, compressors=CHECKSUMMED)
-    for coord_name, (dims, values, attrs) in coords.items():
-        values = np.asarray(values)
-        if values.dtype.kind == "U":  # zarr v3 specifies variable-length strings only
-            values = values.astype(np.dtypes.StringDType())
-        group.create_array(
-            coord_name, data=values, dimension_names=list(dims), attributes=_json_safe(dict(attrs)), compressors=CHECKSUMMED
-        )
-    auxiliary = {coord: dims for coord, (dims, _, _) in coords.items() if (coord,) != tuple(dims)}
+    group, sizes, auxiliary = template
     if grid_mapping:
         crs = group.create_array(
             GRID_MAPPING_NAME, shape=(), dtype="int32", fill_value=0, dimension_names=[], attributes=GRID_MAPPING_ATTRIBUTES,
@@ -122,10 +104,7 @@ def create_chunked_group(
         missing = [dim for dim in dims if dim not in sizes]
         if missing:
             raise StoreError(f"variable {var_name!r} uses dimensions {missing} with no coordinate")
-        attrs = dict(attrs)
-        linked = [coord for coord, coord_dims in auxiliary.items() if set(coord_dims) <= set(dims)]
-        if linked:  # CF: auxiliary coordinates (lat, lon) are named on the variable
-            attrs["coordinates"] = " ".join(linked)
+        attrs = linked_coordinates(attrs, dims, auxiliary)
         if grid_mapping:
             attrs["grid_mapping"] = GRID_MAPPING_NAME
         array = group.create_array(
