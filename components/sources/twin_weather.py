@@ -46,6 +46,7 @@ from scipy.special import gammaincinv
 from s1da.framework.randomness import Purpose
 
 from .twin_random import INDEPENDENT, Draws, Substream
+from s1da.framework.validators import finite_positive
 
 STEFAN_BOLTZMANN = 5.670374419e-8  # W m-2 K-4
 SOLAR_CONSTANT = 1367.0  # W m-2 (FAO-56: 0.0820 MJ m-2 min-1)
@@ -53,11 +54,6 @@ SNOW_ALBEDO_THRESHOLD = 10.0  # mm SWE, as the snow mask threshold of docs/model
 
 ALBEDO = {"cropland": 0.20, "tree_cover": 0.13, "herbaceous": 0.18, "grassland": 0.23, "urban": 0.15}
 SNOW_ALBEDO = {"cropland": 0.60, "tree_cover": 0.30, "herbaceous": 0.60, "grassland": 0.60, "urban": 0.45}
-
-
-def _positive(instance, attribute, value):
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be positive, got {value}")
 
 
 def _unit_interval(instance, attribute, value):
@@ -70,10 +66,10 @@ class WeatherParameters:
     """Tunables of the weather generator (the climate maps are in the module docstring)."""
 
     wet_day_persistence: float = attrs.field(default=0.35, validator=_unit_interval, metadata={"units": "1"})
-    amount_shape: float = attrs.field(default=0.75, validator=_positive, metadata={"units": "1"})
-    minimum_wet_day_amount: float = attrs.field(default=0.1, validator=_positive, metadata={"units": "mm d-1"})
+    amount_shape: float = attrs.field(default=0.75, validator=finite_positive, metadata={"units": "1"})
+    minimum_wet_day_amount: float = attrs.field(default=0.1, validator=finite_positive, metadata={"units": "mm d-1"})
     temperature_autocorrelation: float = attrs.field(default=0.75, validator=_unit_interval, metadata={"units": "1"})
-    cloudiness_sd: float = attrs.field(default=0.15, validator=_positive, metadata={"units": "1"})
+    cloudiness_sd: float = attrs.field(default=0.15, validator=finite_positive, metadata={"units": "1"})
 
 
 def toa_insolation(lat_deg: np.ndarray, day_of_year: np.ndarray) -> np.ndarray:
