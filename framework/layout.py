@@ -114,10 +114,12 @@ class GridLayout:
         """Scatter the sites of this (chunk's) grid onto the task's tile; other cells NaN (0 for integers)."""
         values = np.moveaxis(values, list(dims).index("site"), -1)
         tile_shape = (task.region["y"].stop - task.region["y"].start, task.region["x"].stop - task.region["x"].start)
-        fill = np.nan if values.dtype.kind == "f" else 0
-        out = np.full(values.shape[:-1] + tile_shape, fill, dtype=values.dtype)
         y = self.grid.y_index - task.region["y"].start
         x = self.grid.x_index - task.region["x"].start
+        if y.size == tile_shape[0] * tile_shape[1] and np.array_equal(y * tile_shape[1] + x, np.arange(y.size)):
+            return values.reshape(values.shape[:-1] + tile_shape)  # an all-land tile in row-major order
+        fill = np.nan if values.dtype.kind == "f" else 0
+        out = np.full(values.shape[:-1] + tile_shape, fill, dtype=values.dtype)
         out[..., y, x] = values
         return out
 
