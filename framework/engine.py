@@ -30,7 +30,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from s1da.framework import store_regions
 from s1da.framework.experiment import MODEL_PREFIX, Experiment, calibration_warning_summary, run_variables
 from s1da.framework.layout import GridLayout, SiteLayout, Task, default_sites_per_task, layout_for
 from s1da.framework.output_policy import statistic_attributes
-from s1da.framework.store import EnsembleStore
+from s1da.framework.store import CHECKSUMMED, EnsembleStore, add_time_coordinate
 from s1da.framework.store_regions import TaskRecords
 from s1da.framework.tasks import input_datasets, input_dims, run_task, stage_offset, task_stages
 from s1da.framework.variables import attributes as cf_attributes
@@ -51,6 +51,11 @@ from s1da.framework.variables import attributes as cf_attributes
 POLL_SECONDS = 0.5
 STAGE_LABELS = {"spinup": "spin-up"}
 """How the progress bar names a task stage (others by their own name: open_loop, calibration, da_wcm, ...)."""
+STATE_SITE_CHUNK = 4096
+"""Sites per chunk of the network-level state arrays (written task by task)."""
+WORKER_ENVIRONMENT = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""Environment of a local cluster's workers: a worker is one core, so libraries that would start
+thread pools of their own (numba's threaded kernels, BLAS) use one thread in it."""
 
 
 def run_experiment(
@@ -183,7 +188,8 @@ def _executor(workers: int | str | None, scheduler: str | None, client: Any) -> 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. the dashboard port was taken and another was chosen
         cluster = distributed.LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR,
+            env=WORKER_ENVIRONMENT,
         )
     with cluster, distributed.Client(cluster) as local:
         print(f"s1da: {n_workers} local workers; dashboard {local.dashboard_link}", file=sys.stderr)
@@ -248,9 +254,10 @@ def _finalize(experiment: Experiment, store: EnsembleStore, layout, records: Tas
     labels = list(experiment.operators)
     if records.exists() and not store.group_complete("spinup_state"):
         sizes = {"member": experiment.members, "site": len(experiment.data.site_ids), "layer": len(experiment._layer_names())}
-        store.write_state("spinup_state", _assemble_spinup_state(records), sizes=sizes)
+        _write_spinup_state(store, records, sizes)
     if labels and not store.group_complete("calibration"):
-        store.write_dataset("calibration", _assemble_calibration(experiment, records))
+        simulated = functools.partial(_write_simulated, experiment, records)
+        store.write_dataset("calibration", _assemble_calibration(experiment, records), fill=simulated)
     if not store.group_complete("validation"):
         validation = experiment._validate(store, labels)  # reads gridded stores by land cell
         if isinstance(validation, xr.DataTree):  # tidy tables, one sub-group per dimension set
@@ -262,48 +269,91 @@ def _finalize(experiment: Experiment, store: EnsembleStore, layout, records: Tas
 
 
 def _assemble_calibration(experiment: Experiment, records: TaskRecords) -> xr.Dataset:
-    """Every task's fitted operators, in site-table order, in the layout of one network-wide fit."""
+    """Every task's fitted operators, in site-table order, in the layout of one network-wide fit:
+    the per-site parameter tables (the backscatter they simulate, ``(time, site)``, is written
+    task by task by :func:`_write_simulated`, so the driver never holds it for the network)."""
     positions = records.site_positions()
     order = np.argsort(np.concatenate(positions), kind="stable")
     pieces = []
     for label in experiment.operators:
-        parts = [records.read_dataset(index, f"calibration_{label}") for index in range(len(positions))]
+        parts = [_parameters_only(records.read_dataset(index, f"calibration_{label}")) for index in range(len(positions))]
         combined = _concat_sites(parts).isel(site=order)
         found = sorted({tuple(pair) for part in parts for pair in part.attrs.get("calibration_warnings", [])})
         for line in calibration_warning_summary(label, found):  # one line per kind; all kept in the store
             warnings.warn(line, stacklevel=2)
-        site_warnings = sorted({message for _, message in found})
-        simulated = combined["simulated_backscatter"]
-        parameters = combined.drop_vars("simulated_backscatter")
-        parameters = parameters.rename({name: f"{label}_{name}" for name in parameters.data_vars})
+        parameters = combined.rename({name: f"{label}_{name}" for name in combined.data_vars})
         operator_attributes = {key: value for key, value in parts[0].attrs.items() if key != "calibration_warnings"}
-        parameters.attrs = {f"{label}_operator_attributes": operator_attributes, f"{label}_warnings": site_warnings}
-        parameters[f"{label}_simulated_backscatter"] = simulated.assign_attrs(
-            units="dB", long_name=f"{label} backscatter simulated from open-loop mean soil moisture"
-        )
+        parameters.attrs = {f"{label}_operator_attributes": operator_attributes, f"{label}_warnings": sorted({message for _, message in found})}
         pieces.append(parameters)
     return xr.merge(pieces, combine_attrs="no_conflicts")
 
 
-def _assemble_spinup_state(records: TaskRecords) -> dict[str, np.ndarray]:
-    """The network's state at the end of the spin-up, from every task's, in site-table order.
+def _parameters_only(calibration: xr.Dataset) -> xr.Dataset:
+    """A task's calibration without the simulated backscatter (and its time axis)."""
+    parameters = calibration.drop_vars("simulated_backscatter")
+    if "time" in parameters.coords and not any("time" in variable.dims for variable in parameters.data_vars.values()):
+        parameters = parameters.drop_vars("time")
+    return parameters
+
+
+def _write_simulated(experiment: Experiment, records: TaskRecords, group) -> None:
+    """``<label>_simulated_backscatter (time, site)`` of the calibration group, task by task in
+    site-table order (site chunks of :data:`STATE_SITE_CHUNK`, whatever the tasks)."""
+    positions = records.site_positions()
+    n_site = sum(len(sites) for sites in positions)
+    period = experiment.period
+    add_time_coordinate(group, period)
+    for label in experiment.operators:
+        array = group.create_array(
+            f"{label}_simulated_backscatter", shape=(len(period), n_site), chunks=(len(period), min(n_site, STATE_SITE_CHUNK)),
+            dtype="float64", fill_value=np.nan, dimension_names=["time", "site"], compressors=CHECKSUMMED,
+            attributes={"units": "dB", "long_name": f"{label} backscatter simulated from open-loop mean soil moisture"},
+        )
+        for index, sites in enumerate(positions):
+            simulated = records.read_variable(index, f"calibration_{label}", "simulated_backscatter")  # (time, site)
+            order = np.argsort(sites, kind="stable")
+            array.oindex[:, np.asarray(sites)[order]] = simulated[:, order]
+
+
+def _write_spinup_state(store: EnsembleStore, records: TaskRecords, sizes: Mapping[str, int]) -> None:
+    """The network's state at the end of the spin-up, in site-table order, written task by task
+    (the driver holds one task's state at a time, not the network's).
 
     Model arrays are ``(member, site, ...)`` (the :class:`LandModel` convention); perturber
-    arrays whose leading axis is the task's sites are joined along it, the others (e.g. the
-    ensemble size) are the same in every task.
+    arrays whose leading axis is the task's sites in every task are written along it, the
+    others (e.g. the ensemble size) are the same in every task and written once.  Site axes are
+    chunked in :data:`STATE_SITE_CHUNK` sites whatever the tasks, so the group does not depend
+    on the chunking.
     """
     positions = records.site_positions()
-    order = np.argsort(np.concatenate(positions), kind="stable")
-    parts = [records.read_arrays(index, "spinup_state") for index in range(len(positions))]
-    joined = {}
-    for key in parts[0]:
+    layouts = [records.array_layout(index, "spinup_state") for index in range(len(positions))]
+    n_site = sum(len(sites) for sites in positions)
+    axes: dict[str, int | None] = {}
+    for key, (shape, _) in layouts[0].items():
         if key.startswith(MODEL_PREFIX):
-            joined[key] = np.concatenate([part[key] for part in parts], axis=1).take(order, axis=1)
-        elif all(part[key].ndim and part[key].shape[0] == len(sites) for part, sites in zip(parts, positions)):
-            joined[key] = np.concatenate([part[key] for part in parts], axis=0).take(order, axis=0)
+            axes[key] = 1
+        elif all(layout[key][0] and layout[key][0][0] == len(sites) for layout, sites in zip(layouts, positions)):
+            axes[key] = 0
         else:
-            joined[key] = parts[0][key]
-    return joined
+            axes[key] = None
+    full, chunks = {}, {}
+    for key, (shape, dtype) in layouts[0].items():
+        axis = axes[key]
+        full[key] = (shape if axis is None else shape[:axis] + (n_site,) + shape[axis + 1:], dtype)
+        if axis is not None:
+            chunks[key] = shape[:axis] + (min(n_site, STATE_SITE_CHUNK),) + shape[axis + 1:]
+    group = store.start_state("spinup_state", full, sizes, chunks)
+    for index, sites in enumerate(positions):
+        part = records.read_arrays(index, "spinup_state")
+        order = np.argsort(sites, kind="stable")
+        for key, axis in axes.items():
+            if axis is None:
+                if index == 0:
+                    group[key][...] = part[key]
+                continue
+            where = (slice(None),) * axis + (np.asarray(sites)[order],) + (slice(None),) * (part[key].ndim - axis - 1)
+            group[key].oindex[where] = part[key].take(order, axis=axis)
+    store.finish_state("spinup_state")
 
 
 def _concat_sites(parts: list[xr.Dataset]) -> xr.Dataset:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,8 +113,7 @@ def create_template_group(
             raise StoreError(f"{store.path}/{name} exists with a different length; use --overwrite")
         return None
     group = store._root().create_group(name)
-    days, time_attrs = _time_encoding(times)
-    group.create_array("time", data=days, dimension_names=["time"], attributes=time_attrs, compressors=CHECKSUMMED)
+    add_time_coordinate(group, times)
     sizes, auxiliary = {"time": len(times)}, {}
     for coord_name, (dims, values, attrs) in coords.items():
         dims = (dims,) if isinstance(dims, str) else tuple(dims)
@@ -126,6 +125,12 @@ def create_template_group(
         if (coord_name,) != dims:
             auxiliary[coord_name] = dims
     return group, sizes, auxiliary
+
+
+def add_time_coordinate(group: zarr.Group, times: np.ndarray) -> None:
+    """The CF-encoded ``time`` coordinate (days since the first day) of a group written array by array."""
+    days, time_attrs = _time_encoding(times)
+    group.create_array("time", data=days, dimension_names=["time"], attributes=time_attrs, compressors=CHECKSUMMED)
 
 
 def linked_coordinates(attrs: Mapping[str, Any], dims: Sequence[str], auxiliary: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
@@ -480,15 +485,35 @@ class EnsembleStore:
         ``sizes`` (e.g. ``{"member": 32, "site": 139, "layer": 6}``) names each axis whose length
         matches, in that order of preference; other axes are ``<key>_dim<i>``.
         """
+        arrays = {key: np.asarray(values) for key, values in arrays.items()}
+        group = self.start_state(name, {key: (values.shape, values.dtype) for key, values in arrays.items()}, sizes)
+        for key, values in arrays.items():
+            group[key][...] = values
+        self.finish_state(name)
+
+    def start_state(
+        self,
+        name: str,
+        layout: Mapping[str, tuple[tuple[int, ...], Any]],
+        sizes: Mapping[str, int] | None = None,
+        chunks: Mapping[str, tuple[int, ...]] | None = None,
+    ) -> zarr.Group:
+        """The empty arrays (``key -> (shape, dtype)``, ``chunks`` per key or zarr's choice) of
+        a state group, to be filled, e.g. task by task, before :meth:`finish_state`."""
         if self.has_group(name):
             del self._root()[name]
         group = self._root().create_group(name)
-        for key, values in arrays.items():
-            values = np.asarray(values)
+        for key, (shape, dtype) in layout.items():
             group.create_array(
-                key, data=values, dimension_names=_dimension_names(key, values.shape, sizes or {}), compressors=CHECKSUMMED
+                key, shape=tuple(shape), dtype=dtype, chunks=(chunks or {}).get(key, "auto"),
+                dimension_names=_dimension_names(key, tuple(shape), sizes or {}), compressors=CHECKSUMMED,
             )
-        group.attrs.update({"group_kind": "state", "complete": True})
+        group.attrs.update({"group_kind": "state", "complete": False})
+        return group
+
+    def finish_state(self, name: str) -> None:
+        """Mark a state group started with :meth:`start_state` complete."""
+        self._group(name).attrs["complete"] = True
         self._record_finished(name)
         self._consolidate()
 
@@ -499,8 +524,9 @@ class EnsembleStore:
         return {key: np.asarray(array[...]) for key, array in group.arrays()}
 
     # ------------------------------------------------------------------ static groups
-    def write_dataset(self, name: str, dataset: xr.Dataset) -> None:
-        """Write a whole group at once and mark it complete (replacing an unfinished one)."""
+    def write_dataset(self, name: str, dataset: xr.Dataset, fill: Callable[[zarr.Group], None] | None = None) -> None:
+        """Write a whole group at once and mark it complete (replacing an unfinished one);
+        ``fill(group)`` may add arrays (e.g. written piece by piece) before it is marked complete."""
         for var_name, variable in {**dataset.data_vars, **dataset.coords}.items():
             missing = [key for key in ("units", "long_name") if key not in variable.attrs]
             if missing and var_name not in dataset.dims:
@@ -516,6 +542,8 @@ class EnsembleStore:
         dataset.attrs = _json_safe({**dataset.attrs, "group_kind": "static", "complete": False})
         encoding = {var_name: {"compressors": CHECKSUMMED} for var_name in dataset.variables}
         dataset.to_zarr(str(self.path), group=name, mode="w", consolidated=False, zarr_format=3, encoding=encoding)
+        if fill is not None:
+            fill(self._group(name))
         self._group(name).attrs["complete"] = True
         self._record_finished(name)
         self._consolidate()

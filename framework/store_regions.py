@@ -287,6 +287,19 @@ class TaskRecords:
     def read_series(self, index: int, name: str) -> np.ndarray:
         return np.asarray(self._record(index, mode="r")[name][...])
 
+    def array_layout(self, index: int, name: str) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+        """``key -> (shape, dtype)`` of the arrays ``name`` of a task (:meth:`write_arrays`), without reading them."""
+        record = self._record(index, mode="r")
+        try:
+            return {key: (tuple(array.shape), array.dtype) for key, array in record[name].arrays()}
+        except Exception as error:
+            raise StoreError(f"{self.store.path}/{record.path}: {name!r} is unreadable ({error})") from error
+
+    def read_variable(self, index: int, name: str, variable: str) -> np.ndarray:
+        """One variable of a task's dataset ``name`` (:meth:`write_dataset`), read alone."""
+        path = f"{TASKS_GROUP}/{self._name(index)}/{name}"
+        return np.asarray(xr.open_zarr(str(self.store.path), group=path, consolidated=False)[variable].values)
+
     def _read_arrays(self, record: zarr.Group, name: str) -> dict[str, np.ndarray]:
         try:
             return {key: np.asarray(array[...]) for key, array in record[name].arrays()}
