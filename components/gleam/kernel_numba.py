@@ -69,7 +69,7 @@ def _forcing_at(forcing, m, k, options, limits, check):
 
 @numba.njit(cache=True)
 def _site_at(table, k):
-    """The :class:`SiteRecord` of site ``k`` from its row of the site-major constants table."""
+    """The :class:`SiteRecord` of site ``k`` from its row of a site-major constants table (site, field)."""
     t = table
     return SiteRecord(
         t[k, 0], t[k, 1], t[k, 2], t[k, 3], t[k, 4], t[k, 5], t[k, 6], t[k, 7], t[k, 8], t[k, 9], t[k, 10],
@@ -81,19 +81,23 @@ def _site_at(table, k):
 def _days(first_site, last_site, state, forcing, site, parameters, options, limits, check, new_state, out):
     """Run :func:`gleam_day` for every member at sites ``first_site:last_site``; ``state`` and
     ``new_state`` are (soil, snowpack, previous SWE, open water), ``out`` (flux, member, site).
-    Returns False if a forcing value is outside ``limits``.  Member by member over the sites, so
-    the sites' constants stay in cache for all members and every array is read in contiguous runs."""
+    Returns False if a forcing value is outside ``limits``.  ``site`` is the constants table
+    (table member, site, field): one table member for all (the default) or one per member (soil
+    parameters per member).  Member by member over the sites, so the sites' constants stay in
+    cache for all members and every array is read in contiguous runs."""
     soil, snowpack, previous_swe, open_water = state
     new_soil, new_snowpack, new_previous_swe, new_open_water = new_state
     n_out = out.shape[0]
     ok = True
+    per_member = site.shape[0] > 1
     for m in range(snowpack.shape[0]):
+        table = site[m] if per_member else site[0]
         for k in range(first_site, last_site):
             point, point_ok = _forcing_at(forcing, m, k, options, limits, check)
             ok &= point_ok
             moisture = (soil[m, k, 0], soil[m, k, 1], soil[m, k, 2], soil[m, k, 3], soil[m, k, 4], soil[m, k, 5])
             storage, pack, previous, water, fluxes = gleam_day(
-                moisture, snowpack[m, k], previous_swe[m, k], open_water[m, k], point, _site_at(site, k), parameters, options
+                moisture, snowpack[m, k], previous_swe[m, k], open_water[m, k], point, _site_at(table, k), parameters, options
             )
             for layer in range(6):
                 new_soil[m, k, layer] = storage[layer]
@@ -134,8 +138,9 @@ class NumbaKernel:
     outside its ``limits`` row or not finite; the caller then finds and reports the offender.
     """
 
-    def __init__(self, statics, parameters, outputs="all", reuse_buffers=False):
+    def __init__(self, statics, parameters, outputs="all", reuse_buffers=False, member_soil=None):
         self.statics = statics
+        self.member_soil = member_soil
         self.parameters = parameters.record()
         self.n_out = len(FLUX_NAMES) if outputs == "all" else N_BUDGET
         self.reuse_buffers = reuse_buffers
@@ -163,14 +168,17 @@ class NumbaKernel:
         return self._flux_buffer
 
     def _site(self, p01, p99):
-        """The :class:`SiteRecord` of contiguous (site,) arrays, cached per pair of p01/p99 arrays."""
+        """The constants table (table member, site, :class:`SiteRecord` field), one table member
+        unless the soil parameters are per member; cached per pair of p01/p99 arrays."""
         key = (id(p01), id(p99))
         cached = self._site_records.get(key)
         if cached is None or cached[0] is not p01 or cached[1] is not p99:
             n = self.statics.n_site
             low, high = (np.ascontiguousarray(np.broadcast_to(a, (n,)), dtype=np.float64) for a in (p01, p99))
-            record = site_record(self.statics, low, high)
-            record = np.ascontiguousarray(np.stack([np.asarray(a, dtype=np.float64) for a in record], axis=1))
+            record = site_record(self.statics, low, high, self.member_soil)
+            shape = (1, n) if self.member_soil is None else (self.member_soil.n_members, n)
+            record = np.stack([np.broadcast_to(np.asarray(a, dtype=np.float64), shape) for a in record], axis=-1)
+            record = np.ascontiguousarray(record)
             cached = (p01, p99, record)
             self._site_records[key] = cached
         return cached[2]
