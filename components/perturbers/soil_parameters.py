@@ -38,6 +38,7 @@ from s1da.components.gleam import GleamModel
 from s1da.components.gleam.statics import SOIL_RANGES, MemberSoil
 from s1da.framework.interfaces import LandModel
 from s1da.framework.randomness import Purpose, stream
+from s1da.framework.validators import finite_positive
 
 RETENTION_CHAIN = (("field_capacity", "field_capacity_sd"), ("critical", "critical_sd"), ("wilting_point", "wilting_point_sd"))
 """Each retention point below porosity, as a ratio of the one above it, with its SD's name."""
@@ -46,15 +47,10 @@ N_DRAWS = 6
 
 def _bounded_sd(high: float):
     def check(instance, attribute, value):
-        if not (np.isfinite(value) and 0.0 <= value <= high):
+        if isinstance(value, bool) or not (np.isfinite(value) and 0.0 <= value <= high):
             raise ValueError(f"{attribute.name} must be in [0, {high}], got {value}")
 
     return check
-
-
-def _truncation(instance, attribute, value):
-    if not (np.isfinite(value) and value > 0.0):
-        raise ValueError(f"{attribute.name} must be finite and > 0, got {value}")
 
 
 @attrs.frozen
@@ -71,7 +67,7 @@ class SoilParameterPerturbation:
     wilting_point_sd: float = attrs.field(default=0.1, validator=_bounded_sd(1.0), metadata={"units": "1", "doc": "SD of logit(w_wp / w_c)"})
     pore_size_index_sd: float = attrs.field(default=0.1, validator=_bounded_sd(2.0), metadata={"units": "1", "doc": "SD of ln b"})
     conductivity_sd: float = attrs.field(default=0.5, validator=_bounded_sd(2.0), metadata={"units": "1", "doc": "SD of ln K_sat"})
-    truncation: float = attrs.field(default=2.5, validator=_truncation, metadata={"units": "1", "doc": "|u| <= truncation"})
+    truncation: float = attrs.field(default=2.5, validator=finite_positive, metadata={"units": "1", "doc": "|u| <= truncation"})
 
 
 def _logit(x):
