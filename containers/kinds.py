@@ -26,7 +26,7 @@ from s1da.components.sources.spen_farm import SpenFarmSourceOptions, spen_farm_s
 from s1da.components.sources.twin_experiment import twin_site_data
 from s1da.components.sources.twin_grid import TwinGridOptions, twin_grid_cells
 from s1da.containers.bmi_model import BmiModelOptions, bmi_model
-from s1da.containers.options import AdaptiveFilterOptions, CrossValidatedOptions, GleamOptions, SeasonalOptions, TwinSourceOptions
+from s1da.containers.options import ADAPTIVE_BASES, AdaptiveFilterOptions, CrossValidatedOptions, GleamOptions, SeasonalOptions, TwinSourceOptions
 from s1da.containers.registry import BuildContext, Component
 
 
@@ -92,13 +92,10 @@ def _forcing_perturber(options: ForcingPerturbationParameters, context: BuildCon
     return ForcingPerturber(options, entropy=context.experiment["seed"])
 
 
-_BASE_FILTERS = {"denkf": DEnKF, "enkf": StochasticEnKF, "etkf": ETKF}
-
-
 def _adaptive(options: AdaptiveFilterOptions, context: BuildContext) -> AdaptiveFilter:
     """Fresh memory per build: the experiment restarts it for each DA run and checkpoints it."""
     return AdaptiveFilter(
-        _BASE_FILTERS[options.base](),
+        ADAPTIVE_BASES[options.base](),
         inflation=None if options.inflation is None else attrs.evolve(options.inflation),
         observation_error=None if options.observation_error is None else attrs.evolve(options.observation_error),
     )

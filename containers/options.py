@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import attrs
 
+from s1da.components.filters import DEnKF, ETKF, StochasticEnKF
 from s1da.components.filters.adaptive import AdaptiveInflation, DesroziersR
 from s1da.components.gleam import GleamParameters
 from s1da.components.operators import SupportVectorOperator, WaterCloudModel
@@ -116,7 +117,8 @@ def _something_adaptive(instance, attribute, value):
         raise ValueError("inflation and observation_error are both null: nothing is adaptive (use the base filter's own kind)")
 
 
-ADAPTIVE_BASES = ("denkf", "enkf", "etkf")
+ADAPTIVE_BASES = {"denkf": DEnKF, "enkf": StochasticEnKF, "etkf": ETKF}
+"""The filters an ``adaptive`` filter may wrap, by the name its ``base`` option takes."""
 
 
 @attrs.frozen
