@@ -19,6 +19,7 @@ from s1da.components.operators.cross_validated import CrossValidatedOperator
 from s1da.components.operators.seasonal import SeasonalOperator
 from s1da.components.perturbers import ForcingPerturbationParameters, ForcingPerturber
 from s1da.components.perturbers.spatial import SpatialForcingPerturbationParameters, SpatialForcingPerturber
+from s1da.components.perturbers.soil_parameters import SoilPerturbedModel
 from s1da.components.perturbers.state import StatePerturbedModel
 from s1da.components.sources.grid_files import GridFilesOptions, grid_files_data
 from s1da.components.sources.site_files import SiteFilesOptions, site_files_data
@@ -43,10 +44,14 @@ def copy_of(prototype: Any, context: BuildContext) -> Any:
 def _gleam(options: GleamOptions, context: BuildContext):
     arguments = fields_of(options)
     perturbation = arguments.pop("state_perturbation")
+    soil_perturbation = arguments.pop("soil_perturbation")
     model = GleamModel(statics_from_sites(context.sites), **arguments)
+    site_ids, seed = context.sites["site"].values, context.experiment["seed"]
+    if soil_perturbation is not None:
+        model = SoilPerturbedModel(model, soil_perturbation, site_ids, entropy=seed)
     if perturbation is None:
         return model
-    return StatePerturbedModel(model, perturbation, context.sites["site"].values, entropy=context.experiment["seed"])
+    return StatePerturbedModel(model, perturbation, site_ids, entropy=seed)
 
 
 def _twin(options: TwinSourceOptions, context: BuildContext):

@@ -14,6 +14,7 @@ from s1da.components.filters.adaptive import AdaptiveInflation, DesroziersR
 from s1da.components.gleam import GleamParameters
 from s1da.components.operators import SupportVectorOperator, WaterCloudModel
 from s1da.components.operators.seasonal import FALLBACKS, METEOROLOGICAL_STARTS, check_season_starts
+from s1da.components.perturbers.soil_parameters import SoilParameterPerturbation
 from s1da.components.perturbers.state import StatePerturbation
 from s1da.components.sources.twin import ForcingErrorParameters, InsituParameters, TruthBackscatterParameters, WeatherParameters
 
@@ -37,6 +38,9 @@ class GleamOptions:
     parameters: GleamParameters = attrs.field(factory=GleamParameters)
     state_perturbation: StatePerturbation | None = attrs.field(
         default=None, metadata={"doc": "additive AR(1) perturbations of the filter state (SMAP L4 practice); none by default"}
+    )
+    soil_perturbation: SoilParameterPerturbation | None = attrs.field(
+        default=None, metadata={"doc": "soil hydraulic parameters per member, constant in time; none by default"}
     )
 
 

@@ -64,6 +64,10 @@ class StatePerturbedModel(LandModel):
         site_indices = np.asarray(site_indices, dtype=np.int64)
         return StatePerturbedModel(self.model.subset(site_indices), self.perturbation, self.site_ids[site_indices], self.entropy)
 
+    def unperturbed(self) -> LandModel:
+        """The wrapped model without the state perturbations (what a twin's truth runs)."""
+        return self.model
+
     def __getattr__(self, name):  # everything else (statics, kernels ...) is the wrapped model's
         if name == "model":
             raise AttributeError(name)
