@@ -2,11 +2,13 @@
 
     python benchmarks/gleam.py [--sites 100 10000 100000] [--members 32] [--seconds 2]
     python benchmarks/gleam.py --baseline /tmp/gleam_base [--sites 100000] [--repeats 4]
+    python benchmarks/gleam.py --member-soil [--sites 100000] [--repeats 4]
 
 Writes benchmarks/gleam.md.  ``--baseline DIR`` (a checkout of an earlier commit, e.g. made with
 ``git worktree add /tmp/gleam_base main``) instead measures the compiled budget+reuse step of
 this checkout and of DIR alternately in fresh processes, side by side in one run, and writes
-benchmarks/gleam_baseline.md.  Beside each measurement: a memory-bandwidth bound = measured numpy
+benchmarks/gleam_baseline.md.  ``--member-soil`` measures the same step with soil parameters per
+member (``SoilPerturbedModel``) beside the default, alternating fresh processes.  Beside each measurement: a memory-bandwidth bound = measured numpy
 copy bandwidth / bytes of state, forcing and output read+written per member-site-day.  All
 numbers come from one run on the same machine (ratios are what matters; the machine is shared).
 """
@@ -143,13 +145,33 @@ def throughput(model, n_member, days, seconds):
     return work / elapsed, work / cpu
 
 
-def _one_measurement(n_site, n_member, seconds):
-    """Budget+reuse numba throughput (wall, per CPU-second) of the s1da this process imports."""
+def _one_measurement(n_site, n_member, seconds, member_soil=False):
+    """Budget+reuse numba throughput (wall, per CPU-second) of the s1da this process imports;
+    ``member_soil``: with soil parameters per member (the soil-parameter perturbations)."""
     rng = np.random.default_rng(0)
     statics = network(n_site, rng)
     days = forcing_days(n_member, n_site, 4, rng)
     model = GleamModel(statics, kernel="numba", outputs="budget", reuse_buffers=True)
+    if member_soil:
+        from s1da.components.perturbers.soil_parameters import SoilParameterPerturbation, SoilPerturbedModel
+
+        model = SoilPerturbedModel(model, SoilParameterPerturbation(), statics.site_id, entropy=1).member_model(n_member)
     return throughput(model, n_member, days, seconds)
+
+
+def compare_member_soil(args):
+    """Alternate fresh processes of this checkout without and with soil parameters per member."""
+    results = {"site soil (default)": [], "soil per member": []}
+    for _ in range(args.repeats):
+        for label in results:
+            command = [sys.executable, __file__, "--one", str(args.sites[-1]), str(args.members), str(args.seconds)]
+            command += ["member_soil"] if label == "soil per member" else []
+            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            results[label].append(json.loads(out.strip().splitlines()[-1]))
+            print(label, results[label][-1], flush=True)
+    cpu = {label: np.mean([r[1] for r in runs]) for label, runs in results.items()}
+    print(f"mean per CPU-second: " + ", ".join(f"{label} {value / 1e6:.2f} M" for label, value in cpu.items())
+          + f"; ratio {cpu['soil per member'] / cpu['site soil (default)']:.3f}; load average {os.getloadavg()[0]:.1f}")
 
 
 def _package_view(checkout: Path, where: Path) -> Path:
@@ -203,7 +225,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--one":  # a child process of --baseline
         n_site, n_member, seconds = int(argv[1]), int(argv[2]), float(argv[3])
-        print(json.dumps(_one_measurement(n_site, n_member, seconds)))
+        print(json.dumps(_one_measurement(n_site, n_member, seconds, member_soil=argv[4:] == ["member_soil"])))
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("--sites", type=int, nargs="+", default=[100, 10_000, 100_000])
@@ -211,10 +233,14 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--output", default=str(Path(__file__).with_name("gleam.md")))
     parser.add_argument("--baseline", help="checkout of an earlier commit to measure side by side")
-    parser.add_argument("--repeats", type=int, default=4, help="alternations with --baseline")
+    parser.add_argument("--repeats", type=int, default=4, help="alternations with --baseline / --member-soil")
+    parser.add_argument("--member-soil", action="store_true", help="cost of soil parameters per member, side by side")
     args = parser.parse_args(argv)
     if args.baseline:
         compare_with_baseline(args)
+        return
+    if args.member_soil:
+        compare_member_soil(args)
         return
     rng = np.random.default_rng(0)
     bandwidth = copy_bandwidth()

@@ -43,7 +43,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_locked(args: argparse.Namespace, output: Path, protected: list[Path]) -> int:
-    from s1da.containers.assembly import build_experiment  # containers know the components
     from s1da.framework.store import EnsembleStore, StoreError
 
     seed = None
@@ -59,10 +58,12 @@ def _run_locked(args: argparse.Namespace, output: Path, protected: list[Path]) -
         # a config without a seed resumes with the entropy the interrupted run drew and recorded
         seed = int(existing.attributes.get("seed_entropy", 0)) or None
     with progress.showing(not args.no_progress):  # the bars of the twin build, validation, verification, report
-        return _run_shown(args, output, protected, seed, existing, build_experiment)
+        return _run_shown(args, output, protected, seed, existing)
 
 
-def _run_shown(args: argparse.Namespace, output: Path, protected: list[Path], seed, existing, build_experiment) -> int:
+def _run_shown(args: argparse.Namespace, output: Path, protected: list[Path], seed, existing) -> int:
+    from s1da.containers.assembly import build_experiment  # containers know the components
+
     experiment = build_experiment(args.config, seed=seed, progress=not args.no_progress, overrides=args.overrides)
     if existing is not None:
         recorded = existing.attributes

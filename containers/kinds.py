@@ -19,6 +19,7 @@ from s1da.components.operators.cross_validated import CrossValidatedOperator
 from s1da.components.operators.seasonal import SeasonalOperator
 from s1da.components.perturbers import ForcingPerturbationParameters, ForcingPerturber
 from s1da.components.perturbers.spatial import SpatialForcingPerturbationParameters, SpatialForcingPerturber
+from s1da.components.perturbers.soil_parameters import SoilPerturbedModel
 from s1da.components.perturbers.state import StatePerturbedModel
 from s1da.components.sources.grid_files import GridFilesOptions, grid_files_data
 from s1da.components.sources.site_files import SiteFilesOptions, site_files_data
@@ -26,7 +27,7 @@ from s1da.components.sources.spen_farm import SpenFarmSourceOptions, spen_farm_s
 from s1da.components.sources.twin_experiment import twin_site_data
 from s1da.components.sources.twin_grid import TwinGridOptions, twin_grid_cells
 from s1da.containers.bmi_model import BmiModelOptions, bmi_model
-from s1da.containers.options import AdaptiveFilterOptions, CrossValidatedOptions, GleamOptions, SeasonalOptions, TwinSourceOptions
+from s1da.containers.options import ADAPTIVE_BASES, AdaptiveFilterOptions, CrossValidatedOptions, GleamOptions, SeasonalOptions, TwinSourceOptions
 from s1da.containers.registry import BuildContext, Component
 
 
@@ -43,10 +44,14 @@ def copy_of(prototype: Any, context: BuildContext) -> Any:
 def _gleam(options: GleamOptions, context: BuildContext):
     arguments = fields_of(options)
     perturbation = arguments.pop("state_perturbation")
+    soil_perturbation = arguments.pop("soil_perturbation")
     model = GleamModel(statics_from_sites(context.sites), **arguments)
+    site_ids, seed = context.sites["site"].values, context.experiment["seed"]
+    if soil_perturbation is not None:
+        model = SoilPerturbedModel(model, soil_perturbation, site_ids, entropy=seed)
     if perturbation is None:
         return model
-    return StatePerturbedModel(model, perturbation, context.sites["site"].values, entropy=context.experiment["seed"])
+    return StatePerturbedModel(model, perturbation, site_ids, entropy=seed)
 
 
 def _twin(options: TwinSourceOptions, context: BuildContext):
@@ -92,13 +97,10 @@ def _forcing_perturber(options: ForcingPerturbationParameters, context: BuildCon
     return ForcingPerturber(options, entropy=context.experiment["seed"])
 
 
-_BASE_FILTERS = {"denkf": DEnKF, "enkf": StochasticEnKF, "etkf": ETKF}
-
-
 def _adaptive(options: AdaptiveFilterOptions, context: BuildContext) -> AdaptiveFilter:
     """Fresh memory per build: the experiment restarts it for each DA run and checkpoints it."""
     return AdaptiveFilter(
-        _BASE_FILTERS[options.base](),
+        ADAPTIVE_BASES[options.base](),
         inflation=None if options.inflation is None else attrs.evolve(options.inflation),
         observation_error=None if options.observation_error is None else attrs.evolve(options.observation_error),
     )

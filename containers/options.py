@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import attrs
 
+from s1da.components.filters import DEnKF, ETKF, StochasticEnKF
 from s1da.components.filters.adaptive import AdaptiveInflation, DesroziersR
 from s1da.components.gleam import GleamParameters
 from s1da.components.operators import SupportVectorOperator, WaterCloudModel
 from s1da.components.operators.seasonal import FALLBACKS, METEOROLOGICAL_STARTS, check_season_starts
+from s1da.components.perturbers.soil_parameters import SoilParameterPerturbation
 from s1da.components.perturbers.state import StatePerturbation
 from s1da.components.sources.twin import ForcingErrorParameters, InsituParameters, TruthBackscatterParameters, WeatherParameters
 
@@ -36,6 +38,9 @@ class GleamOptions:
     parameters: GleamParameters = attrs.field(factory=GleamParameters)
     state_perturbation: StatePerturbation | None = attrs.field(
         default=None, metadata={"doc": "additive AR(1) perturbations of the filter state (SMAP L4 practice); none by default"}
+    )
+    soil_perturbation: SoilParameterPerturbation | None = attrs.field(
+        default=None, metadata={"doc": "soil hydraulic parameters per member, constant in time; none by default"}
     )
 
 
@@ -116,7 +121,8 @@ def _something_adaptive(instance, attribute, value):
         raise ValueError("inflation and observation_error are both null: nothing is adaptive (use the base filter's own kind)")
 
 
-ADAPTIVE_BASES = ("denkf", "enkf", "etkf")
+ADAPTIVE_BASES = {"denkf": DEnKF, "enkf": StochasticEnKF, "etkf": ETKF}
+"""The filters an ``adaptive`` filter may wrap, by the name its ``base`` option takes."""
 
 
 @attrs.frozen

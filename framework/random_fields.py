@@ -32,6 +32,7 @@ import attrs
 import numpy as np
 
 from s1da.framework.randomness import Purpose, stream
+from s1da.framework.validators import finite_positive
 
 LATTICE_PER_LENGTH = math.sqrt(1.5)
 """Lattice spacing in units of the correlation length (module docstring)."""
@@ -44,11 +45,6 @@ def _bspline_weights(t: np.ndarray) -> np.ndarray:
         [(1.0 - t) ** 3 / 6.0, (3.0 * t3 - 6.0 * t2 + 4.0) / 6.0, (-3.0 * t3 + 3.0 * t2 + 3.0 * t + 1.0) / 6.0, t3 / 6.0],
         axis=1,
     )
-
-
-def _positive_finite(instance, attribute, value) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{attribute.name} must be a finite number > 0 (degrees), got {value!r}")
 
 
 @attrs.frozen
@@ -73,8 +69,8 @@ class Interpolation:
 class LatticeField:
     """Unit-variance Gaussian random fields with correlation lengths in degrees (module docstring)."""
 
-    correlation_length_lat: float = attrs.field(default=0.5, converter=float, validator=_positive_finite, metadata={"units": "degree"})
-    correlation_length_lon: float = attrs.field(default=0.5, converter=float, validator=_positive_finite, metadata={"units": "degree"})
+    correlation_length_lat: float = attrs.field(default=0.5, converter=float, validator=finite_positive, metadata={"units": "degree"})
+    correlation_length_lon: float = attrs.field(default=0.5, converter=float, validator=finite_positive, metadata={"units": "degree"})
 
     @property
     def spacing(self) -> tuple[float, float]:

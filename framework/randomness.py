@@ -30,6 +30,7 @@ class Purpose(enum.IntEnum):
     TWIN_GRID_FIELD = 12
     TWIN_GRID_ROW = 13
     STATE_PERTURBATION = 14
+    SOIL_PARAMETER_PERTURBATION = 15
     VALIDATION_BOOTSTRAP = 20  # validation purposes from 20 on, apart from the model's
     VALIDATION_RANK_TIES = 21
 

@@ -10,8 +10,9 @@ from conftest import REPO_ROOT
 from s1da.components.gleam import kernel
 
 GLEAM = REPO_ROOT / "components" / "gleam"
-LAYOUT_FUNCTIONS = {"_in_range", "_forcing_at", "_site_at", "_days", "_pool"}
-"""What kernel_numba may define: reading points out of arrays and the thread pool, no physics."""
+LAYOUT_FUNCTIONS = {"_in_range", "_forcing_at", "_site_at", "_specialised_days", "days", "days_kernel", "_pool"}
+"""What kernel_numba may define: reading points out of arrays, the loop per option combination
+and the thread pool, no physics."""
 COMPILED_ONLY = {"kernel_numba", "compiled_cache"}
 """Modules of the compiled path (they need numba and hold no process function)."""
 

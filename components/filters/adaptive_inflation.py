@@ -32,27 +32,18 @@ from __future__ import annotations
 
 import attrs
 import numpy as np
-
-
-def _check_positive(instance, attribute, value):
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{attribute.name} must be finite and > 0, got {value}")
-
-
-def _check_unit(instance, attribute, value):
-    if not 0 < value <= 1:
-        raise ValueError(f"{attribute.name} must be in (0, 1], got {value}")
+from s1da.framework.validators import finite_positive, unit_interval
 
 
 @attrs.frozen
 class AdaptiveInflation:
     """Per-site adaptive variance inflation (module docstring)."""
 
-    initial: float = attrs.field(default=1.0, validator=_check_positive, metadata={"units": "1"})
-    prior_weight: float = attrs.field(default=10.0, validator=_check_positive, metadata={"units": "analyses"})
-    forgetting: float = attrs.field(default=0.99, validator=_check_unit, metadata={"units": "1"})
-    min_inflation: float = attrs.field(default=1.0, validator=_check_positive, metadata={"units": "1"})
-    max_inflation: float = attrs.field(default=20.0, validator=_check_positive, metadata={"units": "1"})
+    initial: float = attrs.field(default=1.0, validator=finite_positive, metadata={"units": "1"})
+    prior_weight: float = attrs.field(default=10.0, validator=finite_positive, metadata={"units": "analyses"})
+    forgetting: float = attrs.field(default=0.99, validator=unit_interval, metadata={"units": "1"})
+    min_inflation: float = attrs.field(default=1.0, validator=finite_positive, metadata={"units": "1"})
+    max_inflation: float = attrs.field(default=20.0, validator=finite_positive, metadata={"units": "1"})
 
     def __attrs_post_init__(self):
         if not self.min_inflation <= self.initial <= self.max_inflation:

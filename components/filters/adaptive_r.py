@@ -19,26 +19,17 @@ from __future__ import annotations
 
 import attrs
 import numpy as np
-
-
-def _check_unit(instance, attribute, value):
-    if not 0 < value <= 1:
-        raise ValueError(f"{attribute.name} must be in (0, 1], got {value}")
-
-
-def _check_positive(instance, attribute, value):
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{attribute.name} must be finite and > 0, got {value}")
+from s1da.framework.validators import finite_positive, unit_interval
 
 
 @attrs.frozen
 class DesroziersR:
     """Online Desroziers (2005) estimate of R per site (module docstring)."""
 
-    prior_weight: float = attrs.field(default=10.0, validator=_check_positive, metadata={"units": "analyses"})
-    forgetting: float = attrs.field(default=1.0, validator=_check_unit, metadata={"units": "1"})
-    min_ratio: float = attrs.field(default=0.1, validator=_check_positive, metadata={"units": "1", "doc": "lower bound of R / prior"})
-    max_ratio: float = attrs.field(default=10.0, validator=_check_positive, metadata={"units": "1", "doc": "upper bound of R / prior"})
+    prior_weight: float = attrs.field(default=10.0, validator=finite_positive, metadata={"units": "analyses"})
+    forgetting: float = attrs.field(default=1.0, validator=unit_interval, metadata={"units": "1"})
+    min_ratio: float = attrs.field(default=0.1, validator=finite_positive, metadata={"units": "1", "doc": "lower bound of R / prior"})
+    max_ratio: float = attrs.field(default=10.0, validator=finite_positive, metadata={"units": "1", "doc": "upper bound of R / prior"})
 
     def initial_state(self, n_sites: int) -> dict[str, np.ndarray]:
         """No analysis yet: the estimate is the prior."""

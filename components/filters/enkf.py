@@ -15,20 +15,16 @@ import numpy as np
 from s1da.framework.interfaces import Filter
 
 from .analysis import AnalysisResult, denkf_analysis, etkf_analysis, stochastic_enkf_analysis
+from s1da.framework.validators import finite_positive
 
 __all__ = ["DEnKF", "StochasticEnKF", "ETKF"]
-
-
-def _positive_finite(instance, attribute, value) -> None:
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be finite and > 0, got {value}")
 
 
 def _inflation_field():
     return attrs.field(
         default=1.0,
         converter=float,
-        validator=_positive_finite,
+        validator=finite_positive,
         metadata={"units": "1", "description": "multiplicative inflation of the forecast anomalies"},
     )
 

@@ -155,18 +155,23 @@ class DayOptions(NamedTuple):
     synoptic_trunk_threshold: float
 
 
-def site_record(statics, vegetation_p01, vegetation_p99) -> SiteRecord:
+def site_record(statics, vegetation_p01, vegetation_p99, soil=None) -> SiteRecord:
     """The :class:`SiteRecord` of a :class:`~s1da.components.gleam.statics.SiteStatics` with the
-    vegetation index percentiles ``vegetation_p01``/``p99`` (broadcasting to (site,))."""
+    vegetation index percentiles ``vegetation_p01``/``p99`` (broadcasting to (site,)).
+
+    ``soil``: the soil parameters (:data:`~s1da.components.gleam.statics.SOIL_FIELDS`) if not the
+    statics' own, e.g. a :class:`~s1da.components.gleam.statics.MemberSoil` of (member, site)
+    arrays, which broadcast against the (member, site) state like the forcing."""
     s = statics
+    w = statics if soil is None else soil
     tall = s.fraction_tall
     depth = (tall * LAYER_THICKNESS[0:3].sum() + s.fraction_short * LAYER_THICKNESS[3:5].sum()
              + s.fraction_bare * LAYER_THICKNESS[5])  # fmt: skip
     return SiteRecord(
-        tall, s.fraction_short, s.fraction_bare, s.fraction_water, s.critical, s.wilting_point, s.residual,
-        s.field_capacity, s.saturation, s.pore_size_index, s.saturated_conductivity, s.permanent_ice,
+        tall, s.fraction_short, s.fraction_bare, s.fraction_water, w.critical, w.wilting_point, w.residual,
+        w.field_capacity, w.saturation, w.pore_size_index, w.saturated_conductivity, s.permanent_ice,
         np.broadcast_to(vegetation_p01, tall.shape), 1.0 / (np.broadcast_to(vegetation_p99, tall.shape) - vegetation_p01),
-        1.0 / (s.critical - s.wilting_point), 1.0 / (s.critical - s.residual),
+        1.0 / (w.critical - w.wilting_point), 1.0 / (w.critical - w.residual),
         np.divide(1.0, tall, out=np.zeros_like(tall), where=tall > 0.0),
         1.0 / (tall + s.fraction_short + s.fraction_bare), 1.0 / depth,
     )  # fmt: skip

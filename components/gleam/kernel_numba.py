@@ -31,11 +31,16 @@ from . import compiled_cache
 
 compiled_cache.register()  # before the decorators below create their caches
 
-from .kernel import FLUX_NAMES, N_BUDGET, DayForcing, SiteRecord, day_options, gleam_day, site_record  # noqa: E402
+from .kernel import FLUX_NAMES, N_BUDGET, DayForcing, DayOptions, SiteRecord, day_options, gleam_day, site_record  # noqa: E402
+from .parameters import GleamRecord  # noqa: E402
+from .soil import SoilRecord  # noqa: E402
 
 N_FLUXES = len(FLUX_NAMES)
 SERIAL_BELOW = 50_000
 SITE_BLOCK = 2048
+SITE_TILE = 256
+"""Sites of one tile of the compiled loop: all members run over a tile before the next, so its
+constants (152 B a site) stay in the cache."""
 """Sites per work item of the thread pool (taken dynamically: on a shared machine a descheduled
 thread does not hold up the whole day)."""
 FORCING_CHECKED = ("precipitation", "air_temperature", "net_radiation", "vegetation", "swe", "convective_fraction")
@@ -69,7 +74,7 @@ def _forcing_at(forcing, m, k, options, limits, check):
 
 @numba.njit(cache=True)
 def _site_at(table, k):
-    """The :class:`SiteRecord` of site ``k`` from its row of the site-major constants table."""
+    """The :class:`SiteRecord` of site ``k`` from its row of a site-major constants table (site, field)."""
     t = table
     return SiteRecord(
         t[k, 0], t[k, 1], t[k, 2], t[k, 3], t[k, 4], t[k, 5], t[k, 6], t[k, 7], t[k, 8], t[k, 9], t[k, 10],
@@ -77,38 +82,73 @@ def _site_at(table, k):
     )  # fmt: skip
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _days(first_site, last_site, state, forcing, site, parameters, options, limits, check, new_state, out):
-    """Run :func:`gleam_day` for every member at sites ``first_site:last_site``; ``state`` and
-    ``new_state`` are (soil, snowpack, previous SWE, open water), ``out`` (flux, member, site).
-    Returns False if a forcing value is outside ``limits``.  Member by member over the sites, so
-    the sites' constants stay in cache for all members and every array is read in contiguous runs."""
-    soil, snowpack, previous_swe, open_water = state
-    new_soil, new_snowpack, new_previous_swe, new_open_water = new_state
-    n_out = out.shape[0]
-    ok = True
-    for m in range(snowpack.shape[0]):
-        for k in range(first_site, last_site):
-            point, point_ok = _forcing_at(forcing, m, k, options, limits, check)
-            ok &= point_ok
-            moisture = (soil[m, k, 0], soil[m, k, 1], soil[m, k, 2], soil[m, k, 3], soil[m, k, 4], soil[m, k, 5])
-            storage, pack, previous, water, fluxes = gleam_day(
-                moisture, snowpack[m, k], previous_swe[m, k], open_water[m, k], point, _site_at(site, k), parameters, options
-            )
-            for layer in range(6):
-                new_soil[m, k, layer] = storage[layer]
-            new_snowpack[m, k] = pack
-            new_open_water[m, k] = water
-            if options.swe_forced:
-                new_previous_swe[m, k] = previous
-            # constant trip counts: unrolled, so only the fluxes written are computed
-            if n_out == N_BUDGET:
-                for i in range(N_BUDGET):
-                    out[i, m, k] = fluxes[i]
-            else:
-                for i in range(N_FLUXES):
-                    out[i, m, k] = fluxes[i]
-    return ok
+def _specialised_days(drainage, extraction_order, swe_forced, per_point_rain_rate, all_fluxes, check):
+    """The loop over member-sites for one combination of the options, which the closure makes
+    compile-time constants: the soil options (``SoilRecord.drainage``/``extraction_order``),
+    the day's options (:class:`DayOptions` booleans) and whether the forcing is checked.  The
+    records handed to :func:`gleam_day` are rebuilt inside from these constants, so LLVM drops
+    the branches of the other options from the per-point code (numba compiles, and caches on
+    disk, each closure separately: its index key includes the closure's values)."""
+
+    @numba.njit(cache=True, nogil=True, error_model="numpy")
+    def days(first_site, last_site, state, forcing, site, parameters, day_options, limits, new_state, out):
+        """Run :func:`gleam_day` for every member at sites ``first_site:last_site``; ``state`` and
+        ``new_state`` are (soil, snowpack, previous SWE, open water), ``out`` (flux, member, site).
+        Returns False if a forcing value is outside ``limits``.  ``site`` is the constants table
+        (table member, site, field): one table member for all (the default) or one per member
+        (soil parameters per member).  Member by member over the sites, so the sites' constants
+        stay in cache for all members and every array is read in contiguous runs."""
+        p = parameters
+        soil = SoilRecord(p.soil.drainage_fraction, drainage, extraction_order)
+        parameters = GleamRecord(p.thermodynamics, p.priestley_taylor, p.snow, p.interception, p.evaporation, soil)
+        options = DayOptions(
+            swe_forced, per_point_rain_rate, all_fluxes,
+            day_options.synoptic_x, day_options.synoptic_canopy_threshold, day_options.synoptic_trunk_threshold,
+        )  # fmt: skip
+        soil_moisture, snowpack, previous_swe, open_water = state
+        new_soil, new_snowpack, new_previous_swe, new_open_water = new_state
+        ok = True
+        per_member = site.shape[0] > 1
+        for tile in range(first_site, last_site, SITE_TILE):  # a tile's constants stay in cache for all members
+            for m in range(snowpack.shape[0]):
+                table = site[m] if per_member else site[0]
+                for k in range(tile, min(tile + SITE_TILE, last_site)):
+                    point, point_ok = _forcing_at(forcing, m, k, options, limits, check)
+                    ok &= point_ok
+                    w = soil_moisture
+                    moisture = (w[m, k, 0], w[m, k, 1], w[m, k, 2], w[m, k, 3], w[m, k, 4], w[m, k, 5])
+                    storage, pack, previous, water, fluxes = gleam_day(
+                        moisture, snowpack[m, k], previous_swe[m, k], open_water[m, k], point, _site_at(table, k), parameters, options
+                    )
+                    for layer in range(6):
+                        new_soil[m, k, layer] = storage[layer]
+                    new_snowpack[m, k] = pack
+                    new_open_water[m, k] = water
+                    if swe_forced:
+                        new_previous_swe[m, k] = previous
+                    # constant trip counts: unrolled, so only the fluxes written are computed
+                    if all_fluxes:
+                        for i in range(N_FLUXES):
+                            out[i, m, k] = fluxes[i]
+                    else:
+                        for i in range(N_BUDGET):
+                            out[i, m, k] = fluxes[i]
+        return ok
+
+    return days
+
+
+_KERNELS = {}
+
+
+def days_kernel(soil, options, check):
+    """The compiled loop for the soil record's options, the :class:`DayOptions` and ``check``
+    (one per combination, built on first use)."""
+    key = (int(soil.drainage), int(soil.extraction_order), bool(options.swe_forced), bool(options.per_point_rain_rate),
+           bool(options.all_fluxes), bool(check))  # fmt: skip
+    if key not in _KERNELS:
+        _KERNELS[key] = _specialised_days(*key)
+    return _KERNELS[key]
 
 
 _POOL = {}
@@ -134,8 +174,9 @@ class NumbaKernel:
     outside its ``limits`` row or not finite; the caller then finds and reports the offender.
     """
 
-    def __init__(self, statics, parameters, outputs="all", reuse_buffers=False):
+    def __init__(self, statics, parameters, outputs="all", reuse_buffers=False, member_soil=None):
         self.statics = statics
+        self.member_soil = member_soil
         self.parameters = parameters.record()
         self.n_out = len(FLUX_NAMES) if outputs == "all" else N_BUDGET
         self.reuse_buffers = reuse_buffers
@@ -163,14 +204,17 @@ class NumbaKernel:
         return self._flux_buffer
 
     def _site(self, p01, p99):
-        """The :class:`SiteRecord` of contiguous (site,) arrays, cached per pair of p01/p99 arrays."""
+        """The constants table (table member, site, :class:`SiteRecord` field), one table member
+        unless the soil parameters are per member; cached per pair of p01/p99 arrays."""
         key = (id(p01), id(p99))
         cached = self._site_records.get(key)
         if cached is None or cached[0] is not p01 or cached[1] is not p99:
             n = self.statics.n_site
             low, high = (np.ascontiguousarray(np.broadcast_to(a, (n,)), dtype=np.float64) for a in (p01, p99))
-            record = site_record(self.statics, low, high)
-            record = np.ascontiguousarray(np.stack([np.asarray(a, dtype=np.float64) for a in record], axis=1))
+            record = site_record(self.statics, low, high, self.member_soil)
+            shape = (1, n) if self.member_soil is None else (self.member_soil.n_members, n)
+            record = np.stack([np.broadcast_to(np.asarray(a, dtype=np.float64), shape) for a in record], axis=-1)
+            record = np.ascontiguousarray(record)
             cached = (p01, p99, record)
             self._site_records[key] = cached
         return cached[2]
@@ -193,14 +237,15 @@ class NumbaKernel:
         limits = np.asarray(limits if check else np.zeros((len(FORCING_CHECKED), 2)), dtype=np.float64)
         limits = tuple((float(low), float(high)) for low, high in limits)
         old = (soil, f64(state["snowpack"]), f64(state["previous_swe"]), f64(state["open_water_storage"]))
-        arguments = (old, forcing, self._site(p01, p99), self.parameters, options, limits, check, new_state, out)
+        arguments = (old, forcing, self._site(p01, p99), self.parameters, options, limits, new_state, out)
+        days = days_kernel(self.parameters.soil, options, check)
         n_site = shape[1]
         threads = numba.get_num_threads()
         if precipitation.size < SERIAL_BELOW or threads == 1:  # a pool's hand-over costs more than the work
-            ok = _days(0, n_site, *arguments)
+            ok = days(0, n_site, *arguments)
         else:
             starts = range(0, n_site, SITE_BLOCK)
-            runs = [_pool(threads).submit(_days, a, min(a + SITE_BLOCK, n_site), *arguments) for a in starts]
+            runs = [_pool(threads).submit(days, a, min(a + SITE_BLOCK, n_site), *arguments) for a in starts]
             ok = all([run.result() for run in runs])
         if check and not ok:
             return None

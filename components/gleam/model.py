@@ -34,7 +34,7 @@ from . import kernel as numpy_kernel
 from .kernel import FLUX_NAMES, LAYER_NAMES, LAYER_THICKNESS, TOP_LAYERS, DEPTH_INDEX, LAYER_FRACTION
 from .nudging import NudgingParameters, nudge
 from .parameters import GleamParameters
-from .statics import SiteStatics
+from .statics import MemberSoil, SiteStatics
 
 STATE_VECTORS = ("top", "top_aggregated", "augmented")
 OUTPUTS = ("all", "budget")
@@ -97,6 +97,8 @@ class GleamModel(LandModel):
     (P, E, D, Q, TWS, w1), which halves the memory traffic of the numba kernel.
     ``reuse_buffers`` (numba only): write into recycled arrays; a returned state is overwritten
     two steps later and the fluxes one step later (see ``kernel_numba.NumbaKernel``).
+    ``member_soil``: soil hydraulic parameters per member (:class:`MemberSoil`, (member, site)
+    arrays) instead of the statics' own; the model then runs only that many members.
     """
 
     layer_names: tuple[str, ...] = LAYER_NAMES
@@ -115,6 +117,7 @@ class GleamModel(LandModel):
         check_forcing: bool = True,
         outputs: str = "all",
         reuse_buffers: bool = False,
+        member_soil: MemberSoil | None = None,
     ):
         if not isinstance(statics, SiteStatics):
             raise TypeError("GleamModel: statics must be a SiteStatics")
@@ -126,6 +129,8 @@ class GleamModel(LandModel):
             raise ValueError(f"GleamModel: outputs must be one of {OUTPUTS}, got {outputs!r}")
         if reuse_buffers and kernel != "numba":
             raise ValueError("GleamModel: reuse_buffers needs kernel='numba'")
+        if member_soil is not None and (not isinstance(member_soil, MemberSoil) or member_soil.n_site != statics.n_site):
+            raise ValueError(f"GleamModel: member_soil must be a MemberSoil of {statics.n_site} sites")
         taper = np.asarray(taper, dtype=float)
         if taper.shape != (3,) or np.any(taper < 0.0) or np.any(taper > 1.0):
             raise ValueError(f"GleamModel: taper must be three values in [0, 1], got {taper}")
@@ -138,16 +143,30 @@ class GleamModel(LandModel):
         self.check_forcing = check_forcing
         self.outputs = outputs
         self._reuse_buffers = reuse_buffers
+        self.member_soil = member_soil
+        self._soil = statics if member_soil is None else member_soil  # soil parameters, (site,) or (member, site)
         self._record = parameters.record()
         if kernel == "numba":
             from . import kernel_numba  # lazy: numba is optional
 
-            self._numba = kernel_numba.NumbaKernel(statics, parameters, outputs, reuse_buffers)
+            self._numba = kernel_numba.NumbaKernel(statics, parameters, outputs, reuse_buffers, member_soil)
         weights = numpy_kernel.fraction_weights(statics)
         self._present = weights > 0.0  # (site, 3)
         self._layer_weight_mm = weights[:, LAYER_FRACTION] * LAYER_THICKNESS  # (site, 6)
-        self._lower = numpy_kernel.lower_bounds(statics)  # (site, 6)
-        self._upper = np.repeat(statics.saturation[:, None], 6, axis=1)
+        self._lower = numpy_kernel.lower_bounds(self._soil)  # ([member,] site, 6)
+        self._upper = np.repeat(self._soil.saturation[..., None], 6, axis=-1)
+
+    def _options(self) -> dict:
+        """The constructor's options other than the statics and the member soil."""
+        return dict(
+            parameters=self.parameters, state_vector=self.state_vector, kernel=self.kernel, taper=tuple(self.taper),
+            nudging=self.nudging, check_forcing=self.check_forcing, outputs=self.outputs,
+            reuse_buffers=self._reuse_buffers,
+        )  # fmt: skip
+
+    def with_member_soil(self, member_soil: MemberSoil | None) -> GleamModel:
+        """The same model with soil parameters per member (``None``: the statics' own)."""
+        return GleamModel(self.statics, member_soil=member_soil, **self._options())
 
     def subset(self, site_indices) -> GleamModel:
         """The same model for the sites at positions ``site_indices`` (one task of the engine)."""
@@ -160,17 +179,8 @@ class GleamModel(LandModel):
                 if np.ndim(getattr(self.statics, field.name)) == 1
             },
         )
-        return GleamModel(
-            statics,
-            parameters=self.parameters,
-            state_vector=self.state_vector,
-            kernel=self.kernel,
-            taper=tuple(self.taper),
-            nudging=self.nudging,
-            check_forcing=self.check_forcing,
-            outputs=self.outputs,
-            reuse_buffers=self._reuse_buffers,
-        )
+        member_soil = None if self.member_soil is None else self.member_soil.subset(site_indices)
+        return GleamModel(statics, member_soil=member_soil, **self._options())
 
     # ------------------------------------------------------------------ state
     @property
@@ -186,13 +196,21 @@ class GleamModel(LandModel):
         if int(n_members) < 1:
             raise ValueError(f"GleamModel.initial_state: n_members must be >= 1, got {n_members}")
         shape = (int(n_members), self.n_site)
-        soil = np.broadcast_to(self.statics.field_capacity[None, :, None], shape + (6,)).copy()
+        self._check_members(shape[0])
+        soil = np.broadcast_to(self._soil.field_capacity[..., None], shape + (6,)).copy()
         return {
             "soil_moisture": soil,
             "snowpack": np.zeros(shape),
             "previous_swe": np.zeros(shape),
             "open_water_storage": np.zeros(shape),
         }
+
+    def _check_members(self, n_members: int) -> None:
+        if self.member_soil is not None and n_members != self.member_soil.n_members:
+            raise ValueError(
+                f"GleamModel: the soil parameters are given for {self.member_soil.n_members} members, "
+                f"the state has {n_members}"
+            )
 
     def layer_soil_moisture(self, state) -> np.ndarray:
         """(member, site, 6) m3 m-3 in the order :attr:`layer_names`."""
@@ -266,6 +284,7 @@ class GleamModel(LandModel):
         n_members = soil.shape[0]
         if soil.shape != (n_members, self.n_site, 6):
             raise ValueError(f"state soil_moisture shape {soil.shape}, expected (member, {self.n_site}, 6)")
+        self._check_members(n_members)
         vegetation_name = "vod" if "vod" in forcing else "lai"
         uses_swe = self.parameters.snow_mode != "temperature_index" and "swe" in forcing
         deferred = frozenset()
@@ -304,7 +323,7 @@ class GleamModel(LandModel):
         )
         return numpy_kernel.daily_step(
             soil, state["snowpack"], state["previous_swe"], state["open_water_storage"], forcing_record,
-            numpy_kernel.site_record(self.statics, p01, p99), self._record, options,
+            numpy_kernel.site_record(self.statics, p01, p99, self._soil), self._record, options,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ analysis

@@ -6,8 +6,10 @@ scalars) and the primitives below.  Layered quantities are indexed *layer
 first*: ``moisture[l]`` is a ``(member, site)`` array in numpy and a float in numba; functions
 return new values instead of writing into their arguments.
 
-* ``maximum``/``minimum``/``clip``: ``np.maximum``/``np.minimum`` for arrays, a compare and
-  select for numba scalars (inputs are finite: the forcing is checked);
+* ``maximum``/``minimum``/``clip``: ``np.maximum``/``np.minimum`` for arrays, ``a if a > b
+  else b`` for numba scalars, which is exactly the processor's max instruction (``maxsd``; with
+  ``>=`` it would be a compare and a select, because the two differ for NaN).  The inputs are
+  finite (the forcing is checked), so the two paths differ at most in the sign of a zero tie;
 * ``where(condition, a, b)``: ``np.where`` for arrays; ``a if condition else b`` in numba.
 * a value that depends on a per-point index (the soil's extraction order) is a chain of
   ``where`` (``soil.of_layer``), never an index into an array, so the compiled kernel keeps the
@@ -94,13 +96,13 @@ if NUMBA_INSTALLED:
     @_overload(maximum)
     def _maximum_scalar(a, b):
         if _scalar(a) and _scalar(b):
-            return lambda a, b: a if a >= b else b
+            return lambda a, b: a if a > b else b  # x86 maxsd(a, b) exactly: one instruction
         return None
 
     @_overload(minimum)
     def _minimum_scalar(a, b):
         if _scalar(a) and _scalar(b):
-            return lambda a, b: a if a <= b else b
+            return lambda a, b: a if a < b else b  # minsd(a, b)
         return None
 
     @_overload(anywhere)

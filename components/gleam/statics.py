@@ -56,6 +56,40 @@ RESIDUAL_TO_WILTING = 0.5
 FRACTION_TOLERANCE = 1e-6
 
 
+SOIL_FIELDS = (
+    "saturation", "field_capacity", "critical", "wilting_point", "residual", "pore_size_index", "saturated_conductivity"
+)  # fmt: skip
+"""The soil hydraulic parameters of a site, which :class:`MemberSoil` may give per member."""
+SOIL_RANGES = {"pore_size_index": (1.0, 30.0), "saturated_conductivity": (1e-3, 1e5)}
+"""Plausible ranges of the Clapp & Hornberger (1978) parameters (b in 1, K_sat in mm d-1)."""
+
+
+def check_soil(soil, fail) -> None:
+    """Check the order w_r >= 0, w_r < w_wp < w_c < w_fc < w_sat <= 1 (docs/model/gleam.md a.11) and the
+    ranges of b and K_sat of ``soil`` (any object with the :data:`SOIL_FIELDS`, arrays of one shape);
+    ``fail(mask, message)`` raises, naming the first offending point of ``mask``."""
+    bad = soil.residual < 0.0
+    if bad.any():
+        fail(bad, f"residual = {soil.residual[bad][0]} < 0")
+    bad = soil.saturation > 1.0
+    if bad.any():
+        fail(bad, f"saturation = {soil.saturation[bad][0]} > 1")
+    order = ("residual", "wilting_point", "critical", "field_capacity", "saturation")
+    for lower, upper in zip(order[:-1], order[1:]):
+        bad = getattr(soil, lower) >= getattr(soil, upper)
+        if bad.any():
+            fail(
+                bad,
+                f"soil parameters out of order: {lower} = {getattr(soil, lower)[bad][0]} >= "
+                f"{upper} = {getattr(soil, upper)[bad][0]} (need w_r < w_wp < w_c < w_fc < w_sat)",
+            )
+    for name, (low, high) in SOIL_RANGES.items():
+        value = getattr(soil, name)
+        bad = ~np.isfinite(value) | (value < low) | (value > high)
+        if bad.any():
+            fail(bad, f"{name} = {value[bad][0]} outside [{low}, {high}]")
+
+
 def _site_array(value, n_site: int, name: str, dtype=float) -> np.ndarray:
     array = np.asarray(value, dtype=dtype)
     if array.ndim == 0:
@@ -153,27 +187,7 @@ class SiteStatics:
         bad = self.fraction_water >= 1.0
         if bad.any():
             self._fail(bad, "fraction_water = 1: a site needs some land (f_T + f_H + f_B > 0)")
-        order = ("residual", "wilting_point", "critical", "field_capacity", "saturation")
-        bad = self.residual < 0.0
-        if bad.any():
-            self._fail(bad, f"residual = {self.residual[bad][0]} < 0")
-        bad = self.saturation > 1.0
-        if bad.any():
-            self._fail(bad, f"saturation = {self.saturation[bad][0]} > 1")
-        for lower, upper in zip(order[:-1], order[1:]):
-            bad = getattr(self, lower) >= getattr(self, upper)
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                self._fail(
-                    bad,
-                    f"soil parameters out of order: {lower} = {getattr(self, lower)[i]} >= "
-                    f"{upper} = {getattr(self, upper)[i]} (need w_r < w_wp < w_c < w_fc < w_sat)",
-                )
-        for name, low, high in (("pore_size_index", 1.0, 30.0), ("saturated_conductivity", 1e-3, 1e5)):
-            value = getattr(self, name)
-            bad = (value < low) | (value > high)
-            if bad.any():
-                self._fail(bad, f"{name} = {value[bad][0]} outside [{low}, {high}]")
+        check_soil(self, self._fail)
         for lo, hi in (("vod_p01", "vod_p99"), ("lai_p01", "lai_p99")):
             bad = getattr(self, lo) >= getattr(self, hi)
             if bad.any():
@@ -220,3 +234,52 @@ class SiteStatics:
             wilting_point=table[:, 3],
             **kwargs,
         )
+
+
+@attrs.frozen(eq=False)
+class MemberSoil:
+    """Soil hydraulic parameters per ensemble member: every array ``(member, site)``, constant in
+    time (the parameter perturbations of ``components/perturbers/soil_parameters.py``).  Replaces
+    the soil fields of :class:`SiteStatics` (:data:`SOIL_FIELDS`) in ``GleamModel(member_soil=...)``;
+    the fractions and vegetation percentiles stay per site."""
+
+    saturation: np.ndarray = attrs.field(metadata={"units": "m3 m-3"})
+    field_capacity: np.ndarray = attrs.field(metadata={"units": "m3 m-3"})
+    critical: np.ndarray = attrs.field(metadata={"units": "m3 m-3"})
+    wilting_point: np.ndarray = attrs.field(metadata={"units": "m3 m-3"})
+    residual: np.ndarray = attrs.field(metadata={"units": "m3 m-3"})
+    pore_size_index: np.ndarray = attrs.field(metadata={"units": "1", "long_name": "Clapp-Hornberger b"})
+    saturated_conductivity: np.ndarray = attrs.field(metadata={"units": "mm d-1", "long_name": "K_sat"})
+
+    def __attrs_post_init__(self):
+        shape = np.shape(self.saturation)
+        for name in SOIL_FIELDS:
+            value = np.asarray(getattr(self, name), dtype=float)
+            if value.ndim != 2 or value.shape != shape or value.size == 0:
+                raise ValueError(f"MemberSoil: {name} must be shaped (member, site) = {shape}, got {value.shape}")
+            bad = ~np.isfinite(value)
+            if bad.any():
+                self._fail(bad, f"{name} is not finite")
+            object.__setattr__(self, name, value)
+        check_soil(self, self._fail)
+
+    @property
+    def n_members(self) -> int:
+        return self.saturation.shape[0]
+
+    @property
+    def n_site(self) -> int:
+        return self.saturation.shape[1]
+
+    def _fail(self, mask: np.ndarray, message: str):
+        member, site = np.unravel_index(int(np.flatnonzero(mask)[0]), mask.shape)
+        raise ValueError(f"MemberSoil: member {int(member)}, site index {int(site)}: {message}")
+
+    def subset(self, site_indices) -> MemberSoil:
+        """The parameters of the sites at positions ``site_indices``."""
+        return MemberSoil(**{name: getattr(self, name)[:, site_indices] for name in SOIL_FIELDS})
+
+    @classmethod
+    def of_statics(cls, statics: SiteStatics, n_members: int) -> MemberSoil:
+        """Every member with the site's own parameters (no perturbation)."""
+        return cls(**{name: np.repeat(getattr(statics, name)[None, :], n_members, axis=0) for name in SOIL_FIELDS})

@@ -52,6 +52,7 @@ import numpy as np
 from s1da.framework.interfaces import Forcing, Perturber
 from s1da.framework.randomness import Purpose, stream
 from s1da.framework.sitedata import FORCING_LIMITS
+from s1da.framework.validators import finite_non_negative, finite_positive, non_negative, positive_int
 
 PERTURBABLE_VARIABLES: tuple[str, ...] = ("precipitation", "air_temperature", "net_radiation")
 """Variables this perturber knows how to perturb, in the canonical order of the noise draw."""
@@ -87,27 +88,6 @@ def _check_variables(instance, attribute, value) -> None:
         raise ValueError(f"variables: duplicate names in {list(value)}")
 
 
-def _finite_non_negative(instance, attribute, value) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-        raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
-
-
-def _non_negative(instance, attribute, value) -> None:
-    """>= 0, infinity allowed (correlation_time = inf: a constant perturbation per member)."""
-    if not (isinstance(value, (int, float)) and value >= 0):  # also rejects NaN
-        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
-
-
-def _positive_finite(instance, attribute, value) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{attribute.name} must be a finite number > 0, got {value!r}")
-
-
-def _positive_int(instance, attribute, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{attribute.name} must be an integer >= 1, got {value!r}")
-
-
 @attrs.frozen
 class ForcingPerturbationParameters:
     """Settings of the forcing perturbations (docs/model/perturbations.md d; defaults are Rains et al. 2022)."""
@@ -121,31 +101,31 @@ class ForcingPerturbationParameters:
     precipitation_relative_sd: float = attrs.field(
         default=0.3,
         converter=float,
-        validator=_finite_non_negative,
+        validator=finite_non_negative,
         metadata={"units": "1", "doc": "sigma_P: SD of the mean-one log-normal precipitation factor"},
     )
     air_temperature_sd: float = attrs.field(
         default=2.5,
         converter=float,
-        validator=_finite_non_negative,
+        validator=finite_non_negative,
         metadata={"units": "degC", "doc": "sigma_T: SD of the additive air-temperature perturbation"},
     )
     net_radiation_relative_sd: float = attrs.field(
         default=0.3,
         converter=float,
-        validator=_finite_non_negative,
+        validator=finite_non_negative,
         metadata={"units": "1", "doc": "sigma_R: SD of the mean-one normal net-radiation factor"},
     )
     correlation_time: float = attrs.field(
         default=1.0,
         converter=float,
-        validator=_non_negative,
+        validator=non_negative,
         metadata={"units": "d", "doc": "tau of the AR(1) process; 0 = white noise (DD-20)"},
     )
     time_step: float = attrs.field(
         default=1.0,
         converter=float,
-        validator=_positive_finite,
+        validator=finite_positive,
         metadata={"units": "d", "doc": "model time step dt"},
     )
     correlation: str | tuple[tuple[float, ...], ...] = attrs.field(
@@ -160,7 +140,7 @@ class ForcingPerturbationParameters:
     truncation: float = attrs.field(
         default=2.5,
         converter=float,
-        validator=_positive_finite,
+        validator=finite_positive,
         metadata={"units": "1", "doc": "|u| is clipped at this many standard deviations"},
     )
     square_root: str = attrs.field(
@@ -170,7 +150,7 @@ class ForcingPerturbationParameters:
     )
     block_days: int = attrs.field(
         default=32,
-        validator=_positive_int,
+        validator=positive_int,
         metadata={"units": "d", "doc": "days of noise drawn per site in one generator call"},
     )
     missing_allowed: tuple[str, ...] = attrs.field(

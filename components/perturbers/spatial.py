@@ -28,8 +28,9 @@ import xarray as xr
 
 from s1da.framework.random_fields import LatticeField
 from s1da.framework.randomness import Purpose
+from s1da.framework.validators import finite_positive
 
-from .forcing import ForcingPerturbationParameters, ForcingPerturber, _positive_finite
+from .forcing import ForcingPerturbationParameters, ForcingPerturber
 
 
 @attrs.frozen
@@ -39,13 +40,13 @@ class SpatialForcingPerturbationParameters(ForcingPerturbationParameters):
     correlation_length_lat: float = attrs.field(
         default=0.5,
         converter=float,
-        validator=_positive_finite,
+        validator=finite_positive,
         metadata={"units": "degree", "doc": "north-south correlation length L of the noise (corr ~ exp(-r^2/2L^2))"},
     )
     correlation_length_lon: float = attrs.field(
         default=0.5,
         converter=float,
-        validator=_positive_finite,
+        validator=finite_positive,
         metadata={"units": "degree", "doc": "east-west correlation length L of the noise (degrees of longitude)"},
     )
 

@@ -27,27 +27,18 @@ import numpy as np
 
 from s1da.framework.interfaces import LandModel
 from s1da.framework.randomness import Purpose, stream
+from s1da.framework.validators import finite_non_negative, finite_positive
 
 MEMORY = "state_perturbation_memory"
 DAY = "state_perturbation_day"
-
-
-def _non_negative(instance, attribute, value):
-    if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"{attribute.name} must be finite and non-negative, got {value}")
-
-
-def _positive(instance, attribute, value):
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{attribute.name} must be finite and > 0, got {value}")
 
 
 @attrs.frozen
 class StatePerturbation:
     """Settings of the additive state perturbation (module docstring)."""
 
-    sd: float = attrs.field(default=0.005, validator=_non_negative, metadata={"units": "m3 m-3"})
-    correlation_time: float = attrs.field(default=3.0, validator=_positive, metadata={"units": "d"})
+    sd: float = attrs.field(default=0.005, validator=finite_non_negative, metadata={"units": "m3 m-3"})
+    correlation_time: float = attrs.field(default=3.0, validator=finite_positive, metadata={"units": "d"})
     block_days: int = attrs.field(default=64, validator=attrs.validators.ge(1), metadata={"units": "d"})
 
 
@@ -72,6 +63,10 @@ class StatePerturbedModel(LandModel):
         """
         site_indices = np.asarray(site_indices, dtype=np.int64)
         return StatePerturbedModel(self.model.subset(site_indices), self.perturbation, self.site_ids[site_indices], self.entropy)
+
+    def unperturbed(self) -> LandModel:
+        """The wrapped model without the state perturbations (what a twin's truth runs)."""
+        return self.model
 
     def __getattr__(self, name):  # everything else (statics, kernels ...) is the wrapped model's
         if name == "model":

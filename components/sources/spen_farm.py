@@ -50,6 +50,7 @@ from s1da.components.sources.mni import read_mni
 from s1da.components.sources.twin_masks import FROZEN_THRESHOLD, HEAVY_RAIN_THRESHOLD
 from s1da.framework.randomness import Purpose, stream
 from s1da.framework.sitedata import DataError, SiteData
+from s1da.framework.validators import finite_non_negative, finite_positive
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 COSMOS_FILE = "spen_farm_cosmos_uk/COSMOS-UK_SPENF_daily_2016-2021_from_pkl.csv"
@@ -97,16 +98,6 @@ def _fraction(instance, attribute, value):
         raise ValueError(f"'{attribute.name}' must be a number in [0, 1], got {value!r}")
 
 
-def _positive(instance, attribute, value):
-    if not value > 0:
-        raise ValueError(f"'{attribute.name}' must be positive, got {value!r}")
-
-
-def _non_negative(instance, attribute, value):
-    if not value >= 0:
-        raise ValueError(f"'{attribute.name}' must be non-negative, got {value!r}")
-
-
 def _texture(instance, attribute, value):
     if str(value).strip().lower().replace("_", " ") not in SOIL_TEXTURES:
         raise ValueError(f"'{attribute.name}' {value!r} is not a docs/model/gleam.md a.11 texture; known: {sorted(SOIL_TEXTURES)}")
@@ -133,12 +124,12 @@ class LandCoverFractions:
 class PseudoObservationOptions:
     """How the semi-real sigma0 is made: WCM(COSMOS SM, LAI) + noise on a real S1 calendar pattern."""
 
-    wcm_a: float = attrs.field(default=MEDIAN_REAL_WCM["a"], converter=float, validator=_non_negative, metadata={"units": "1"})
-    wcm_b: float = attrs.field(default=MEDIAN_REAL_WCM["b"], converter=float, validator=_non_negative, metadata={"units": "1"})
+    wcm_a: float = attrs.field(default=MEDIAN_REAL_WCM["a"], converter=float, validator=finite_non_negative, metadata={"units": "1"})
+    wcm_b: float = attrs.field(default=MEDIAN_REAL_WCM["b"], converter=float, validator=finite_non_negative, metadata={"units": "1"})
     wcm_c: float = attrs.field(default=MEDIAN_REAL_WCM["c"], converter=float, metadata={"units": "dB"})
-    wcm_d: float = attrs.field(default=MEDIAN_REAL_WCM["d"], converter=float, validator=_non_negative, metadata={"units": "dB m3 m-3-1"})
+    wcm_d: float = attrs.field(default=MEDIAN_REAL_WCM["d"], converter=float, validator=finite_non_negative, metadata={"units": "dB m3 m-3-1"})
     incidence_angle_deg: float = attrs.field(default=40.0, converter=float, metadata={"units": "degree"})
-    noise_sd_db: float = attrs.field(default=0.7, converter=float, validator=_non_negative, metadata={"units": "dB"})
+    noise_sd_db: float = attrs.field(default=0.7, converter=float, validator=finite_non_negative, metadata={"units": "dB"})
     calendar_file: str = attrs.field(default=MNI_FILE, validator=attrs.validators.instance_of(str), metadata={"units": "path relative to data_directory"})
     repeat_cycle_days: int = attrs.field(default=6, validator=attrs.validators.in_((6, 12)), metadata={"units": "d"})
 
@@ -160,7 +151,7 @@ class SpenFarmSourceOptions:
     texture: str = attrs.field(default="loam", validator=_texture, metadata={"units": "docs/model/gleam.md a.11 texture class"})
     fractions: LandCoverFractions = attrs.field(factory=LandCoverFractions)
     gap_fill: str = attrs.field(default="midas", validator=attrs.validators.in_(GAP_FILL), metadata={"units": "policy"})
-    max_interpolation_days: int = attrs.field(default=3, validator=[attrs.validators.instance_of(int), _positive], metadata={"units": "d"})
+    max_interpolation_days: int = attrs.field(default=3, validator=[attrs.validators.instance_of(int), finite_positive], metadata={"units": "d"})
     pseudo_observations: PseudoObservationOptions = attrs.field(factory=PseudoObservationOptions)
 
 

@@ -36,7 +36,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from s1da.components.perturbers.state import StatePerturbedModel
 from s1da.framework import progress
 from s1da.framework.interfaces import LandModel
 from s1da.framework.variables import VARIABLES
@@ -334,8 +333,8 @@ def run_truth(
     if statics not in choices:
         raise KeyError(f"unknown statics {statics!r}; expected 'truth' or 'model'")
     model = model_factory(choices[statics]())
-    if isinstance(model, StatePerturbedModel):
-        model = model.model  # the truth runs the physics, without the ensemble's state perturbations
+    while callable(getattr(type(model), "unperturbed", None)):
+        model = model.unperturbed()  # the truth runs the physics, without the ensemble's state or soil perturbations
     if not isinstance(model, LandModel):
         raise TypeError(f"model_factory must return a LandModel, got {type(model).__name__}")
 

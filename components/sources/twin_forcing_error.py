@@ -28,11 +28,7 @@ import xarray as xr
 from s1da.framework.randomness import Purpose
 
 from .twin_random import INDEPENDENT, Draws, Substream, normal_from_uniform
-
-
-def _non_negative(instance, attribute, value):
-    if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"{attribute.name} must be finite and non-negative, got {value}")
+from s1da.framework.validators import finite_non_negative, finite_positive
 
 
 def _probability(instance, attribute, value):
@@ -40,25 +36,20 @@ def _probability(instance, attribute, value):
         raise ValueError(f"{attribute.name} must be a probability, got {value}")
 
 
-def _positive(instance, attribute, value):
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{attribute.name} must be finite and positive, got {value}")
-
-
 @attrs.frozen
 class ForcingErrorParameters:
     """Error model of the model forcing (see the module docstring)."""
 
-    bias_log_sd: float = attrs.field(default=0.15, validator=_non_negative, metadata={"units": "1"})
+    bias_log_sd: float = attrs.field(default=0.15, validator=finite_non_negative, metadata={"units": "1"})
     miss_probability: float = attrs.field(default=0.3, validator=_probability, metadata={"units": "1"})
-    miss_scale: float = attrs.field(default=3.0, validator=_positive, metadata={"units": "mm d-1"})
+    miss_scale: float = attrs.field(default=3.0, validator=finite_positive, metadata={"units": "mm d-1"})
     false_alarm_probability: float = attrs.field(default=0.05, validator=_probability, metadata={"units": "1"})
-    false_alarm_mean: float = attrs.field(default=1.5, validator=_positive, metadata={"units": "mm d-1"})
-    amount_noise: float = attrs.field(default=0.6, validator=_non_negative, metadata={"units": "1"})
-    temperature_bias_sd: float = attrs.field(default=0.5, validator=_non_negative, metadata={"units": "K"})
-    temperature_noise_sd: float = attrs.field(default=0.5, validator=_non_negative, metadata={"units": "K"})
-    radiation_relative_noise: float = attrs.field(default=0.1, validator=_non_negative, metadata={"units": "1"})
-    radiation_bias_sd: float = attrs.field(default=5.0, validator=_non_negative, metadata={"units": "W m-2"})
+    false_alarm_mean: float = attrs.field(default=1.5, validator=finite_positive, metadata={"units": "mm d-1"})
+    amount_noise: float = attrs.field(default=0.6, validator=finite_non_negative, metadata={"units": "1"})
+    temperature_bias_sd: float = attrs.field(default=0.5, validator=finite_non_negative, metadata={"units": "K"})
+    temperature_noise_sd: float = attrs.field(default=0.5, validator=finite_non_negative, metadata={"units": "K"})
+    radiation_relative_noise: float = attrs.field(default=0.1, validator=finite_non_negative, metadata={"units": "1"})
+    radiation_bias_sd: float = attrs.field(default=5.0, validator=finite_non_negative, metadata={"units": "W m-2"})
 
     @classmethod
     def perfect(cls) -> ForcingErrorParameters:

@@ -50,24 +50,10 @@ from .twin import (
 from .twin_experiment import network_site_data
 from .twin_grid_draws import GridDraws
 from .twin_sites import LATITUDE_RANGE, LONGITUDE_RANGE, sites_at
+from s1da.framework.validators import finite_positive, positive_int, unit_interval
 
 LAND_MASK_BLOCK = 0
 """Block of the land-mask field under ``Purpose.TWIN_GRID_FIELD`` (other blocks are >= 10_000)."""
-
-
-def _positive(instance, attribute, value) -> None:
-    if isinstance(value, bool) or not value > 0:
-        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
-
-
-def _fraction(instance, attribute, value) -> None:
-    if not 0 < value <= 1:
-        raise ValueError(f"{attribute.name} must be in (0, 1], got {value!r}")
-
-
-def _positive_int(instance, attribute, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{attribute.name} must be an integer >= 1, got {value!r}")
 
 
 @attrs.frozen
@@ -76,14 +62,14 @@ class TwinGridOptions:
 
     south: float = attrs.field(default=45.0, converter=float, metadata={"units": "degrees_north", "doc": "southern edge of the tile"})
     west: float = attrs.field(default=5.0, converter=float, metadata={"units": "degrees_east", "doc": "western edge of the tile"})
-    ny: int = attrs.field(default=40, validator=_positive_int, metadata={"units": "1", "doc": "rows (cells south to north)"})
-    nx: int = attrs.field(default=40, validator=_positive_int, metadata={"units": "1", "doc": "columns (cells west to east)"})
-    resolution: float = attrs.field(default=0.01, converter=float, validator=_positive, metadata={"units": "degree"})
-    land_fraction: float = attrs.field(default=0.9, converter=float, validator=_fraction, metadata={"units": "1"})
-    coast_length: float = attrs.field(default=0.1, converter=float, validator=_positive, metadata={"units": "degree"})
-    landscape_length: float = attrs.field(default=0.03, converter=float, validator=_positive, metadata={"units": "degree"})
-    weather_length: float = attrs.field(default=0.5, converter=float, validator=_positive, metadata={"units": "degree"})
-    swath_length: float = attrs.field(default=0.2, converter=float, validator=_positive, metadata={"units": "degree"})
+    ny: int = attrs.field(default=40, validator=positive_int, metadata={"units": "1", "doc": "rows (cells south to north)"})
+    nx: int = attrs.field(default=40, validator=positive_int, metadata={"units": "1", "doc": "columns (cells west to east)"})
+    resolution: float = attrs.field(default=0.01, converter=float, validator=finite_positive, metadata={"units": "degree"})
+    land_fraction: float = attrs.field(default=0.9, converter=float, validator=unit_interval, metadata={"units": "1"})
+    coast_length: float = attrs.field(default=0.1, converter=float, validator=finite_positive, metadata={"units": "degree"})
+    landscape_length: float = attrs.field(default=0.03, converter=float, validator=finite_positive, metadata={"units": "degree"})
+    weather_length: float = attrs.field(default=0.5, converter=float, validator=finite_positive, metadata={"units": "degree"})
+    swath_length: float = attrs.field(default=0.2, converter=float, validator=finite_positive, metadata={"units": "degree"})
     site_ids: tuple | None = attrs.field(
         default=None, converter=attrs.converters.optional(tuple), metadata={"doc": "build only these land cells (ids y * nx + x)"}
     )

@@ -34,6 +34,7 @@ from s1da.framework.randomness import Purpose
 
 from .twin_random import INDEPENDENT, Draws, Substream, ar1_series, normal_from_uniform
 from .twin_surface_layer import SurfaceLayerParameters, truth_shallow_soil_moisture
+from s1da.framework.validators import finite_non_negative
 
 if TYPE_CHECKING:
     from .twin import TwinNetwork
@@ -42,22 +43,17 @@ SHALLOW_SENSOR_SHARE = 0.6
 MAX_OUTAGES_PER_YEAR = 8
 
 
-def _non_negative(instance, attribute, value):
-    if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"{attribute.name} must be finite and non-negative, got {value}")
-
-
 @attrs.frozen
 class InsituParameters:
     """Error and gap model of the in-situ record (module docstring)."""
 
-    noise_sd: float = attrs.field(default=0.012, validator=_non_negative, metadata={"units": "m3 m-3"})
+    noise_sd: float = attrs.field(default=0.012, validator=finite_non_negative, metadata={"units": "m3 m-3"})
     noise_autocorrelation: float = attrs.field(default=0.7, metadata={"units": "1"})
-    outages_per_year: float = attrs.field(default=1.5, validator=_non_negative, metadata={"units": "yr-1"})
-    median_outage_length: float = attrs.field(default=10.0, validator=_non_negative, metadata={"units": "d"})
-    outage_length_log_sd: float = attrs.field(default=0.8, validator=_non_negative, metadata={"units": "1"})
+    outages_per_year: float = attrs.field(default=1.5, validator=finite_non_negative, metadata={"units": "yr-1"})
+    median_outage_length: float = attrs.field(default=10.0, validator=finite_non_negative, metadata={"units": "d"})
+    outage_length_log_sd: float = attrs.field(default=0.8, validator=finite_non_negative, metadata={"units": "1"})
     max_outage_length: int = attrs.field(default=90, metadata={"units": "d"})
-    dropout_probability: float = attrs.field(default=0.02, validator=_non_negative, metadata={"units": "1"})
+    dropout_probability: float = attrs.field(default=0.02, validator=finite_non_negative, metadata={"units": "1"})
     frozen_threshold: float = attrs.field(default=0.0, metadata={"units": "degC"})
     surface_layer: SurfaceLayerParameters = attrs.field(factory=SurfaceLayerParameters)
 

@@ -38,6 +38,7 @@ from s1da.framework.randomness import Purpose
 
 from .twin_random import INDEPENDENT, Draws, Substream, ar1_series, normal_from_uniform
 from .twin_surface_layer import SurfaceLayerParameters, truth_shallow_soil_moisture
+from s1da.framework.validators import finite_non_negative
 
 if TYPE_CHECKING:
     from .twin import TwinNetwork
@@ -143,11 +144,6 @@ def speckle_sd_db(looks) -> np.ndarray:
     return 10.0 / np.log(10.0) * np.sqrt(polygamma(1, looks))
 
 
-def _non_negative(instance, attribute, value):
-    if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"{attribute.name} must be finite and non-negative, got {value}")
-
-
 def _sensitivity_range(instance, attribute, value):
     if len(value) != 2 or not np.isfinite(value).all() or not (0 <= value[0] <= value[1]):
         raise ValueError(f"{attribute.name} must be (low, high) with 0 <= low <= high, got {value}")
@@ -158,14 +154,14 @@ class TruthBackscatterParameters:
     """Truth forward model and noise of the twin's S1 (module docstring); statics in ``network.sites``."""
 
     looks: float = attrs.field(default=2000.0, metadata={"units": "1", "doc": "independent looks of the 1 km linear average"})
-    speckle_scale: float = attrs.field(default=1.0, validator=_non_negative, metadata={"units": "1"})
-    structure_noise_sd: float = attrs.field(default=0.65, validator=_non_negative, metadata={"units": "dB"})
+    speckle_scale: float = attrs.field(default=1.0, validator=finite_non_negative, metadata={"units": "1"})
+    structure_noise_sd: float = attrs.field(default=0.65, validator=finite_non_negative, metadata={"units": "dB"})
     structure_noise_autocorrelation: float = attrs.field(default=0.7, metadata={"units": "1"})
     soil_sensitivity: tuple = attrs.field(
         default=(7.0, 13.0), converter=tuple, validator=_sensitivity_range, metadata={"units": "dB m3 m-3"}
     )
     vegetation_scale: float = attrs.field(
-        default=0.2, validator=_non_negative, metadata={"units": "1", "doc": "factor on the land-cover classes' A and B"}
+        default=0.2, validator=finite_non_negative, metadata={"units": "1", "doc": "factor on the land-cover classes' A and B"}
     )
     sensing_depth: float = attrs.field(default=0.05, metadata={"units": "m"})
     record_start: str | None = attrs.field(

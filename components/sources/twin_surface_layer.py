@@ -20,11 +20,7 @@ from __future__ import annotations
 
 import attrs
 import numpy as np
-
-
-def _positive(instance, attribute, value):
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{attribute.name} must be finite and positive, got {value}")
+from s1da.framework.validators import finite_positive
 
 
 def _unit(instance, attribute, value):
@@ -37,12 +33,12 @@ class SurfaceLayerParameters:
     """Parameters of the 0-5 cm proxy (see the module docstring)."""
 
     drying_depth: float = attrs.field(default=0.25, validator=_unit, metadata={"units": "1"})
-    drying_time: float = attrs.field(default=3.0, validator=_positive, metadata={"units": "d"})
+    drying_time: float = attrs.field(default=3.0, validator=finite_positive, metadata={"units": "d"})
     wetting_efficiency: float = attrs.field(default=0.3, validator=_unit, metadata={"units": "1"})
-    wet_memory: float = attrs.field(default=1.5, validator=_positive, metadata={"units": "d"})
-    rain_threshold: float = attrs.field(default=1.0, validator=_positive, metadata={"units": "mm d-1"})
-    rain_cap: float = attrs.field(default=20.0, validator=_positive, metadata={"units": "mm d-1"})
-    layer_depth: float = attrs.field(default=50.0, validator=_positive, metadata={"units": "mm"})
+    wet_memory: float = attrs.field(default=1.5, validator=finite_positive, metadata={"units": "d"})
+    rain_threshold: float = attrs.field(default=1.0, validator=finite_positive, metadata={"units": "mm d-1"})
+    rain_cap: float = attrs.field(default=20.0, validator=finite_positive, metadata={"units": "mm d-1"})
+    layer_depth: float = attrs.field(default=50.0, validator=finite_positive, metadata={"units": "mm"})
 
 
 def shallow_soil_moisture(

@@ -22,6 +22,10 @@ fit in and out of sample and the R used beside the true observation error the tw
 * ``extraction_top_down`` / ``extraction_proportional``: GLEAM's evaporation extraction from the
   upper layer first / from every layer in proportion to its available water, instead of the
   wettest layer first (model and truth);
+* ``soil_perturbation``: soil hydraulic parameters perturbed per member, constant in time
+  (``components/perturbers/soil_parameters.py``, default SDs), on top of the state perturbations;
+* ``soil_instead_of_state``: the soil-parameter perturbations in place of the state perturbations;
+* ``soil_perturbation_0.05``: as ``soil_perturbation`` with half the SDs of the retention parameters;
 * ``cv_r``: the WCM with R from time-blocked 5-fold cross-validation per site
   (``kind: cross_validated``) instead of the in-sample residual;
 * ``seasonal``: the WCM calibrated per site and meteorological season (``kind: seasonal``), with
@@ -78,6 +82,9 @@ VARIANTS = {
     "drainage_gravity": {"model": {"parameters": {"soil": {"drainage": "gravity"}}}},
     "extraction_top_down": {"model": {"parameters": {"soil": {"extraction_order": "top_down"}}}},
     "extraction_proportional": {"model": {"parameters": {"soil": {"extraction_order": "proportional"}}}},
+    "soil_perturbation": {"model": {"soil_perturbation": {}}},
+    "soil_instead_of_state": {"model": {"soil_perturbation": {}, "state_perturbation": None}},
+    "soil_perturbation_0.05": {"model": {"soil_perturbation": {name: 0.05 for name in ("porosity_sd", "field_capacity_sd", "critical_sd", "wilting_point_sd")}}},
     "cv_r": {"operators": Replace(wcm={"kind": "cross_validated", "wcm": WCM})},
     "seasonal": {"operators": Replace(wcm={"kind": "seasonal", "wcm": WCM})},
     "seasonal_cv_r": {"operators": Replace(wcm={"kind": "seasonal", "wcm": WCM, "error_variance": "cross_validated"})},
