@@ -48,10 +48,14 @@ if NUMBA_HIDDEN:
     sys.meta_path.insert(0, NumbaBlocker())
     for _name in _forget_numba_modules():
         del sys.modules[_name]
-    # and in every process the tests start (dask workers, CLI subprocesses): a stub numba that
-    # fails to import comes first on their path, so a cluster run computes what the serial run does
+    # and in every process the tests start: a stub numba that fails to import comes first on their
+    # path, so a cluster run computes what the serial run does.  PYTHONPATH reaches new interpreters
+    # (CLI subprocesses, `dask worker`); multiprocessing's spawn and forkserver (dask's LocalCluster
+    # workers) instead replace the child's sys.path by this process's, so the stub goes there too
+    # (harmless here: the blocker above refuses numba first).
     _HIDDEN_PATH = str(Path(__file__).resolve().parent / "numba_hidden")
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_HIDDEN_PATH, os.environ.get("PYTHONPATH", "")]))
+    sys.path.insert(0, _HIDDEN_PATH)
 
 
 @pytest.fixture

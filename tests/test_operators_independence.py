@@ -49,3 +49,17 @@ def test_operators_site_results_independent_of_other_sites(subset, label):
         for name in expected:
             np.testing.assert_array_equal(got[name], expected[name], err_msg=f"{label} {name}")
         np.testing.assert_array_equal(predicted_part[:, position], predicted_whole[:, index])
+
+
+def test_operators_wcm_numpy_path_site_alone_equals_site_in_batch():
+    """The path taken without numba (scipy TRF per site, numpy fit statistics over the block of
+    sites): every site fitted alone gives the bytes it gets among the others, also when numba is
+    installed."""
+    operator = WaterCloudModel(method="trf")
+    assert not operator.uses_batched_solver
+    whole = operator.fit(named(SM, LAI), SIGMA, site_ids=IDS).to_dataset()
+    for index in range(N_SITES):
+        alone = operator.fit(named(SM[[index]], LAI[[index]]), SIGMA[[index]], site_ids=IDS[[index]]).to_dataset()
+        expected, got = site_values(whole, index), site_values(alone, 0)
+        for name in expected:
+            np.testing.assert_array_equal(got[name], expected[name], err_msg=f"site {IDS[index]} {name}")

@@ -29,11 +29,11 @@ def random_problems(max_samples):
     )
 
 
-def ours_and_libsvm(seed, n, gamma, cost, epsilon, shrinking):
+def ours_and_libsvm(seed, n, gamma, cost, epsilon, shrinking, newton=False):
     """(kernel, target, our (dual, intercept, iterations), LIBSVM's model, LIBSVM's dual) of one problem."""
     features, target = problem(seed, n)
     kernel = np.exp(-gamma * ((features[:, None] - features[None]) ** 2).sum(-1))
-    ours = smo.fit_svr(kernel, target, cost, epsilon, 1e-3, shrinking)
+    ours = smo.fit_svr(kernel, target, cost, epsilon, 1e-3, shrinking, newton)
     reference = SVR(kernel="precomputed", C=cost, epsilon=epsilon, tol=1e-3, shrinking=shrinking).fit(kernel, target)
     expected = np.zeros(n)
     expected[reference.support_] = reference.dual_coef_[0]
@@ -60,8 +60,8 @@ def test_operators_smo_grid_search_selects_like_cold_libsvm(seed, n):
     sizes = np.full(5, n // 5)
     sizes[: n % 5] += 1
     fold_of = np.repeat(np.arange(5), sizes)
-    fast = smo.cv_rmsd_site(features, target, fold_of, 5, gammas, costs, 0.1, 1e-3, True, True, True).mean(axis=-1)
-    cold = smo.cv_rmsd_site(features, target, fold_of, 5, gammas, costs, 0.1, 1e-3, False, False, False).mean(axis=-1)
+    fast = smo.cv_rmsd_site(features, target, fold_of, 5, gammas, costs, 0.1, 1e-3, True, True, True, True).mean(axis=-1)
+    cold = smo.cv_rmsd_site(features, target, fold_of, 5, gammas, costs, 0.1, 1e-3, False, False, False, False).mean(axis=-1)
     chosen = np.unravel_index(np.argmin(np.where(np.isnan(fast), np.inf, fast)), fast.shape)
     assert cold[chosen] <= cold.min() * (1 + 1e-3)
     solved = np.isfinite(fast)
@@ -76,13 +76,26 @@ def dual_objective(kernel, target, epsilon, dual):
 
 @settings(max_examples=200)
 @random_problems(60)
-def test_operators_smo_with_shrinking_reaches_libsvm_optimum(seed, n, gamma, cost, epsilon):
-    # shrinking (Joachims 1999, LIBSVM's rule) changes the path, not the optimum: the dual
-    # objective equals LIBSVM's (with its own shrinking) to far below the stopping tolerance
-    kernel, target, (dual, intercept, _), reference, expected = ours_and_libsvm(seed, n, gamma, cost, epsilon, True)
+@pytest.mark.parametrize("newton", [False, True], ids=["smo", "newton"])
+def test_operators_smo_with_shrinking_reaches_libsvm_optimum(newton, seed, n, gamma, cost, epsilon):
+    # shrinking (Joachims 1999, LIBSVM's rule) and the Newton steps on the free set change the
+    # path, not the optimum: the dual objective equals LIBSVM's (with its own shrinking) to far
+    # below the stopping tolerance
+    kernel, target, (dual, intercept, _), reference, expected = ours_and_libsvm(seed, n, gamma, cost, epsilon, True, newton)
     objective, best = dual_objective(kernel, target, epsilon, dual), dual_objective(kernel, target, epsilon, expected)
     assert abs(objective - best) <= 1e-4 * max(1.0, abs(best))
     assert abs(dual.sum()) <= 1e-9 * max(cost, 1.0) and np.all(np.abs(dual) <= cost * (1 + 1e-12))
     # the gradient kept through shrinking and reconstruction is the true one: same model as a
     # prediction from the coefficients
     np.testing.assert_allclose(kernel @ dual + intercept, reference.predict(kernel), rtol=0, atol=2e-2)
+
+
+@settings(max_examples=20)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(100, 200), gamma=st.sampled_from([1.0, 10.0]), cost=st.sampled_from([10.0, 100.0]))
+def test_operators_smo_newton_steps_on_large_free_sets_reach_libsvm_optimum(seed, n, gamma, cost):
+    # large C and gamma leave tens to hundreds of free variables: the Newton step's regime
+    kernel, target, (dual, intercept, _), reference, expected = ours_and_libsvm(seed, n, gamma, cost, 0.1, True, True)
+    objective, best = dual_objective(kernel, target, 0.1, dual), dual_objective(kernel, target, 0.1, expected)
+    assert objective <= best + 1e-4 * max(1.0, abs(best))
+    assert abs(dual.sum()) <= 1e-9 * cost and np.all(np.abs(dual) <= cost * (1 + 1e-12))
+    np.testing.assert_allclose(kernel @ dual + intercept, reference.predict(kernel), rtol=0, atol=5e-2)

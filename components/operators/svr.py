@@ -15,8 +15,9 @@ same open-loop soil moisture and LAI.  Here, per site:
   neighbouring days in train and test and reward overfitting;
 * the grid search (``solver="smo"``, with numba) runs on our compiled SMO solver
   (``s1da.components.operators.smo``: LIBSVM's working-set selection, shrinking and stopping
-  rule), with the squared distances once per site, the Gram matrix once per gamma, warm starts
-  along the increasing C path and early abandoning of grid points that cannot win; sites run in parallel
+  rule, plus Newton steps on the free variables), with the squared distances once per site, the
+  Gram matrix once per gamma, warm starts along the increasing C path and early abandoning of grid
+  points that cannot win; sites run in parallel
   threads (numba ``prange``).  Without numba, or with ``solver="libsvm"``, every (fold, C) fit
   uses scikit-learn's ``SVR(kernel="precomputed")`` on slices of the per-gamma Gram matrix,
   in parallel over sites with joblib (process backend: LIBSVM holds the GIL);
@@ -139,7 +140,7 @@ def smo_fold_tables(tasks, gammas, costs, epsilon, tol, abandon):
             fold_of[start + test] = index
     tables = smo.cv_rmsd_sites(
         np.concatenate([task[0] for task in tasks]), np.concatenate([task[1] for task in tasks]), fold_of, offsets,
-        len(tasks[0][2]), np.asarray(gammas, float), np.asarray(costs, float)[order], epsilon, tol, abandon, True, True,
+        len(tasks[0][2]), np.asarray(gammas, float), np.asarray(costs, float)[order], epsilon, tol, abandon, True, True, True,
     )
     return tables[:, np.argsort(order)]
 

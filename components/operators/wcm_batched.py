@@ -32,7 +32,9 @@ from s1da.components.operators.wcm import water_cloud_terms
 MAX_ITERATIONS = 500
 COST_TOLERANCE = 1e-14  # relative decrease of the cost below which a start has converged
 STEP_TOLERANCE = 1e-13  # relative step length below which a start has converged
-BASIN_TOLERANCE = 1e-3  # fraction of each bound span within which a start joins a known minimum
+BASIN_TOLERANCE = 3e-2  # fraction of each bound span within which a start joins a known minimum
+# (3 %: on 5,139 synthetic sites of benchmarks/operators.py the parameters are bit-identical to
+# those with 0.1 %, for 23 % fewer evaluations; the per-sample cost, not a fixed one, sets the speed)
 
 if AVAILABLE:
     _terms = numba.njit(cache=True)(water_cloud_terms)
