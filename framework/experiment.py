@@ -45,6 +45,13 @@ DA_SITE_DIAGNOSTICS = ("innovation", "normalised_innovation", "observation_error
 MODEL_PREFIX = "model__"
 PERTURBER_PREFIX = "perturber__"
 FILTER_PREFIX = "filter__"
+OBSERVATION_INPUTS = {"incidence_angle": 40.0}
+"""Operator inputs the observations may carry, ``(time, site)``, NaN on days without an
+acquisition, with a placeholder in range that stands in for NaN so an operator can predict every
+day (those days' predictions are then NaN again, :func:`_predict_where_defined`).  Each is handed
+to the operators that *require* it.  An operator that takes one optionally (the WCM's ``incidence_angle``) keeps its
+fixed value: orbit-normalised backscatter refers to one reference geometry (docs/model/validation.md
+e), so the acquisition's own angle would be the wrong one."""
 """Checkpoint keys of a filter's per-site memory (a filter with ``initial_state``, e.g. adaptive)."""
 
 
@@ -110,6 +117,7 @@ class Experiment:
         if self.deferred and self.model_factory is None:
             raise ValueError("deferred data (built per task) need a model_factory to build each task's land model")
         for label, operator in self.operators.items():  # refused before any spin-up, not at calibration
+            self._check_operator_inputs(label, operator)
             minimum = getattr(operator, "min_samples", None)
             if minimum is not None and not self.deferred:  # deferred: checked when each task calibrates
                 self.data.require_observations(self.period, int(minimum), f"calibrating operator {label!r}")
@@ -220,6 +228,19 @@ class Experiment:
             memory = {key[len(FILTER_PREFIX):]: value for key, value in (checkpoint or {}).items() if key.startswith(FILTER_PREFIX)}
             self.filter.state = (memory or None) if analysing else None
 
+    def _check_operator_inputs(self, label: str, operator: ObservationOperator) -> None:
+        """Every input the operator requires is one the run provides (deferred data: per task)."""
+        if self.deferred:
+            return
+        provided = {"soil_moisture", "day_of_year", *(name for name in ("lai", "vod") if name in self.data.forcing)}
+        provided.update(name for name in OBSERVATION_INPUTS if name in self.data.observations)
+        missing = [f"{name} ({units})" for name, units in operator.required_inputs.items() if name not in provided]
+        if missing:
+            raise DataError(
+                f"operator {label!r} ({type(operator).__name__}) needs input(s) {', '.join(missing)} that the data "
+                f"do not provide (they provide {', '.join(sorted(provided))})"
+            )
+
     def _operator_series(self, times: np.ndarray) -> dict[str, np.ndarray]:
         """Operator inputs the data provide, each ``(time, site)``: the forcing's ``lai`` (m2 m-2)
         and ``vod`` (1) where present, and ``day_of_year`` (1..366)."""
@@ -230,13 +251,27 @@ class Experiment:
             if name in self.data.forcing
         }
         series["day_of_year"] = np.repeat(_day_of_year(selection)[:, np.newaxis], len(self.data.site_ids), axis=1)
+        series.update(self._observation_inputs(selection))
         return series
 
     def _operator_day_inputs(self, forcing: Mapping[str, np.ndarray], day: np.datetime64) -> dict[str, np.ndarray]:
         """One day of :meth:`_operator_series` from that day's forcing ``(site,)``."""
         inputs = {name: np.asarray(forcing[name], dtype="float64") for name in ("lai", "vod") if name in forcing}
         inputs["day_of_year"] = np.full(len(self.data.site_ids), _day_of_year(np.array([day]))[0])
+        inputs.update({name: values[0] for name, values in self._observation_inputs(np.array([day])).items()})
         return inputs
+
+    def _observation_inputs(self, times: np.ndarray) -> dict[str, np.ndarray]:
+        """The :data:`OBSERVATION_INPUTS` some operator requires, ``(time, site)``, NaN on days
+        without an acquisition.  None is read when no operator requires one."""
+        required = {name for operator in self.operators.values() for name in operator.required_inputs}
+        names = [name for name in OBSERVATION_INPUTS if name in required and name in self.data.observations]
+        if not names:
+            return {}
+        observations = self.data.observations_on(times)
+        return {
+            name: np.asarray(observations[name].transpose("time", "site").values, dtype="float64") for name in names
+        }
 
     # ------------------------------------------------------------------ running
     def open_store(self, path: str | Path, *, overwrite: bool = False) -> EnsembleStore:
@@ -297,7 +332,7 @@ class Experiment:
         forecast_sm = self.model.surface_soil_moisture(state)  # (member, site)
         available = {name: np.broadcast_to(values, forecast_sm.shape) for name, values in day_inputs.items()}
         available["soil_moisture"] = forecast_sm
-        predicted = operator.predict(operator.select_inputs(available))  # (member, site)
+        predicted = _predict_where_defined(operator, _select_inputs(operator, available))  # (member, site)
         states = self.model.analysis_variables(state)  # (site, member, n_state)
         error_variance = np.asarray(operator.error_variance, dtype="float64")
         rng = None
@@ -346,7 +381,7 @@ class Experiment:
             operator = copy.deepcopy(operator)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                inputs = operator.select_inputs(available)
+                inputs = _select_inputs(operator, available)
                 operator = operator.fit(
                     inputs, backscatter, site_ids=self.data.site_ids,
                     progress=f"{self.name}: calibrate {label}" if self.progress else None,
@@ -356,7 +391,7 @@ class Experiment:
             found = {(_warning_kind(item), re.sub(r" \(index \d+\)", "", str(item.message))) for item in caught}
             parameters.attrs["calibration_warnings"] = [list(pair) for pair in sorted(found)]
             parameters["simulated_backscatter"] = xr.DataArray(
-                operator.predict({name: values.T for name, values in inputs.items()}),  # (time, site)
+                _predict_where_defined(operator, {name: values.T for name, values in inputs.items()}),  # (time, site)
                 dims=("time", "site"),
                 coords={"time": np.asarray(times, dtype="datetime64[ns]"), "site": parameters["site"].values},
                 attrs={"units": "dB", "long_name": "backscatter simulated from open-loop mean soil moisture"},
@@ -375,6 +410,26 @@ class Experiment:
         if self.validator is None:
             return None
         return self.validator(store, labels, min_samples=self.min_samples)
+
+
+def _select_inputs(operator: ObservationOperator, available: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``operator.select_inputs`` over ``available`` less the observation-carried inputs it does
+    not require (:data:`OBSERVATION_INPUTS`), so one operator's need changes no other's inputs."""
+    offered = {name: values for name, values in available.items() if name not in OBSERVATION_INPUTS or name in operator.required_inputs}
+    return operator.select_inputs(offered)
+
+
+def _predict_where_defined(operator: ObservationOperator, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+    """``operator.predict(inputs)``, NaN where an observation-carried input is undefined (a day
+    without an acquisition has no incidence angle)."""
+    filled, undefined = dict(inputs), False
+    for name, placeholder in OBSERVATION_INPUTS.items():
+        if name in inputs:
+            missing = np.isnan(inputs[name])
+            undefined = undefined | missing
+            filled[name] = np.where(missing, placeholder, inputs[name])
+    predicted = operator.predict(filled)
+    return np.where(undefined, np.nan, predicted) if np.any(undefined) else predicted
 
 
 def _day_of_year(times: np.ndarray) -> np.ndarray:
