@@ -166,6 +166,7 @@ class GleamModel(LandModel):
         self._lower = numpy_kernel.lower_bounds(self._soil)  # ([member,] site, 6)
         self._upper = np.repeat(self._soil.saturation[..., None], 6, axis=-1)
         self._surface_record: _SurfaceWeights | None = None
+        self._absent_layers = ~self._present[:, LAYER_FRACTION]  # (site, 6)
 
     def _options(self) -> dict:
         """The constructor's options other than the statics and the member soil."""
@@ -365,22 +366,27 @@ class GleamModel(LandModel):
             )
         return _SurfaceWeights(*(np.asarray(values)[sites] for values in self._surface_record))
 
-    def _finish_update(self, state, requested, sites=slice(None)):
+    def _finish_update(self, state, requested, sites=slice(None), old=None):
         """Clip to [w_min, w_sat] (DD-19) and report the water added and clipped (pixel mm).
 
-        ``requested`` (member, site, 6) holds the layers of the sites ``sites``; the others keep
-        their state (``sites`` = every site: the whole state is replaced).
+        ``requested`` (member, site, 6) holds the layers of the sites ``sites`` (``old``: their
+        state, if the caller has it); the others keep their state (``sites`` = every site: the
+        whole state is replaced).
         """
         soil = state["soil_moisture"]
-        old = soil[:, sites]
+        old = soil[:, sites] if old is None else old
         clipped = np.clip(requested, self._lower[..., sites, :], self._upper[..., sites, :])
-        # layers of absent fractions are never changed
-        absent = ~self._present[sites][:, LAYER_FRACTION]
-        clipped = np.where(absent, old, clipped)
-        requested = np.where(absent, old, requested)
+        absent = self._absent_layers[sites]  # layers of absent fractions are never changed
+        if absent.any():
+            np.copyto(clipped, old, where=absent)
+            requested = np.where(absent, old, requested)
         weight = self._layer_weight_mm[sites]
-        increment = ((clipped - old) * weight).sum(axis=-1)
-        clip_water = ((clipped - requested) * weight).sum(axis=-1)
+        change = np.subtract(clipped, old)
+        change *= weight
+        increment = change.sum(axis=-1)
+        np.subtract(clipped, requested, out=change)
+        change *= weight
+        clip_water = change.sum(axis=-1)
         new_state = dict(state)
         if isinstance(sites, slice) and sites == slice(None):
             new_state["soil_moisture"] = clipped
@@ -411,7 +417,8 @@ class GleamModel(LandModel):
             site = int(positions[np.argwhere(~np.isfinite(values))[0][0]])
             raise ValueError(f"set_analysis_variables: non-finite analysed value at {self.statics.describe_site(site)}")
         x = np.swapaxes(values, 0, 1)  # (member, site, n)
-        requested = soil[:, sites].copy()
+        old = soil[:, sites]
+        requested = old.copy()
         if self.state_vector == "top":
             requested[..., TOP_LAYERS] = x
         elif self.state_vector == "top_aggregated":
@@ -419,7 +426,7 @@ class GleamModel(LandModel):
             requested[..., TOP_LAYERS] += delta[..., None]
         else:
             requested = requested + self.taper[DEPTH_INDEX] * (x - requested)
-        return self._finish_update(state, requested, sites)
+        return self._finish_update(state, requested, sites, old)
 
     def nudge(self, state, rescaled_observation):
         """GLEAM-native nudging of layer 1 (docs/model/gleam.md a.12, DD-12); only if enabled.
