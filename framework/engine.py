@@ -196,7 +196,7 @@ def _executor(workers: int | str | None, scheduler: str | None, client: Any) -> 
     import dask
 
     spawn_environment = {**dask.config.get("distributed.nanny.pre-spawn-environ", default={}), **WORKER_MALLOC}
-    with warnings.catch_warnings(), dask.config.set({"distributed.nanny.pre-spawn-environ": spawn_environment}):
+    with warnings.catch_warnings(), dask.config.set({"distributed.nanny.pre-spawn-environ": spawn_environment}), _environ(WORKER_MALLOC):
         warnings.simplefilter("ignore")  # e.g. the dashboard port was taken and another was chosen
         cluster = distributed.LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR,
@@ -205,6 +205,23 @@ def _executor(workers: int | str | None, scheduler: str | None, client: Any) -> 
     with cluster, distributed.Client(cluster) as local:
         print(f"s1da: {n_workers} local workers; dashboard {local.dashboard_link}", file=sys.stderr)
         yield local
+
+
+@contextlib.contextmanager
+def _environ(values: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` holds ``values`` inside (restored after): a nanny takes a variable of its
+    pre-spawn environment from ``os.environ`` when set there, and an earlier cluster in this
+    process leaves dask's defaults there."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _execute(experiment: Experiment, store: EnsembleStore, records: TaskRecords, tasks: list[Task], pending: list[Task], pool: Any) -> None:
