@@ -68,13 +68,20 @@ class _SiteReader:
     def __init__(self, store: EnsembleStore, region: Mapping[str, slice]):
         self.store, self.region = store, dict(region)
         self.cells: np.ndarray | None = None
-        probe = store.read(OPEN_LOOP, dask=False)[["surface_soil_moisture"]]
+        probe = store.read(OPEN_LOOP, dask=False)
         if {"y", "x"} <= set(probe.dims) and "site" not in probe.dims:
             self.nx = probe.sizes["x"]
             self.y0, self.x0 = (self.region[dim].start or 0 if dim in self.region else 0 for dim in ("y", "x"))
-            surface = self._cut(probe)["surface_soil_moisture"].isel(member=0)
+            # the ensemble mean, when stored, is finite where the members are, at 1/M of the reading
+            surface = self._cut(probe[["surface_soil_moisture_mean"]])["surface_soil_moisture_mean"] if "surface_soil_moisture_mean" in probe \
+                else self._cut(probe[["surface_soil_moisture"]])["surface_soil_moisture"].isel(member=0)
+            surface = surface.transpose("time", "y", "x")
             self.tile_nx = surface.sizes["x"]
-            self.local = np.flatnonzero(surface.notnull().any("time").transpose("y", "x").values.ravel())
+            step = int(probe.attrs.get("chunk_days") or surface.sizes["time"])
+            filled = np.zeros(surface.shape[1:], dtype=bool)
+            for start in range(0, surface.sizes["time"], step):  # a store chunk at a time: memory follows the tile
+                filled |= np.isfinite(surface.isel(time=slice(start, start + step)).values).any(axis=0)
+            self.local = np.flatnonzero(filled.ravel())
             rows, columns = np.divmod(self.local, self.tile_nx)
             self.cells = (self.y0 + rows) * self.nx + self.x0 + columns
             self.keys = self.cells
@@ -89,16 +96,21 @@ class _SiteReader:
     def _cut(self, dataset: xr.Dataset) -> xr.Dataset:
         return dataset.isel({dim: window for dim, window in self.region.items() if dim in dataset.dims})
 
-    def read(self, name: str, variables: Sequence[str] | None = None) -> xr.Dataset:
+    def read(self, name: str, variables: Sequence[str] | None = None, time: slice | None = None) -> xr.Dataset:
+        """Group ``name`` (its ``variables``; days ``time``) on the region's sites, in memory."""
         dataset = self.store.read(name, dask=False)
         dataset = self._cut(dataset if variables is None else dataset[list(variables)])
+        if time is not None:
+            dataset = dataset.isel(time=time)
         if self.cells is not None and "site" in dataset.dims:  # a grid's table of its land cells (calibration)
             dataset = dataset.sel(site=self.cells)
         if self.cells is None or "site" in dataset.dims or not {"y", "x"} <= set(dataset.dims):
             return dataset.isel(site=[0, 0]) if self.lone and "site" in dataset.dims else dataset
         coords = {key: dataset[key] for key in ("lat", "lon") if key in dataset.coords}
         flat = dataset.drop_vars(list(coords)).stack(cell=("y", "x")).reset_index("cell", drop=True)
-        flat = flat.isel(cell=self.local).rename({"cell": "site"}).assign_coords(site=self.cells.astype(np.int64))
+        if self.local.size < flat.sizes["cell"]:  # a tile with sea or masked cells
+            flat = flat.isel(cell=self.local)
+        flat = flat.rename({"cell": "site"}).assign_coords(site=self.cells.astype(np.int64))
         # C order, as a whole-grid read gives: the scores' sums then round alike for any tile
         flat = flat.map(lambda variable: variable.copy(data=np.ascontiguousarray(variable.values)), keep_attrs=True)
         rows, columns = np.divmod(self.local, self.tile_nx)
@@ -123,15 +135,16 @@ class _Ensembles:
         self.ranks: dict[str, np.ndarray] = {}
         self.members: dict[str, int] = {}
         for run in runs:
-            ds = store.read(run, ["surface_soil_moisture"])
-            source = ds["surface_soil_moisture"].transpose("time", "member", "site")
+            ds = store.store.read(run, dask=False)  # lazily: sizes and attributes
+            source = ds["surface_soil_moisture"]
             step = int(ds.attrs.get("chunk_days") or source.sizes["time"])
-            shape = (source.sizes["time"], source.sizes["site"])
+            shape = (source.sizes["time"], store.positions.size)
             mean, spread = np.empty(shape), np.empty(shape)
             ranks = np.full(shape, np.nan) if truth is not None else None
-            for start in range(0, shape[0], step):
-                block = source.isel(time=slice(start, start + step)).values
-                window = slice(start, start + block.shape[0])
+            for start in range(0, shape[0], step):  # one store chunk of days at a time
+                window = slice(start, min(start + step, shape[0]))
+                block = store.read(run, ["surface_soil_moisture"], time=window)["surface_soil_moisture"]
+                block = block.transpose("time", "member", "site").values
                 mean[window] = block.mean(axis=1)
                 spread[window] = metrics.ensemble_spread(block)
                 if ranks is not None:
