@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 
 from s1da.containers import bmi_names as names
@@ -62,7 +63,8 @@ class GleamBmi(ArrayBmi):
         data = container_for(resolved, progress=False).data.site_data()
         experiment = resolved["experiment"]
         self._members = options["members"]
-        self._model = build("model", resolved["model"], experiment, sites=data.sites)
+        section = {**resolved["model"], "parameters": attrs.evolve(resolved["model"]["parameters"], outputs="all")}
+        self._model = build("model", section, experiment, sites=data.sites)  # the BMI offers every flux (bmi_names.FLUXES)
         days = np.arange(np.datetime64(experiment["spinup_start"], "D"), np.datetime64(experiment["end"], "D") + 1)
         times = np.asarray(data.forcing["time"].values, dtype="datetime64[D]")
         index = np.searchsorted(times, days)

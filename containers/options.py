@@ -29,6 +29,12 @@ class GleamOptions:
 
     state_vector: str = attrs.field(default="top", validator=_one_of("top", "top_aggregated", "augmented"))
     kernel: str = attrs.field(default="numpy", validator=_one_of("numpy", "numba"))
+    outputs: str = attrs.field(
+        default="budget",
+        validator=_one_of("budget", "all"),
+        metadata={"doc": "fluxes each step computes: the water-budget terms an experiment stores (budget), or also their "
+                  "components and per-fraction terms (all; the model's BMI asks for these)"},
+    )
     taper: tuple[float, float, float] = attrs.field(
         default=(1.0, 1.0, 1.0),
         converter=tuple,

@@ -56,6 +56,14 @@ STATE_SITE_CHUNK = 4096
 WORKER_ENVIRONMENT = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 """Environment of a local cluster's workers: a worker is one core, so libraries that would start
 thread pools of their own (numba's threaded kernels, BLAS) use one thread in it."""
+WORKER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "268435456"}
+"""glibc's allocator settings for a local cluster's workers, set before they start (a nanny's
+``pre-spawn-environ``).  dask's default ``MALLOC_TRIM_THRESHOLD_=65536`` also freezes glibc's
+mmap threshold at 128 KiB, so every temporary array of a day's step (a few MB: member x cell)
+is mapped and unmapped again and its pages faulted in anew: measured on one 4,096-cell task,
+sys time 8 -> 38 s and 0.25 -> 19 M page faults, the task 1.4x slower.  32 MiB (glibc's
+largest dynamic threshold) keeps those arrays in the heap; trimming above 256 MiB still
+returns memory after a task (docs/scale.md, "Worker memory")."""
 
 
 def run_experiment(
@@ -187,7 +195,10 @@ def _executor(workers: int | str | None, scheduler: str | None, client: Any) -> 
             yield joined
         return
     n_workers = (os.cpu_count() or 1) if workers == "auto" else int(workers)
-    with warnings.catch_warnings():
+    import dask
+
+    spawn_environment = {**dask.config.get("distributed.nanny.pre-spawn-environ", default={}), **WORKER_MALLOC}
+    with warnings.catch_warnings(), dask.config.set({"distributed.nanny.pre-spawn-environ": spawn_environment}), _environ(WORKER_MALLOC):
         warnings.simplefilter("ignore")  # e.g. the dashboard port was taken and another was chosen
         cluster = distributed.LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR,
@@ -196,6 +207,23 @@ def _executor(workers: int | str | None, scheduler: str | None, client: Any) -> 
     with cluster, distributed.Client(cluster) as local:
         print(f"s1da: {n_workers} local workers; dashboard {local.dashboard_link}", file=sys.stderr)
         yield local
+
+
+@contextlib.contextmanager
+def _environ(values: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` holds ``values`` inside (restored after): a nanny takes a variable of its
+    pre-spawn environment from ``os.environ`` when set there, and an earlier cluster in this
+    process leaves dask's defaults there."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _execute(experiment: Experiment, store: EnsembleStore, records: TaskRecords, tasks: list[Task], pending: list[Task], pool: Any) -> None:

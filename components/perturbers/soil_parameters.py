@@ -36,7 +36,7 @@ import numpy as np
 
 from s1da.components.gleam import GleamModel
 from s1da.components.gleam.statics import SOIL_RANGES, MemberSoil
-from s1da.framework.interfaces import LandModel
+from s1da.components.perturbers.wrapped import PerturbedModel
 from s1da.framework.randomness import Purpose, stream
 from s1da.framework.validators import finite_positive
 
@@ -117,7 +117,7 @@ def perturbed_soil(statics, perturbation: SoilParameterPerturbation, site_ids, e
     return MemberSoil(**soil)
 
 
-class SoilPerturbedModel(LandModel):
+class SoilPerturbedModel(PerturbedModel):
     """GLEAM whose members each run with their own soil parameters (module docstring).
 
     The per-member model is built on the first call with a given ensemble size and kept; every
@@ -127,15 +127,9 @@ class SoilPerturbedModel(LandModel):
     def __init__(self, model: GleamModel, perturbation: SoilParameterPerturbation, site_ids, entropy: int):
         if not isinstance(model, GleamModel):
             raise TypeError(f"soil-parameter perturbations need a GleamModel, got {type(model).__name__}")
-        self.model = model
-        self.perturbation = perturbation
-        self.site_ids = np.asarray(site_ids, dtype=np.int64)
+        super().__init__(model, perturbation, site_ids, entropy)
         if self.site_ids.shape != (model.n_site,):
             raise ValueError(f"{self.site_ids.size} site ids for {model.n_site} sites")
-        self.entropy = int(entropy)
-        self.layer_names = model.layer_names  # class attributes of LandModel: __getattr__ would not see them
-        self.reported_variables = model.reported_variables
-        self.analysis_variables_units = model.analysis_variables_units
         self._members: dict[int, GleamModel] = {}
 
     def member_model(self, n_members: int) -> GleamModel:
@@ -144,19 +138,6 @@ class SoilPerturbedModel(LandModel):
             soil = perturbed_soil(self.model.statics, self.perturbation, self.site_ids, self.entropy, int(n_members))
             self._members[n_members] = self.model.with_member_soil(soil)
         return self._members[n_members]
-
-    def unperturbed(self) -> GleamModel:
-        """The physics without the ensemble's perturbation (what a twin's truth runs)."""
-        return self.model
-
-    def subset(self, site_indices) -> SoilPerturbedModel:
-        site_indices = np.asarray(site_indices, dtype=np.int64)
-        return SoilPerturbedModel(self.model.subset(site_indices), self.perturbation, self.site_ids[site_indices], self.entropy)
-
-    def __getattr__(self, name):  # everything else (statics, kernel ...) is the wrapped model's
-        if name == "model":
-            raise AttributeError(name)
-        return getattr(self.model, name)
 
     def _of(self, state) -> GleamModel:
         return self.member_model(np.shape(state["soil_moisture"])[0])

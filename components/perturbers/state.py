@@ -25,6 +25,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
+from s1da.components.perturbers.wrapped import PerturbedModel
 from s1da.framework.interfaces import LandModel
 from s1da.framework.randomness import Purpose, stream
 from s1da.framework.validators import finite_non_negative, finite_positive
@@ -42,36 +43,14 @@ class StatePerturbation:
     block_days: int = attrs.field(default=64, validator=attrs.validators.ge(1), metadata={"units": "d"})
 
 
-class StatePerturbedModel(LandModel):
+class StatePerturbedModel(PerturbedModel):
     """A land model whose filter state gets additive AR(1) perturbations after each day."""
 
     def __init__(self, model: LandModel, perturbation: StatePerturbation, site_ids, entropy: int):
         if not isinstance(model, LandModel):
             raise TypeError(f"model must be a LandModel, got {type(model).__name__}")
-        self.model = model
-        self.perturbation = perturbation
-        self.site_ids = np.asarray(site_ids, dtype=np.int64)
-        self.entropy = int(entropy)
-        self.layer_names = model.layer_names
+        super().__init__(model, perturbation, site_ids, entropy)
         self._block: tuple[int, np.ndarray] | None = None
-
-    def subset(self, site_indices) -> StatePerturbedModel:
-        """The same perturbed model for the sites at positions ``site_indices`` (one task of the engine).
-
-        Without it the wrapped model's ``subset`` would be found through ``__getattr__`` and
-        the perturbation lost.
-        """
-        site_indices = np.asarray(site_indices, dtype=np.int64)
-        return StatePerturbedModel(self.model.subset(site_indices), self.perturbation, self.site_ids[site_indices], self.entropy)
-
-    def unperturbed(self) -> LandModel:
-        """The wrapped model without the state perturbations (what a twin's truth runs)."""
-        return self.model
-
-    def __getattr__(self, name):  # everything else (statics, kernels ...) is the wrapped model's
-        if name == "model":
-            raise AttributeError(name)
-        return getattr(self.model, name)
 
     def initial_state(self, n_members: int):
         state = dict(self.model.initial_state(n_members))
