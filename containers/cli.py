@@ -46,35 +46,36 @@ def _run_locked(args: argparse.Namespace, output: Path, protected: list[Path]) -
     from s1da.framework.store import EnsembleStore, StoreError
 
     seed = None
-    existing = None
+    existing = health = None
     if output.exists() and not args.overwrite:
         try:
             existing = EnsembleStore.open(output)
         except StoreError as error:
             raise StoreError(f"{error}; choose another output (s1da replaces only stores it recognises)") from error
-        damaged = [name for name, status in existing.verify().items() if not status.intact]
+        health = existing.verify()  # decoded once; the repair below reuses it
+        damaged = [name for name, status in health.items() if not status.intact]
         if existing.is_complete and not damaged:
             raise StoreError(f"{output} holds a finished experiment; pass --overwrite to replace it")
         # a config without a seed resumes with the entropy the interrupted run drew and recorded
         seed = int(existing.attributes.get("seed_entropy", 0)) or None
     with progress.showing(not args.no_progress):  # the bars of the twin build, validation, verification, report
-        return _run_shown(args, output, protected, seed, existing)
+        return _run_shown(args, output, protected, seed, existing, health)
 
 
-def _run_shown(args: argparse.Namespace, output: Path, protected: list[Path], seed, existing) -> int:
+def _run_shown(args: argparse.Namespace, output: Path, protected: list[Path], seed, existing, health) -> int:
     from s1da.containers.assembly import build_experiment  # containers know the components
 
     experiment = build_experiment(args.config, seed=seed, progress=not args.no_progress, overrides=args.overrides)
     if existing is not None:
         recorded = existing.attributes
         if recorded.get("config") == experiment.config_text and recorded.get("seed_entropy") == str(experiment.entropy):
-            for action in existing.repair():  # only a store of this very experiment is repaired
+            for action in existing.repair(health):  # only a store of this very experiment is repaired
                 print(f"s1da: {output}: {action}", file=sys.stderr)
         print(f"s1da: resuming the unfinished store {output}", file=sys.stderr)
     store = experiment.run(
         output, overwrite=args.overwrite, workers=args.workers, scheduler=args.scheduler, sites_per_task=args.sites_per_task
     )
-    print(store.describe())
+    print(store.describe(decoded=False))  # what this run wrote: its chunks are there; `s1da inspect` decodes them
     if args.report:
         from s1da.framework.report import write_report
 

@@ -83,16 +83,18 @@ def run_experiment(
     sample = _input_sample(experiment)
     region_groups = _region_groups(experiment, sample)
     network_groups = ["spinup_state"] + (["calibration"] if experiment.operators else [])
-    if not all(store.group_complete(name) for name in region_groups + network_groups):
-        with _executor(workers, scheduler, client) as pool:
+    if store.is_complete:
+        return store
+    with _executor(workers, scheduler, client) as pool:
+        if not all(store.group_complete(name) for name in region_groups + network_groups):
             n_workers = 1 if pool is None else max(1, len(pool.scheduler_info().get("workers", {})))
             tasks = _plan(experiment, sample, store, layout, records, sites_per_task, n_workers)
             pending = [task for task in tasks if not records.status(task.index).get("complete")]
             _execute(experiment, store, records, tasks, pending, pool)
-        for name in region_groups:
-            if not store.group_complete(name):
-                store_regions.finish_group(store, name)
-    _finalize(experiment, store, layout, records)
+            for name in region_groups:
+                if not store.group_complete(name):
+                    store_regions.finish_group(store, name)
+        _finalize(experiment, store, layout, records, pool)
     return store
 
 
@@ -277,8 +279,9 @@ def _execute_on_cluster(experiment, store, records, stages, pending: list[Task],
 
 
 # ---------------------------------------------------------------------- network level
-def _finalize(experiment: Experiment, store: EnsembleStore, layout, records: TaskRecords) -> None:
-    """Calibration table, validation, completion (each skipped when already done)."""
+def _finalize(experiment: Experiment, store: EnsembleStore, layout, records: TaskRecords, pool: Any = None) -> None:
+    """Calibration table, validation (tile by tile, on ``pool`` when there is one), completion
+    (each skipped when already done)."""
     labels = list(experiment.operators)
     if records.exists() and not store.group_complete("spinup_state"):
         sizes = {"member": experiment.members, "site": len(experiment.data.site_ids), "layer": len(experiment._layer_names())}
@@ -287,13 +290,32 @@ def _finalize(experiment: Experiment, store: EnsembleStore, layout, records: Tas
         simulated = functools.partial(_write_simulated, experiment, records)
         store.write_dataset("calibration", _assemble_calibration(experiment, records), fill=simulated)
     if not store.group_complete("validation"):
-        validation = experiment._validate(store, labels)  # reads gridded stores by land cell
+        tiles = [task.region for task in layout.tasks(int(records.plan()["sites_per_task"]))] if records.exists() else None
+        validation = experiment._validate(store, labels, tiles=tiles, mapper=_tile_mapper(pool))  # gridded stores by land cell
         if isinstance(validation, xr.DataTree):  # tidy tables, one sub-group per dimension set
             store.write_tree("validation", validation)
         elif validation is not None:
             store.write_dataset("validation", validation)
     records.remove()
     store.mark_complete()
+
+
+def _tile_mapper(pool: Any):
+    """``mapper(function, items)`` running ``function`` on every item on the cluster of ``pool``
+    (a few at a time per worker), yielding the results in item order; None in-process."""
+    if pool is None:
+        return None
+
+    def mapper(function, items: list) -> Iterator[Any]:
+        window = 2 * max(1, len(pool.scheduler_info().get("workers", {})))
+        futures = [pool.submit(function, item, pure=False) for item in items[:window]]
+        for position in range(len(items)):
+            if position + window < len(items):
+                futures.append(pool.submit(function, items[position + window], pure=False))
+            yield futures[position].result()
+            futures[position] = None  # the driver keeps each tile's scores once, in its own list
+
+    return mapper
 
 
 def _assemble_calibration(experiment: Experiment, records: TaskRecords) -> xr.Dataset:

@@ -412,11 +412,12 @@ class Experiment:
         parameters.attrs = {key: value for key, value in parameters.attrs.items() if key != "calibration_warnings"}
         return type(self.operators[label]).from_dataset(parameters)
 
-    def _validate(self, store: Any, labels: list[str]) -> xr.Dataset | xr.DataTree | None:
-        """Network-level scores from the finished runs (``store`` may be a site view of a grid)."""
+    def _validate(self, store: Any, labels: list[str], **tiling: Any) -> xr.Dataset | xr.DataTree | None:
+        """Network-level scores from the finished runs; ``tiling``: the validator's ``tiles``
+        (store regions scored one at a time) and ``mapper`` (runs them, e.g. on a cluster)."""
         if self.validator is None:
             return None
-        return self.validator(store, labels, min_samples=self.min_samples)
+        return self.validator(store, labels, min_samples=self.min_samples, **tiling)
 
 
 def _select_inputs(operator: ObservationOperator, available: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -301,9 +301,10 @@ class EnsembleStore:
         finished = sorted(set(root.attrs.get(FINISHED_GROUPS, [])) | {name})
         root.attrs[FINISHED_GROUPS] = finished
 
-    def verify(self) -> dict[str, GroupHealth]:
-        """Health of every group: each written chunk decodes, each recorded chunk and group exists."""
-        return verify_store(self.path, self.attributes)
+    def verify(self, *, decode: bool = True) -> dict[str, GroupHealth]:
+        """Health of every group: each written chunk decodes, each recorded chunk and group exists
+        (``decode`` False: the chunks are only seen to exist, see :func:`verify_store`)."""
+        return verify_store(self.path, self.attributes, decode)
 
     def problems(self, health: Mapping[str, GroupHealth] | None = None) -> list[str]:
         """Why the store is not a complete, intact experiment (empty when it is)."""
@@ -318,8 +319,9 @@ class EnsembleStore:
             found.append("the experiment did not finish (the root is not marked complete)")
         return found
 
-    def repair(self) -> list[str]:
-        """Prepare a damaged store for a resume; returns what was done (one line each).
+    def repair(self, health: Mapping[str, GroupHealth] | None = None) -> list[str]:
+        """Prepare a damaged store for a resume; returns what was done (one line each);
+        ``health``: this store's :meth:`verify` just made (else it is verified here, once).
 
         A damaged group other than a run is deleted (s1da wrote it; the resume writes it
         again); a run group with damaged data is deleted too and recomputed from the spin-up.
@@ -327,7 +329,8 @@ class EnsembleStore:
         the other slot.  The root is unmarked complete when anything was done.
         """
         actions = []
-        for name, status in self.verify().items():
+        health = self.verify() if health is None else health
+        for name, status in health.items():
             if status.intact or not status.data_damaged:
                 continue
             if status.state != "missing":
@@ -337,7 +340,7 @@ class EnsembleStore:
                 actions.append(f"{status.problems[0]}; it is computed again")
             root = self._root()
             root.attrs[FINISHED_GROUPS] = sorted(set(root.attrs.get(FINISHED_GROUPS, [])) - {name})
-        for name, status in self.verify().items():  # left by a kill while a finished run dropped them
+        for name, status in health.items():  # left by a kill while a finished run dropped them
             if status.state == "complete" and any((self.path / name / slot).exists() for slot in RESTART_SLOTS):
                 self._drop_checkpoints(name)
         if actions:
@@ -580,13 +583,15 @@ class EnsembleStore:
         self._consolidate()
 
     # ------------------------------------------------------------------ reading
-    def read(self, name: str, *, allow_incomplete: bool = False) -> xr.Dataset:
-        """Open a group lazily with xarray; incomplete groups are refused by default."""
+    def read(self, name: str, *, allow_incomplete: bool = False, dask: bool = True) -> xr.Dataset:
+        """Open a group lazily with xarray; incomplete groups are refused by default.  ``dask``
+        False: lazily indexed arrays without dask (a selection is read by zarr in one call)."""
         if not self.has_group(name):
             raise StoreError(f"{self.path} has no group {name!r}")
         if not allow_incomplete and not self.group_complete(name):
             raise IncompleteStoreError(f"{self.path}/{name} is incomplete (the run was interrupted)")
-        return xr.open_zarr(str(self.path), group=name, consolidated=False)
+        options = {} if dask else {"chunks": None}
+        return xr.open_zarr(str(self.path), group=name, consolidated=False, **options)
 
     def ensemble_mean(self, name: str, variable: str) -> xr.DataArray:
         """Member mean of a ``(time, member, site)`` run variable, read one time chunk at a time.
@@ -609,9 +614,10 @@ class EnsembleStore:
             attrs={**source.attrs, "long_name": f"ensemble mean of {source.attrs.get('long_name', variable)}"},
         )
 
-    def describe(self, health: Mapping[str, GroupHealth] | None = None) -> str:
-        """Human-readable summary of what the store holds and whether it verifies (``s1da inspect``)."""
-        health = self.verify() if health is None else health
+    def describe(self, health: Mapping[str, GroupHealth] | None = None, *, decoded: bool = True) -> str:
+        """Human-readable summary of what the store holds and whether it verifies (``s1da inspect``);
+        ``decoded`` False: ``health`` (or the check made here) only saw that every chunk exists."""
+        health = self.verify(decode=decoded) if health is None else health
         attrs = self.attributes
         damaged = [name for name, status in health.items() if not status.intact]
         lines = [
@@ -620,7 +626,7 @@ class EnsembleStore:
             f"  seed entropy: {attrs.get('seed_entropy', '?')}",
             f"  experiment: {attrs.get('experiment_name', '?')}",
             f"  complete: {'yes' if attrs.get('complete') else 'NO'}",
-            f"  verified: {'every written chunk decodes' if not damaged else 'DAMAGED: ' + ', '.join(damaged)}",
+            f"  verified: {_verified_line(damaged, decoded)}",
             "  groups:",
         ]
         for name, status in health.items():
@@ -649,3 +655,9 @@ class EnsembleStore:
             tables = sorted(child.name for child in (self.path / name).iterdir() if (child / "zarr.json").exists())
             return [f"    {name}: {state} (tables: {', '.join(tables) or 'none'})"]
         return [f"    {name}: {state}{detail} [{dims}]", f"      {variables}"]
+
+
+def _verified_line(damaged: Sequence[str], decoded: bool) -> str:
+    if damaged:
+        return "DAMAGED: " + ", ".join(damaged)
+    return "every written chunk decodes" if decoded else "every chunk is present (`s1da inspect` decodes them all)"

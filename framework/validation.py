@@ -25,8 +25,10 @@ live under the run label ``open_loop``, never under an operator label.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
+import attrs
 import numpy as np
 import xarray as xr
 
@@ -57,36 +59,70 @@ def _variable(values, dims, units: str, long_name: str) -> tuple:
 
 
 class _SiteReader:
-    """Groups of the store with a ``site`` dimension.  Gridded stores ``(..., y, x)`` are read
-    as sites too: one per cell that holds open-loop soil moisture, with the row-major cell id
-    ``y * nx + x`` as the site id, so the tables are the same for both layouts."""
+    """Groups of the store with a ``site`` dimension, cut to one store ``region`` (``{}``: all).
+    Gridded stores ``(..., y, x)`` are read as sites too: one per cell that holds open-loop soil
+    moisture, with the row-major cell id ``y * nx + x`` as the site id, so the tables are the
+    same for both layouts.  ``keys`` orders the sites of every region as the whole store does
+    (site positions, or cell ids)."""
 
-    def __init__(self, store: EnsembleStore):
-        self.store = store
+    def __init__(self, store: EnsembleStore, region: Mapping[str, slice]):
+        self.store, self.region = store, dict(region)
         self.cells: np.ndarray | None = None
-        probe = store.read(OPEN_LOOP)
+        probe = store.read(OPEN_LOOP, dask=False)
         if {"y", "x"} <= set(probe.dims) and "site" not in probe.dims:
-            surface = probe["surface_soil_moisture"].isel(member=0)
             self.nx = probe.sizes["x"]
-            self.cells = np.flatnonzero(surface.notnull().any("time").transpose("y", "x").values.ravel())
+            self.y0, self.x0 = (self.region[dim].start or 0 if dim in self.region else 0 for dim in ("y", "x"))
+            # the ensemble mean, when stored, is finite where the members are, at 1/M of the reading
+            surface = self._cut(probe[["surface_soil_moisture_mean"]])["surface_soil_moisture_mean"] if "surface_soil_moisture_mean" in probe \
+                else self._cut(probe[["surface_soil_moisture"]])["surface_soil_moisture"].isel(member=0)
+            surface = surface.transpose("time", "y", "x")
+            self.tile_nx = surface.sizes["x"]
+            step = int(probe.attrs.get("chunk_days") or surface.sizes["time"])
+            filled = np.zeros(surface.shape[1:], dtype=bool)
+            for start in range(0, surface.sizes["time"], step):  # a store chunk at a time: memory follows the tile
+                filled |= np.isfinite(surface.isel(time=slice(start, start + step)).values).any(axis=0)
+            self.local = np.flatnonzero(filled.ravel())
+            rows, columns = np.divmod(self.local, self.tile_nx)
+            self.cells = (self.y0 + rows) * self.nx + self.x0 + columns
+            self.keys = self.cells
+        else:
+            window = self.region.get("site", slice(None)).indices(probe.sizes["site"])
+            self.keys = np.arange(*window)
+        # numpy sums a (time, 1) array along time pairwise, a (time, n >= 2) one row by row: a
+        # lone site is read twice, so that its scores round as in any other tile
+        self.lone = self.keys.size == 1
+        self.positions = np.repeat(self.keys, 2) if self.lone else self.keys
 
-    def read(self, name: str) -> xr.Dataset:
-        dataset = self.store.read(name)
+    def _cut(self, dataset: xr.Dataset) -> xr.Dataset:
+        return dataset.isel({dim: window for dim, window in self.region.items() if dim in dataset.dims})
+
+    def read(self, name: str, variables: Sequence[str] | None = None, time: slice | None = None) -> xr.Dataset:
+        """Group ``name`` (its ``variables``; days ``time``) on the region's sites, in memory."""
+        dataset = self.store.read(name, dask=False)
+        dataset = self._cut(dataset if variables is None else dataset[list(variables)])
+        if time is not None:
+            dataset = dataset.isel(time=time)
+        if self.cells is not None and "site" in dataset.dims:  # a grid's table of its land cells (calibration)
+            dataset = dataset.sel(site=self.cells)
         if self.cells is None or "site" in dataset.dims or not {"y", "x"} <= set(dataset.dims):
-            return dataset
+            return dataset.isel(site=[0, 0]) if self.lone and "site" in dataset.dims else dataset
         coords = {key: dataset[key] for key in ("lat", "lon") if key in dataset.coords}
         flat = dataset.drop_vars(list(coords)).stack(cell=("y", "x")).reset_index("cell", drop=True)
-        flat = flat.isel(cell=self.cells).rename({"cell": "site"}).assign_coords(site=self.cells.astype(np.int64))
-        rows, columns = np.divmod(self.cells, self.nx)
+        if self.local.size < flat.sizes["cell"]:  # a tile with sea or masked cells
+            flat = flat.isel(cell=self.local)
+        flat = flat.rename({"cell": "site"}).assign_coords(site=self.cells.astype(np.int64))
+        # C order, as a whole-grid read gives: the scores' sums then round alike for any tile
+        flat = flat.map(lambda variable: variable.copy(data=np.ascontiguousarray(variable.values)), keep_attrs=True)
+        rows, columns = np.divmod(self.local, self.tile_nx)
         if "lat" in coords and coords["lat"].dims == ("y",):
             flat = flat.assign_coords(lat=("site", coords["lat"].values[rows]), lon=("site", coords["lon"].values[columns]))
             flat["lat"].attrs, flat["lon"].attrs = dict(coords["lat"].attrs), dict(coords["lon"].attrs)
-        return flat
+        return flat.isel(site=[0, 0]) if self.lone else flat
 
 
-def _site_index(sites: np.ndarray) -> np.ndarray:
-    """Integer stream keys of the sites: the ids when integer, else their positions."""
-    return sites.astype(np.int64) if np.issubdtype(sites.dtype, np.integer) else np.arange(sites.size)
+def _site_index(sites: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Integer stream keys of the sites: the ids when integer, else their positions in the store."""
+    return sites.astype(np.int64) if np.issubdtype(sites.dtype, np.integer) else np.asarray(positions, dtype=np.int64)
 
 
 class _Ensembles:
@@ -99,15 +135,16 @@ class _Ensembles:
         self.ranks: dict[str, np.ndarray] = {}
         self.members: dict[str, int] = {}
         for run in runs:
-            ds = store.read(run)
-            source = ds["surface_soil_moisture"].transpose("time", "member", "site")
+            ds = store.store.read(run, dask=False)  # lazily: sizes and attributes
+            source = ds["surface_soil_moisture"]
             step = int(ds.attrs.get("chunk_days") or source.sizes["time"])
-            shape = (source.sizes["time"], source.sizes["site"])
+            shape = (source.sizes["time"], store.positions.size)
             mean, spread = np.empty(shape), np.empty(shape)
             ranks = np.full(shape, np.nan) if truth is not None else None
-            for start in range(0, shape[0], step):
-                block = source.isel(time=slice(start, start + step)).values
-                window = slice(start, start + block.shape[0])
+            for start in range(0, shape[0], step):  # one store chunk of days at a time
+                window = slice(start, min(start + step, shape[0]))
+                block = store.read(run, ["surface_soil_moisture"], time=window)["surface_soil_moisture"]
+                block = block.transpose("time", "member", "site").values
                 mean[window] = block.mean(axis=1)
                 spread[window] = metrics.ensemble_spread(block)
                 if ranks is not None:
@@ -138,7 +175,7 @@ def _forward_table(store: _SiteReader, operators: Sequence[str], sites: np.ndarr
                    min_samples: int) -> xr.Dataset | None:
     if not operators or not store.store.has_group("calibration"):
         return None
-    calibration = store.read("calibration")
+    calibration = store.read("calibration", [f"{label}_simulated_backscatter" for label in operators])
     simulated = {label: calibration[f"{label}_simulated_backscatter"].transpose("time", "site").values for label in operators}
     common = metrics.matched_mask(backscatter, *simulated.values())
     observed = np.where(common, backscatter, np.nan)
@@ -233,7 +270,7 @@ def _increment_table(store: _SiteReader, da_runs: Sequence[str], sites: np.ndarr
     rows: dict[str, list[np.ndarray]] = {key: [] for key in ("mean_abs_increment", "mean_signed_increment", "analysis_days",
                                                              "mean_innovation", "normalised_innovation_variance")}
     for run in da_runs:
-        ds = store.read(run)
+        ds = store.read(run, ["analysis_increment_surface", "innovation", "normalised_innovation"])
         increments = ds["analysis_increment_surface"].transpose("time", "site").values
         innovation = ds["innovation"].transpose("time", "site").values
         normalised = ds["normalised_innovation"].transpose("time", "site").values
@@ -290,68 +327,125 @@ def _ensemble_table(ensembles: _Ensembles, observed_days: np.ndarray, truth: np.
     )
 
 
-def _rank_table(ensembles: _Ensembles) -> xr.Dataset:
-    members = {ensembles.members[run] for run in ensembles.ranks}
-    (n_members,) = members
-    counts = np.stack([metrics.rank_histogram(ensembles.ranks[run], n_members) for run in ensembles.ranks])
+def _rank_table(counts: Mapping[str, np.ndarray], members: Mapping[str, int]) -> xr.Dataset:
+    (n_members,) = {members[run] for run in counts}
     return xr.Dataset(
-        {"count": _variable(counts, ("run", "rank"), "1", "site-days on which the truth has this rank among the members")},
-        coords={"run": list(ensembles.ranks), "rank": ("rank", np.arange(n_members + 1), {"long_name": "rank of the truth (0: below every member)", "units": "1"})},
+        {"count": _variable(np.stack(list(counts.values())), ("run", "rank"), "1", "site-days on which the truth has this rank among the members")},
+        coords={"run": list(counts), "rank": ("rank", np.arange(n_members + 1), {"long_name": "rank of the truth (0: below every member)", "units": "1"})},
     )
 
 
-def validate_store(store: EnsembleStore, operators: Sequence[str], *, min_samples: int = 30) -> xr.DataTree:
+@attrs.frozen
+class TileScores:
+    """The per-site tables of one store region and what the network tables pool from it."""
+
+    keys: np.ndarray
+    """Order of the region's sites in the whole store (site positions, or cell ids)."""
+    tables: dict[str, xr.Dataset]
+    rank_counts: dict[str, np.ndarray]
+    members: dict[str, int]
+
+
+def validate_store(
+    store: EnsembleStore, operators: Sequence[str], *, min_samples: int = 30, tiles: Sequence[Mapping[str, slice]] | None = None,
+    mapper: Callable[[Callable, list], Iterable] | None = None,
+) -> xr.DataTree:
     """Build the ``validation`` tree for a store whose runs are complete (a progress bar over
-    its tables when :func:`s1da.framework.progress.showing` is on)."""
-    with progress.bar(None, "validation", "table", leave=False) as shown:
-        return _validation_tree(store, operators, min_samples, shown)
+    its tiles when :func:`s1da.framework.progress.showing` is on).
+
+    ``tiles`` are store regions (e.g. the engine's tasks; ``None``: the whole store as one)
+    scored one at a time by :func:`score_tile`, so memory follows the tile, not the domain.
+    ``mapper(function, tiles)`` yields the results in tile order (default: in this process; the
+    engine passes one that runs them on its dask cluster).  Every per-site score depends on its
+    site alone and the tables are pooled in the store's site order, so the tree is the same, bit
+    for bit, for any tiling and any mapper.
+    """
+    regions = [dict(region) for region in tiles] if tiles is not None else [{}]
+    scorer = functools.partial(score_tile, str(store.path), tuple(operators), int(min_samples))
+    with progress.bar(len(regions), "validation", "tile", leave=False) as shown:
+        scored = []
+        for result in (mapper or map)(scorer, regions):
+            scored.append(result)
+            shown.update()
+    entropy = int(store.attributes.get("seed_entropy", 0))
+    return _network_tree(_pool(scored), operators, min_samples, entropy)
 
 
-def _validation_tree(store: EnsembleStore, operators: Sequence[str], min_samples: int, shown) -> xr.DataTree:
+def score_tile(path: str, operators: Sequence[str], min_samples: int, region: Mapping[str, slice]) -> TileScores:
+    """Per-site tables of the sites in ``region`` of the store at ``path`` (runs complete)."""
+    return _score_tile(EnsembleStore(path), operators, min_samples, region)
+
+
+def _score_tile(store: EnsembleStore, operators: Sequence[str], min_samples: int, region: Mapping[str, slice]) -> TileScores:
     da_runs = [f"da_{label}" for label in operators]
     runs = [OPEN_LOOP, *da_runs]
     entropy = int(store.attributes.get("seed_entropy", 0))
-    reader = _SiteReader(store)
-    observations = reader.read("observations")
+    reader = _SiteReader(store, region)
+    observations = reader.read("observations", ["backscatter"])
     sites = observations["site"].values
     site_coords = {name: observations[name].load() for name in ("lat", "lon", "site_name") if name in observations.coords}
     backscatter = observations["backscatter"].transpose("time", "site").values
     day_of_year = observations["time"].dt.dayofyear.values
     references = {
-        name: reader.read(name)[_REFERENCE_VARIABLE[name]].transpose("time", "site").values
+        name: reader.read(name, [_REFERENCE_VARIABLE[name]])[_REFERENCE_VARIABLE[name]].transpose("time", "site").values
         for name in REFERENCES if store.has_group(name)
     }
     truth = references.get("truth")
     tie_breaker = None
     if truth is not None:  # one keyed stream per site: any subset of sites draws the same numbers
-        keys = _site_index(sites)
-        tie_breaker = np.stack([stream(entropy, int(key), Purpose.VALIDATION_RANK_TIES).random(truth.shape[0]) for key in keys], axis=1)
+        keys = _site_index(sites, reader.positions)
+        draws = [stream(entropy, int(key), Purpose.VALIDATION_RANK_TIES).random(truth.shape[0]) for key in keys]
+        tie_breaker = np.stack(draws, axis=1) if draws else np.empty(truth.shape)
     ensembles = _Ensembles(reader, runs, truth, tie_breaker)
-    shown.set_postfix_str("ensembles read")
 
-    children: dict[str, xr.Dataset] = {"sites": _site_table(sites, backscatter, ensembles.mean[OPEN_LOOP], min_samples, site_coords)}
+    tables: dict[str, xr.Dataset] = {"sites": _site_table(sites, backscatter, ensembles.mean[OPEN_LOOP], min_samples, site_coords)}
     forward = _forward_table(reader, operators, sites, backscatter, min_samples)
     if forward is not None:
-        children["forward"] = forward
-    improvements = {}
+        tables["forward"] = forward
     for name, reference in references.items():
-        children[name] = _reference_table(ensembles.mean, reference, day_of_year, sites, name, min_samples)
-        if da_runs:
-            improvements[name] = children[f"improvement_{name}"] = _improvement_table(children[name], da_runs, name)
-        shown.update()
-    if improvements:
-        shown.set_postfix_str("bootstrap intervals")
-        children["network"] = _network_table(improvements, entropy)
-        shown.update()
+        tables[name] = _reference_table(ensembles.mean, reference, day_of_year, sites, name, min_samples)
     if da_runs:
-        children["increments"] = _increment_table(reader, da_runs, sites)
-    children["ensemble"] = _ensemble_table(ensembles, np.isfinite(backscatter), truth, sites, min_samples)
-    if ensembles.ranks:
-        children["rank_histogram"] = _rank_table(ensembles)
-    shown.update(2)
+        tables["increments"] = _increment_table(reader, da_runs, sites)
+    tables["ensemble"] = _ensemble_table(ensembles, np.isfinite(backscatter), truth, sites, min_samples)
+    n_sites = reader.keys.size
+    tables = {name: table.isel(site=slice(0, n_sites)) for name, table in tables.items()}
+    counts = {run: metrics.rank_histogram(ranks[:, :n_sites], ensembles.members[run]) for run, ranks in ensembles.ranks.items()}
+    return TileScores(np.asarray(reader.keys, dtype=np.int64), tables, counts, dict(ensembles.members))
+
+
+def _pool(scored: Sequence[TileScores]) -> TileScores:
+    """The tiles' tables in the store's site order (rank counts summed: integers, exact)."""
+    order = np.argsort(np.concatenate([tile.keys for tile in scored]), kind="stable")
+    tables = {
+        name: xr.concat([tile.tables[name] for tile in scored], dim="site", data_vars="minimal", coords="minimal",
+                        compat="override", combine_attrs="override").isel(site=order)
+        for name in scored[0].tables
+    }
+    counts = {run: np.sum([tile.rank_counts[run] for tile in scored], axis=0) for run in scored[0].rank_counts}
+    return TileScores(np.concatenate([tile.keys for tile in scored])[order], tables, counts, scored[0].members)
+
+
+def _network_tree(pooled: TileScores, operators: Sequence[str], min_samples: int, entropy: int) -> xr.DataTree:
+    da_runs = [f"da_{label}" for label in operators]
+    children: dict[str, xr.Dataset] = {}
+    improvements = {}
+    for name in ("sites", "forward", *REFERENCES):
+        if name not in pooled.tables:
+            continue
+        children[name] = pooled.tables[name]
+        if name in REFERENCES and da_runs:
+            improvements[name] = children[f"improvement_{name}"] = _improvement_table(children[name], da_runs, name)
+    if improvements:
+        children["network"] = _network_table(improvements, entropy)
+    for name in ("increments", "ensemble"):
+        if name in pooled.tables:
+            children[name] = pooled.tables[name]
+    if pooled.rank_counts:
+        children["rank_histogram"] = _rank_table(pooled.rank_counts, pooled.members)
     for dataset in children.values():
         _label_coords(dataset)
-    attrs = _summary(children, operators) | {"min_samples": int(min_samples), "n_sites": int(len(sites))}
+    n_sites = children["sites"].sizes["site"]
+    attrs = _summary(children, operators) | {"min_samples": int(min_samples), "n_sites": int(n_sites)}
     return xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), **{f"/{name}": ds for name, ds in children.items()}})
 
 

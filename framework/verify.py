@@ -83,8 +83,9 @@ def _chunk_grid(metadata: dict[str, Any]) -> tuple[list[int], list[int]]:
     return counts, chunks
 
 
-def _check_array(path: Path, rel: str, required_rows: int | None, problems: list[str]) -> None:
-    """Decode every chunk present; ``required_rows``: chunks along axis 0 that must exist (None: all)."""
+def _check_array(path: Path, rel: str, required_rows: int | None, problems: list[str], decode: bool = True) -> None:
+    """Decode every chunk present (``decode`` False: only see that it is there);
+    ``required_rows``: chunks along axis 0 that must exist (None: all)."""
     try:
         metadata = read_metadata(path)
         counts, chunks = _chunk_grid(metadata)
@@ -99,6 +100,8 @@ def _check_array(path: Path, rel: str, required_rows: int | None, problems: list
             if needed:
                 problems.append(f"{rel}: chunk {key} is missing")
             continue
+        if not decode:
+            continue
         try:
             array = array or zarr.open_array(str(path), mode="r", zarr_format=3)
             array.get_block_selection(coords)
@@ -108,7 +111,7 @@ def _check_array(path: Path, rel: str, required_rows: int | None, problems: list
 
 def _walk(
     path: Path, rel: str, attrs: dict[str, Any], must_be_whole: bool, problems: list[str], slots: list[str],
-    decode_only: bool = False,
+    decode_only: bool = False, decode: bool = True,
 ) -> None:
     """Check the children of the group at ``path`` (its attributes ``attrs``)."""
     complete = bool(attrs.get("complete", False)) and not decode_only
@@ -130,7 +133,7 @@ def _walk(
             if is_slot and whole and not child_attrs.get("complete", False):
                 problems.append(f"{child_rel}: checkpoint was not finished")
             before = len(problems)
-            _walk(child, child_rel, child_attrs, whole, problems, slots, decode_only or (is_slot and not whole))
+            _walk(child, child_rel, child_attrs, whole, problems, slots, decode_only or (is_slot and not whole), decode)
             if is_slot and len(problems) > before:
                 slots.extend(problems[before:])
             continue
@@ -144,7 +147,7 @@ def _walk(
             rows = None  # coordinates, written with the template
         else:
             rows = 0  # a group still being written whole: decode what is there
-        _check_array(child, child_rel, rows, problems)
+        _check_array(child, child_rel, rows, problems, decode)
     if referenced and not (path / referenced).is_dir():
         problems.append(f"{rel}/{referenced}: checkpoint is missing")
         slots.append(problems[-1])
@@ -162,8 +165,9 @@ def verify_checkpoint(path: str | Path) -> list[str]:
     return problems
 
 
-def verify_group(store_path: str | Path, name: str) -> GroupHealth:
-    """Health of one top-level group of the store at ``store_path``."""
+def verify_group(store_path: str | Path, name: str, decode: bool = True) -> GroupHealth:
+    """Health of one top-level group of the store at ``store_path`` (``decode`` False: chunks
+    are checked to be there, not decoded)."""
     path = Path(store_path) / name
     if not path.is_dir():
         return GroupHealth(name, "missing", [f"group {name} is missing (it was finished, then deleted)"], True)
@@ -174,14 +178,16 @@ def verify_group(store_path: str | Path, name: str) -> GroupHealth:
     attrs = metadata.get("attributes", {})
     problems: list[str] = []
     slots: list[str] = []
-    _walk(path, name, attrs, bool(attrs.get("complete", False)), problems, slots)
+    _walk(path, name, attrs, bool(attrs.get("complete", False)), problems, slots, decode=decode)
     if problems:
         return GroupHealth(name, "corrupt", problems, data_damaged=len(problems) > len(slots))
     return GroupHealth(name, "complete" if attrs.get("complete", False) else "incomplete")
 
 
-def verify_store(store_path: str | Path, root_attrs: dict[str, Any]) -> dict[str, GroupHealth]:
-    """Health of every top-level group present, and of every finished group that is gone."""
+def verify_store(store_path: str | Path, root_attrs: dict[str, Any], decode: bool = True) -> dict[str, GroupHealth]:
+    """Health of every top-level group present, and of every finished group that is gone
+    (``decode`` False: every chunk that must exist is there, none is decoded; a cheap check of
+    what a run has just written, whose bytes only ``decode`` True proves intact)."""
     path = Path(store_path)
     names = {child.name for child in path.iterdir() if child.is_dir() and (child / "zarr.json").exists()}
     names |= set(root_attrs.get(FINISHED_GROUPS, []))
@@ -189,6 +195,6 @@ def verify_store(store_path: str | Path, root_attrs: dict[str, Any]) -> dict[str
     with progress.bar(len(names), f"verifying {path.name}", "group", leave=False) as shown:
         for name in sorted(names):
             shown.set_postfix_str(name)
-            health[name] = verify_group(path, name)
+            health[name] = verify_group(path, name, decode)
             shown.update()
     return health

@@ -1,0 +1,69 @@
+"""Validation tile by tile: any tiling and any mapper give the tree of the whole store, bit for
+bit; and the cheap end-of-run check sees missing chunks, while only decoding sees a flipped byte."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import xarray as xr
+from report_stores import write_grid_store, write_site_store
+
+from s1da.framework.store import EnsembleStore
+from s1da.framework.validation import validate_store
+
+pytestmark = pytest.mark.filterwarnings("ignore:The data type .* does not have a Zarr V3 specification")
+
+
+def assert_trees_identical(first: xr.DataTree, second: xr.DataTree) -> None:
+    assert first.attrs == second.attrs
+    assert list(first.children) == list(second.children)
+    for name in first.children:
+        assert first[name].to_dataset().identical(second[name].to_dataset()), name
+
+
+def reversed_mapper(function, items):
+    """Scores the tiles last to first (as a cluster may finish them) and yields them in order."""
+    results = [function(item) for item in reversed(items)]
+    yield from reversed(results)
+
+
+@pytest.fixture(scope="module")
+def site_store(tmp_path_factory):
+    return EnsembleStore(write_site_store(tmp_path_factory.mktemp("tiles") / "sites.zarr"))
+
+
+def test_site_tiles_give_the_whole_store_tree(site_store):
+    whole = validate_store(site_store, ["wcm", "svr", "sm"])
+    n_sites = whole["sites"].sizes["site"]
+    tiles = [{"site": slice(0, 1)}, {"site": slice(1, 3)}, {"site": slice(3, n_sites)}]  # a lone site too
+    assert_trees_identical(whole, validate_store(site_store, ["wcm", "svr", "sm"], tiles=tiles, mapper=reversed_mapper))
+
+
+def test_grid_tiles_give_the_whole_store_tree(tmp_path):
+    store = EnsembleStore(write_grid_store(tmp_path / "grid.zarr"))
+    whole = validate_store(store, ["wcm", "svr"], min_samples=20)
+    tiles = [{"y": slice(y, y + 2), "x": slice(x, x + 3)} for y in range(0, 5, 2) for x in range(0, 7, 3)]  # uneven edges
+    tiled = validate_store(store, ["wcm", "svr"], min_samples=20, tiles=tiles)
+    assert_trees_identical(whole, tiled)
+    assert (tiled["sites"]["site"].diff("site") > 0).all()  # row-major cell order, whatever the tiles
+
+
+def test_presence_check_finds_missing_chunks_and_decoding_finds_flipped_bytes(site_store, tmp_path):
+    copy = tmp_path / "copy.zarr"
+    shutil.copytree(site_store.path, copy)
+    store = EnsembleStore(copy)
+    values = xr.DataArray(np.linspace(0.1, 0.4, 400), dims="day", attrs={"units": "m3 m-3", "long_name": "soil moisture"})
+    store.write_dataset("extra", xr.Dataset({"values": values}))  # written as s1da writes: checksummed chunks
+    assert all(status.intact for status in store.verify(decode=False).values())
+    chunk = copy / "extra" / "values" / "c" / "0"
+    data = bytearray(chunk.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    chunk.write_bytes(bytes(data))
+    assert store.verify(decode=False)["extra"].intact  # not decoded
+    assert store.verify()["extra"].state == "corrupt"  # `s1da inspect` decodes every chunk
+    assert "verified: every chunk is present (`s1da inspect` decodes them all)" in store.describe(decoded=False)
+    chunk.unlink()
+    assert store.verify(decode=False)["extra"].state == "corrupt"
+    assert "DAMAGED: extra" in store.describe(decoded=False)
