@@ -201,3 +201,29 @@ class LatticeField:
         """Correlated standard normals at the cells, ``(cell, *shape)``."""
         plan = self.interpolation(lat, lon)
         return plan.apply(self.node_normals(entropy, plan.nodes, purpose, block, shape))
+
+    def normals_by_day(
+        self, entropy: int, lat: np.ndarray, lon: np.ndarray, purpose: Purpose, block: int, shape: tuple[int, ...]
+    ) -> DailyNormals:
+        """:meth:`normals` of a block of days (``shape[0]`` days), interpolated a day at a time when read."""
+        plan = self.interpolation(lat, lon)
+        return DailyNormals(plan, self.node_normals(entropy, plan.nodes, purpose, block, shape))
+
+
+@attrs.frozen(eq=False)
+class DailyNormals:
+    """The correlated normals ``(cell, day, ...)`` of one block, read as ``noise[:, day]``.
+
+    Each day is interpolated when it is read, from the block's node values ``(node, day, ...)``:
+    every value is the same fixed-order sum as in :meth:`LatticeField.normals` of the whole block
+    (the same bits), but a day's cells x variables x members stay in cache, where the block's
+    (cells x days x ...) array would be written to and read back from memory.
+    """
+
+    plan: Interpolation
+    node_values: np.ndarray
+
+    def __getitem__(self, key) -> np.ndarray:
+        if not (isinstance(key, tuple) and len(key) == 2 and key[0] == slice(None) and isinstance(key[1], (int, np.integer))):
+            raise IndexError(f"DailyNormals is read one day at a time, as noise[:, day]; got {key!r}")
+        return self.plan.apply(self.node_values[:, key[1]])

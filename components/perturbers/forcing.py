@@ -316,14 +316,15 @@ class ForcingPerturber(Perturber):
         }
 
     def _noise_for_block(self, site_ids: np.ndarray, n_members: int, block: int) -> np.ndarray:
-        """xi for every site of one block: ``(site, block_days, 3, member)``; one draw per site."""
+        """xi for every site of one block: ``(site, block_days, 3, member)``, read as ``[:, day]``; one draw per site."""
         key = (site_ids.tobytes(), n_members, block)
         with self._cache_lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
         noise = self._draw_noise(site_ids, (self.parameters.block_days, len(PERTURBABLE_VARIABLES), n_members), block)
-        noise.flags.writeable = False
+        if isinstance(noise, np.ndarray):  # (a subclass may hand out a block read day by day, noise[:, day])
+            noise.flags.writeable = False
         with self._cache_lock:
             self._cache[key] = noise
             while len(self._cache) > self.cache_size:

@@ -26,7 +26,7 @@ import attrs
 import numpy as np
 import xarray as xr
 
-from s1da.framework.random_fields import LatticeField
+from s1da.framework.random_fields import DailyNormals, LatticeField
 from s1da.framework.randomness import Purpose
 from s1da.framework.validators import finite_positive
 
@@ -79,7 +79,7 @@ class SpatialForcingPerturber(ForcingPerturber):
             raise KeyError(f"site id(s) {site_ids[unknown][:10].tolist()} have no position in the perturber's site table")
         return self._lat[where], self._lon[where]
 
-    def _draw_noise(self, site_ids: np.ndarray, shape: tuple[int, int, int], block: int) -> np.ndarray:
-        """Correlated standard normals ``(site, *shape)`` of one block, from the lattice nodes."""
+    def _draw_noise(self, site_ids: np.ndarray, shape: tuple[int, int, int], block: int) -> DailyNormals:
+        """Correlated standard normals ``(site, *shape)`` of one block from the lattice nodes, read a day at a time."""
         lat, lon = self._positions(np.asarray(site_ids, dtype=np.int64))
-        return self._field.normals(self.entropy, lat, lon, Purpose.FORCING_PERTURBATION_LATTICE, block, shape)
+        return self._field.normals_by_day(self.entropy, lat, lon, Purpose.FORCING_PERTURBATION_LATTICE, block, shape)
