@@ -11,10 +11,11 @@ validation runs once every task is done, and every stage resumes where a killed 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -328,29 +329,35 @@ class Experiment:
         self, state: dict, operator: ObservationOperator, observed: np.ndarray, day_inputs: Mapping[str, np.ndarray], day_index: int
     ) -> tuple[dict, dict[str, np.ndarray]]:
         """One analysis at the end of the model day (docs/model/filters.md c); ``day_inputs`` holds the
-        operator inputs of the data for this day, each ``(site,)``."""
-        forecast_sm = self.model.surface_soil_moisture(state)  # (member, site)
-        available = {name: np.broadcast_to(values, forecast_sm.shape) for name, values in day_inputs.items()}
-        available["soil_moisture"] = forecast_sm
-        predicted = _predict_where_defined(operator, _select_inputs(operator, available))  # (member, site)
-        states = self.model.analysis_variables(state)  # (site, member, n_state)
-        error_variance = np.asarray(operator.error_variance, dtype="float64")
+        operator inputs of the data for this day, each ``(site,)``.
+
+        Only the sites observed that day are analysed: a site's analysis depends on its own
+        ensemble, observation and keyed random stream alone, so the others keep their state bit
+        for bit and their diagnostics are NaN (unless the filter says otherwise,
+        :attr:`Filter.analyses_observed_sites_only`).
+        """
+        n_sites = observed.shape[0]
+        sites = np.flatnonzero(np.isfinite(observed)) if self.filter.analyses_observed_sites_only else np.arange(n_sites)
+        forecast_sm, predicted = _forecast_at(self.model, state, operator, day_inputs, sites)  # (member, site) each
+        states = self.model.analysis_variables_at(state, sites)  # (site, member, n_state)
+        error_variance = np.asarray(operator.error_variance, dtype="float64")[sites]
         rng = None
         if self.filter.needs_rng:  # keyed by site and day: independent of how sites are chunked
             rng = np.array(
-                [stream(self.entropy, site, Purpose.OBSERVATION_PERTURBATION, day_index) for site in self.data.site_ids],
+                [stream(self.entropy, site, Purpose.OBSERVATION_PERTURBATION, day_index) for site in np.asarray(self.data.site_ids)[sites]],
                 dtype=object,
             )
         # contiguous (site, member): reductions over members then do not depend on the site count
         predicted_by_site = np.ascontiguousarray(predicted.T)[..., None]
-        analysed = self.filter.analyse(states, predicted_by_site, observed[:, None], error_variance[:, None], rng=rng)
-        new_state, changes = self.model.set_analysis_variables(state, analysed)
-        analysis_sm = self.model.surface_soil_moisture(new_state)
+        with _filter_memory_at(self.filter, sites, n_sites):
+            analysed = self.filter.analyse(states, predicted_by_site, observed[sites, None], error_variance[:, None], rng=rng)
+        new_state, changes = self.model.set_analysis_variables_at(state, analysed, sites)
+        analysis_sm = self.model.surface_soil_moisture_at(new_state, sites)
         filter_diagnostics = self.filter.diagnostics  # of this call; observation axis of size 1
         used_error_variance = getattr(self.filter, "used_error_variance", None)  # adaptive R
         if used_error_variance is not None:
             error_variance = np.asarray(used_error_variance)[:, 0]
-        has_obs = np.isfinite(observed)
+        has_obs = np.isfinite(observed[sites])
         diagnostics = {
             "analysis_increment": np.where(has_obs, changes["analysis_increment"], np.nan),
             "clipped_water": np.where(has_obs, changes["clipped_water"], np.nan),
@@ -362,7 +369,7 @@ class Experiment:
             "observation_error_variance": np.where(has_obs, error_variance, np.nan),
             "analysis_increment_surface": np.where(has_obs, member_mean(analysis_sm, 0) - member_mean(forecast_sm, 0), np.nan),
         }
-        return new_state, diagnostics
+        return new_state, {name: _scatter(values, sites, n_sites) for name, values in diagnostics.items()}
 
     def _calibrate(self, available: Mapping[str, np.ndarray], backscatter: np.ndarray, times: np.ndarray) -> dict[str, xr.Dataset]:
         """Fit each operator per site on open-loop ensemble-mean SM and the data's inputs against S1.
@@ -420,17 +427,62 @@ def _select_inputs(operator: ObservationOperator, available: Mapping[str, np.nda
     return operator.select_inputs(offered)
 
 
-def _predict_where_defined(operator: ObservationOperator, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
-    """``operator.predict(inputs)``, NaN where an observation-carried input is undefined (a day
-    without an acquisition has no incidence angle)."""
+def _forecast_at(
+    model: LandModel, state: dict, operator: ObservationOperator, day_inputs: Mapping[str, np.ndarray], sites: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Forecast surface soil moisture and predicted backscatter at ``sites``, ``(member, site)``.
+
+    An operator with ``predict_at(inputs, sites)`` (inputs of those sites only) predicts there
+    alone; any other predicts every site, of which those are taken."""
+    at_sites = hasattr(operator, "predict_at")
+    where = sites if at_sites else slice(None)
+    forecast_sm = model.surface_soil_moisture_at(state, where)
+    available = {name: np.broadcast_to(np.asarray(values)[where], forecast_sm.shape) for name, values in day_inputs.items()}
+    available["soil_moisture"] = forecast_sm
+    inputs = _select_inputs(operator, available)
+    if at_sites:
+        return forecast_sm, _predict_where_defined(operator, inputs, sites)
+    return forecast_sm[:, sites], _predict_where_defined(operator, inputs)[:, sites]
+
+
+def _predict_where_defined(
+    operator: ObservationOperator, inputs: Mapping[str, np.ndarray], sites: np.ndarray | None = None
+) -> np.ndarray:
+    """``operator.predict(inputs)`` (``sites``: ``operator.predict_at(inputs, sites)``), NaN where
+    an observation-carried input is undefined (a day without an acquisition has no incidence angle)."""
     filled, undefined = dict(inputs), False
     for name, placeholder in OBSERVATION_INPUTS.items():
         if name in inputs:
             missing = np.isnan(inputs[name])
             undefined = undefined | missing
             filled[name] = np.where(missing, placeholder, inputs[name])
-    predicted = operator.predict(filled)
+    predicted = operator.predict(filled) if sites is None else operator.predict_at(filled, sites)
     return np.where(undefined, np.nan, predicted) if np.any(undefined) else predicted
+
+
+def _scatter(values: np.ndarray, sites: np.ndarray, n_sites: int) -> np.ndarray:
+    """``values`` of the sites ``sites`` (last axis) on all ``n_sites`` sites, NaN elsewhere."""
+    if sites.size == n_sites:
+        return values
+    full = np.full(values.shape[:-1] + (n_sites,), np.nan)
+    full[..., sites] = values
+    return full
+
+
+@contextlib.contextmanager
+def _filter_memory_at(filter: Filter, sites: np.ndarray, n_sites: int) -> Iterator[None]:
+    """The filter's per-site memory (``state``, arrays ``(site,)``; adaptive filters) cut to
+    ``sites`` for one analysis, then put back with the other sites' memory unchanged."""
+    if not hasattr(filter, "initial_state") or sites.size == n_sites:
+        yield
+        return
+    memory = filter.state if filter.state is not None else filter.initial_state(n_sites)
+    filter.state = {key: np.asarray(value)[sites] for key, value in memory.items()}
+    yield
+    analysed = filter.state
+    filter.state = {key: np.array(value, dtype=np.result_type(value, analysed[key])) for key, value in memory.items()}
+    for key, value in analysed.items():
+        filter.state[key][sites] = value
 
 
 def _day_of_year(times: np.ndarray) -> np.ndarray:

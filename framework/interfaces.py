@@ -122,6 +122,30 @@ class LandModel(abc.ABC):
         added) and ``clipped_water`` (mm removed or added by clipping to the bounds).
         """
 
+    # The analysis of one day touches only the sites observed that day (``sites``, positions,
+    # increasing).  A model may override these three with cheaper ones; each must give, at those
+    # sites, the numbers of its full-domain counterpart bit for bit.
+
+    def surface_soil_moisture_at(self, state: State, sites: np.ndarray) -> np.ndarray:
+        """:meth:`surface_soil_moisture` at the sites ``sites`` only, ``(member, len(sites))``."""
+        return self.surface_soil_moisture(state)[:, sites]
+
+    def analysis_variables_at(self, state: State, sites: np.ndarray) -> np.ndarray:
+        """:meth:`analysis_variables` at the sites ``sites`` only, ``(len(sites), member, n_state)``."""
+        return self.analysis_variables(state)[sites]
+
+    def set_analysis_variables_at(
+        self, state: State, values: np.ndarray, sites: np.ndarray
+    ) -> tuple[State, dict[str, np.ndarray]]:
+        """:meth:`set_analysis_variables` with analysed ``values`` at the sites ``sites`` only
+        (shaped like :meth:`analysis_variables_at`); the other sites keep their state.  The
+        diagnostics are ``(member, len(sites))``.  This default puts the vector back through
+        :meth:`set_analysis_variables` with the other sites' vectors unchanged."""
+        full = np.array(self.analysis_variables(state), dtype="float64")
+        full[sites] = values
+        new_state, changes = self.set_analysis_variables(state, full)
+        return new_state, {name: np.asarray(value)[:, sites] for name, value in changes.items()}
+
 
 class CalibrationWarning(UserWarning):
     """A per-site calibration finding that does not stop the fit (a parameter on its bound, ...).
@@ -297,6 +321,12 @@ class Filter(abc.ABC):
     """True for filters that draw random numbers (perturbed observations): callers then pass
     ``rng``, an object array of ``numpy.random.Generator`` shaped like the batch axes (one per
     site, keyed by site and day), so results do not depend on chunking."""
+
+    analyses_observed_sites_only: bool = True
+    """True: the experiment hands :meth:`analyse` only the sites observed that day (a site's
+    analysis depends on its own ensemble and observation alone) and cuts a per-site memory
+    (``state``, arrays ``(site,)``) to them, so the memory of a site without an observation
+    stays as it is.  A filter whose memory evolves on such sites sets it False and gets every site."""
 
     diagnostics: FilterDiagnostics | None = None
     """Diagnostics of the last :meth:`analyse` call (None before the first), see

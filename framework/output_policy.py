@@ -117,8 +117,8 @@ class BlockOutputs:
         self._plain: set[str] = set()  # kept variables without a member axis
         self._reduced: set[str] = set()  # member variables with statistics
 
-        def empty(dims, **override):
-            return np.full(tuple(override.get(dim, n_days if dim == "time" else sizes[dim]) for dim in dims), np.nan)
+        def empty(dims, **override):  # filled by add(); the days not given become NaN in finish()
+            return np.empty(tuple(override.get(dim, n_days if dim == "time" else sizes[dim]) for dim in dims))
 
         for name, dims in variables.items():
             if not policy.keeps(name):
@@ -137,33 +137,49 @@ class BlockOutputs:
                 self._reduced.add(name)
             if policy.quantiles:
                 self._ensembles[name] = empty(dims)
+        self._given = {name: np.zeros(n_days, dtype=bool) for name in [*self.arrays, *self._ensembles]}
+
+    def restart(self) -> None:
+        """Start the next block in the same buffers (what :meth:`finish` returned is overwritten)."""
+        for given in self._given.values():
+            given[:] = False
 
     def add(self, day: int, outputs: Mapping[str, np.ndarray]) -> None:
         """Day ``day`` (of the block) of the outputs: ``(member, site, ...)`` or ``(site, ...)``."""
         for name, values in outputs.items():
             if name in self._plain:
-                self.arrays[name][day] = values
+                self._set(name, day, values)
                 continue
             if name in self._members:
                 members = self._members[name]
-                self.arrays[name][day] = values if members.size == values.shape[0] else values[members]
+                self._set(name, day, values if members.size == values.shape[0] else values[members])
             if name in self._ensembles:
                 self._ensembles[name][day] = values
+                self._given[name][day] = True
             if name in self._reduced:
                 mean, spread = member_moments(values, 0, "std" in self.policy.statistics)
                 if "mean" in self.policy.statistics:
-                    self.arrays[f"{name}_mean"][day] = mean
+                    self._set(f"{name}_mean", day, mean)
                 if spread is not None:
-                    self.arrays[f"{name}_std"][day] = spread
+                    self._set(f"{name}_std", day, spread)
+
+    def _set(self, key: str, day: int, values: np.ndarray) -> None:
+        self.arrays[key][day] = values
+        self._given[key][day] = True
 
     def finish(self, n_days: int) -> dict[str, np.ndarray]:
-        """The stored arrays of the first ``n_days`` days, in float64."""
+        """The stored arrays of the first ``n_days`` days, in float64; days not given are NaN."""
+        for name, values in [*self.arrays.items(), *self._ensembles.items()]:
+            missing = ~self._given[name][:n_days]
+            if missing.any():
+                values[:n_days][missing] = np.nan
+        finished = {name: values[:n_days] for name, values in self.arrays.items()}
         for name, ensemble in self._ensembles.items():
             with warnings.catch_warnings():  # all-NaN members (days without an analysis) give NaN
                 warnings.simplefilter("ignore", RuntimeWarning)
-                quantiles = np.quantile(np.moveaxis(ensemble, 1, -1), self.policy.quantiles, axis=-1)  # (quantile, time, ...)
-            self.arrays[f"{name}_quantile"] = np.moveaxis(quantiles, 0, 1)
-        return {name: values[:n_days] for name, values in self.arrays.items()}
+                quantiles = np.quantile(np.moveaxis(ensemble[:n_days], 1, -1), self.policy.quantiles, axis=-1)  # (quantile, time, ...)
+            finished[f"{name}_quantile"] = np.moveaxis(quantiles, 0, 1)
+        return finished
 
 
 def _optional(converter):

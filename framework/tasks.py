@@ -236,11 +236,12 @@ class TaskRunner:
         run = ChunkRun(experiment, period, checkpoint, operator, days_done=days_done)
         offset = stage_offset(experiment, self.stages, name)
         sizes = {"member": experiment.members, "site": len(self.task.sites), "layer": len(experiment._layer_names())}
+        block = BlockOutputs(self.policy, variables, min(experiment.chunk_days, len(period)), sizes)
+        mean_sm = np.empty((experiment.chunk_days, sizes["site"]))  # the calibration's input (open loop)
         while not run.finished:
             block_start = run.days_done
             block_days = min(experiment.chunk_days, len(period) - block_start)
-            block = BlockOutputs(self.policy, variables, block_days, sizes)
-            mean_sm = np.empty((block_days, sizes["site"]))  # the calibration's input (open loop)
+            block.restart()  # the buffers of the previous block, written by now
             for offset_day in range(block_days):
                 outputs = run.step_day()
                 block.add(offset_day, outputs)
@@ -248,7 +249,7 @@ class TaskRunner:
                     mean_sm[offset_day] = member_mean(outputs["surface_soil_moisture"], 0)
             self._write(name, block_start, block.finish(block_days), stored_dims)
             if operator is None:
-                self.records.write_series(self.task.index, CALIBRATION_INPUT, block_start, mean_sm)
+                self.records.write_series(self.task.index, CALIBRATION_INPUT, block_start, mean_sm[:block_days])
             self.records.save(self.task.index, name, run.days_done, run.checkpoint())
             self.report(offset + run.days_done, name)
 

@@ -182,6 +182,17 @@ def test_operators_predict_broadcasts_over_members(fitted_network):
         model.predict(named(np.zeros((5, 4)), 1.0))
 
 
+def test_operators_wcm_predict_at_some_sites_equals_predict_there(fitted_network):
+    model, (sm, lai, _) = fitted_network
+    members = sm.T[:5, np.newaxis, :] + np.random.default_rng(1).normal(0, 0.02, (5, 8, 3))  # (time, member, site)
+    lai_t = lai.T[:5, np.newaxis, :]
+    sites = np.array([0, 2])
+    expected = model.predict(named(members, lai_t))[..., sites]
+    np.testing.assert_array_equal(model.predict_at(named(members[..., sites], lai_t[..., sites]), sites), expected)
+    with pytest.raises(ValueError, match="site 13 .*soil_moisture = 25"):  # blames the site, not its position
+        model.predict_at(named(np.where(np.arange(2) == 1, 25.0, members[..., sites]), lai_t[..., sites]), sites)
+
+
 def test_operators_single_site_predict_any_shape():
     sm, lai, sigma = simulate(n_sites=1)
     model = WaterCloudModel().fit(named(sm[0], lai[0]), sigma[0])

@@ -22,6 +22,7 @@ The initial state is field capacity in every layer, no snow, zero open-water bal
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import attrs
 import numpy as np
@@ -80,6 +81,15 @@ def _reported_variables() -> dict[str, VariableInfo]:
         attributes = variables.attributes(name)
         out[name] = VariableInfo(("member", "site"), attributes["units"], attributes["long_name"])
     return out
+
+
+class _SurfaceWeights(NamedTuple):
+    """The fields of a site record that the surface soil moisture weighs with (kernel.surface_moisture)."""
+
+    fraction_tall: np.ndarray
+    fraction_short: np.ndarray
+    fraction_bare: np.ndarray
+    inverse_land_fraction: np.ndarray
 
 
 class ForcingError(ValueError):
@@ -155,6 +165,8 @@ class GleamModel(LandModel):
         self._layer_weight_mm = weights[:, LAYER_FRACTION] * LAYER_THICKNESS  # (site, 6)
         self._lower = numpy_kernel.lower_bounds(self._soil)  # ([member,] site, 6)
         self._upper = np.repeat(self._soil.saturation[..., None], 6, axis=-1)
+        self._surface_record: _SurfaceWeights | None = None
+        self._absent_layers = ~self._present[:, LAYER_FRACTION]  # (site, 6)
 
     def _options(self) -> dict:
         """The constructor's options other than the statics and the member soil."""
@@ -217,7 +229,7 @@ class GleamModel(LandModel):
         return state["soil_moisture"]
 
     def surface_soil_moisture(self, state) -> np.ndarray:
-        return numpy_kernel.surface_soil_moisture(state["soil_moisture"], self.statics)
+        return self.surface_soil_moisture_at(state, slice(None))
 
     def root_zone_soil_moisture(self, state) -> np.ndarray:
         return numpy_kernel.root_zone_soil_moisture(state["soil_moisture"], self.statics)
@@ -328,27 +340,59 @@ class GleamModel(LandModel):
 
     # ------------------------------------------------------------------ analysis
     def analysis_variables(self, state) -> np.ndarray:
-        soil = state["soil_moisture"]
-        if self.state_vector == "top":
-            x = soil[..., TOP_LAYERS]
-        elif self.state_vector == "top_aggregated":
-            x = self.surface_soil_moisture(state)[..., None]
-        else:
-            x = soil
+        return self.analysis_variables_at(state, slice(None))
+
+    def analysis_variables_at(self, state, sites) -> np.ndarray:
+        """The state vector at ``sites`` (positions, or a slice), ``(site, member, n_state)``."""
+        if self.state_vector == "top_aggregated":
+            return np.ascontiguousarray(np.swapaxes(self.surface_soil_moisture_at(state, sites), 0, 1)[..., None])
+        soil = state["soil_moisture"][:, sites]
+        x = soil[..., TOP_LAYERS] if self.state_vector == "top" else soil
         return np.ascontiguousarray(np.swapaxes(x, 0, 1))
 
-    def _finish_update(self, state, requested):
-        """Clip to [w_min, w_sat] (DD-19) and report the water added and clipped (pixel mm)."""
-        old = state["soil_moisture"]
-        clipped = np.clip(requested, self._lower, self._upper)
-        # layers of absent fractions are never changed
-        absent = ~self._present[:, LAYER_FRACTION]
-        clipped = np.where(absent, old, clipped)
-        requested = np.where(absent, old, requested)
-        increment = ((clipped - old) * self._layer_weight_mm).sum(axis=-1)
-        clip_water = ((clipped - requested) * self._layer_weight_mm).sum(axis=-1)
+    def surface_soil_moisture_at(self, state, sites) -> np.ndarray:
+        """w1 (docs/model/gleam.md a.10) at ``sites``, ``(member, site)``: the same numbers as
+        :meth:`surface_soil_moisture` there, from the three layers it weighs."""
+        soil = state["soil_moisture"]
+        return numpy_kernel.surface_moisture(
+            [soil[:, sites, 0], None, None, soil[:, sites, 3], None, soil[:, sites, 5]], self._surface_weights(sites)
+        )
+
+    def _surface_weights(self, sites) -> _SurfaceWeights:
+        if self._surface_record is None:  # site_record divides per site: made once
+            record = numpy_kernel.site_record(self.statics, 0.0, 1.0)
+            self._surface_record = _SurfaceWeights(
+                record.fraction_tall, record.fraction_short, record.fraction_bare, record.inverse_land_fraction
+            )
+        return _SurfaceWeights(*(np.asarray(values)[sites] for values in self._surface_record))
+
+    def _finish_update(self, state, requested, sites=slice(None), old=None):
+        """Clip to [w_min, w_sat] (DD-19) and report the water added and clipped (pixel mm).
+
+        ``requested`` (member, site, 6) holds the layers of the sites ``sites`` (``old``: their
+        state, if the caller has it); the others keep their state (``sites`` = every site: the
+        whole state is replaced).
+        """
+        soil = state["soil_moisture"]
+        old = soil[:, sites] if old is None else old
+        clipped = np.clip(requested, self._lower[..., sites, :], self._upper[..., sites, :])
+        absent = self._absent_layers[sites]  # layers of absent fractions are never changed
+        if absent.any():
+            np.copyto(clipped, old, where=absent)
+            requested = np.where(absent, old, requested)
+        weight = self._layer_weight_mm[sites]
+        change = np.subtract(clipped, old)
+        change *= weight
+        increment = change.sum(axis=-1)
+        np.subtract(clipped, requested, out=change)
+        change *= weight
+        clip_water = change.sum(axis=-1)
         new_state = dict(state)
-        new_state["soil_moisture"] = clipped
+        if isinstance(sites, slice) and sites == slice(None):
+            new_state["soil_moisture"] = clipped
+        else:
+            new_state["soil_moisture"] = soil.copy()
+            new_state["soil_moisture"][:, sites] = clipped
         return new_state, {"analysis_increment": increment, "clipped_water": clip_water}
 
     def set_analysis_variables(self, state, values):
@@ -357,25 +401,32 @@ class GleamModel(LandModel):
         ``clipped_water`` is signed: water added (+) or removed (-) by the clipping, so that
         ``analysis_increment - clipped_water`` is the increment the filter asked for.
         """
+        return self.set_analysis_variables_at(state, values, slice(None))
+
+    def set_analysis_variables_at(self, state, values, sites):
+        """:meth:`set_analysis_variables` at ``sites`` only (positions, or a slice); the other
+        sites' state stays as it is and the diagnostics are ``(member, len(sites))``."""
         soil = state["soil_moisture"]
         n_members = soil.shape[0]
         values = np.asarray(values, dtype=float)
-        expected = (self.n_site, n_members, self.n_state)
+        positions = np.arange(self.n_site)[sites]
+        expected = (positions.size, n_members, self.n_state)
         if values.shape != expected:
             raise ValueError(f"set_analysis_variables: values shape {values.shape}, expected {expected}")
         if not np.isfinite(values).all():
-            site = int(np.argwhere(~np.isfinite(values))[0][0])
+            site = int(positions[np.argwhere(~np.isfinite(values))[0][0]])
             raise ValueError(f"set_analysis_variables: non-finite analysed value at {self.statics.describe_site(site)}")
         x = np.swapaxes(values, 0, 1)  # (member, site, n)
-        requested = soil.copy()
+        old = soil[:, sites]
+        requested = old.copy()
         if self.state_vector == "top":
             requested[..., TOP_LAYERS] = x
         elif self.state_vector == "top_aggregated":
-            delta = x[..., 0] - self.surface_soil_moisture(state)
+            delta = x[..., 0] - self.surface_soil_moisture_at(state, sites)
             requested[..., TOP_LAYERS] += delta[..., None]
         else:
-            requested = soil + self.taper[DEPTH_INDEX] * (x - soil)
-        return self._finish_update(state, requested)
+            requested = requested + self.taper[DEPTH_INDEX] * (x - requested)
+        return self._finish_update(state, requested, sites, old)
 
     def nudge(self, state, rescaled_observation):
         """GLEAM-native nudging of layer 1 (docs/model/gleam.md a.12, DD-12); only if enabled.

@@ -427,19 +427,25 @@ class WaterCloudModel(ObservationOperator):
         self._require_fitted()
         return self._site_ids
 
-    def _prediction_inputs(self, inputs):
+    def _prediction_inputs(self, inputs, sites=slice(None)):
         self._require_fitted()
         arrays = prepare_prediction(
             inputs, required=self.required_inputs, optional=self.optional_inputs,
-            site_ids=self._site_ids, single_site=self._single_site,
+            site_ids=self._site_ids[sites], single_site=self._single_site,
         )
         theta = arrays.get("incidence_angle", self.incidence_angle_deg)
         return arrays["soil_moisture"], arrays["lai"], theta
 
     def predict(self, inputs) -> np.ndarray:
         """sigma0 dB shaped ``(..., site)`` like the broadcast inputs (any shape if one site)."""
-        sm, lai, theta = self._prediction_inputs(inputs)
-        a, b, c, d = self._site_parameters()
+        return self.predict_at(inputs, slice(None))
+
+    def predict_at(self, inputs, sites) -> np.ndarray:
+        """:meth:`predict` at the sites at positions ``sites`` only (the inputs' last axis holds
+        those sites): the same numbers as predicting every site, there."""
+        sm, lai, theta = self._prediction_inputs(inputs, sites)
+        parameters = self._site_parameters()
+        a, b, c, d = parameters if self._single_site else (values[sites] for values in parameters)
         return water_cloud_backscatter(sm, lai, a, b, c, d, theta, self.units)
 
     def sensitivity(self, inputs, step: float | None = None) -> np.ndarray:

@@ -359,46 +359,30 @@ class ForcingPerturber(Perturber):
             raise ValueError(f"day_index must be >= 0, got {day_index}")
         xi = self._noise_for_block(site_ids, n_members, block)[:, offset][:, self._noise_rows, :]  # (site, variable, member)
 
-        # docs/model/perturbations.md d.1: AR(1), z_0 = xi_0 (the first day of the run starts the process).
-        c = params.autoregression_coefficient
-        if not bool(state["started"]):
-            z = xi.copy()
-        else:
-            z = c * state["ar_state"] + math.sqrt(1.0 - c * c) * xi
-        # docs/model/perturbations.md d.2: zero ensemble mean of the AR(1) state (N > 2); the centred state is
-        # what propagates, which equals centring xi because the previous state is centred.
-        if n_members > 2:
-            z = z - z.mean(axis=-1, keepdims=True)
-        # docs/model/perturbations.md d.3-4: u = S z, truncated.  The product is written out element-wise (fixed
-        # summation order) rather than as a BLAS matmul so that it is bit-identical for any
-        # number of sites.
-        if self._is_identity:
-            u = z
-        else:
-            u = np.zeros_like(z)
-            for row in range(u.shape[1]):
-                for col in range(row + 1 if params.square_root == "cholesky" else u.shape[1]):
-                    u[:, row] += self._square_root[row, col] * z[:, col]
-        u = np.clip(u, -params.truncation, params.truncation)
-
+        z, u = self._correlated_state(xi, state)
         result: dict[str, np.ndarray] = {}
         clipped = np.array(state.get("clipped_values", np.zeros((site_ids.size, len(params.variables)), np.int64)))
+        by_variable = np.ascontiguousarray(np.moveaxis(u, 0, -1))  # (variable, member, site)
         for position, name in enumerate(params.variables):
-            u_var = u[:, position, :].T  # (member, site)
+            perturbed = by_variable[position]  # u of the variable, turned into its forcing in place
             base = checked[name][np.newaxis, :]
-            # docs/model/perturbations.md d.5
+            # docs/model/perturbations.md d.5 (in place: the same operations as written there)
             if name == "precipitation":
-                factor = np.exp(params.precipitation_log_mean + params.precipitation_log_sd * u_var)
-                perturbed = base * factor
+                perturbed *= params.precipitation_log_sd
+                perturbed += params.precipitation_log_mean
+                np.exp(perturbed, out=perturbed)
+                perturbed *= base
             elif name == "air_temperature":
-                perturbed = base + params.air_temperature_sd * u_var
+                perturbed *= params.air_temperature_sd
+                perturbed += base
             else:  # net_radiation
-                perturbed = base * (1.0 + params.net_radiation_relative_sd * u_var)
+                perturbed *= params.net_radiation_relative_sd
+                perturbed += 1.0
+                perturbed *= base
             low, high, _ = FORCING_LIMITS[name]  # step 6: never outside the model's valid range
-            outside = (perturbed < low) | (perturbed > high)
-            if outside.any():
-                clipped[:, position] += outside.sum(axis=0)
-                perturbed = np.clip(perturbed, low, high)
+            if np.fmin.reduce(perturbed, axis=None) < low or np.fmax.reduce(perturbed, axis=None) > high:  # NaN ignored
+                clipped[:, position] += ((perturbed < low) | (perturbed > high)).sum(axis=0)
+                np.clip(perturbed, low, high, out=perturbed)
             result[name] = perturbed
         for name, values in checked.items():
             if name not in result:
@@ -414,6 +398,35 @@ class ForcingPerturber(Perturber):
             "clipped_values": clipped,
         }
         return result, new_state
+
+    def _correlated_state(self, xi: np.ndarray, state: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Today's AR(1) state ``z`` and its truncated cross-correlated ``u = S z``, both
+        ``(site, variable, member)``, from today's noise ``xi`` (a fresh array, overwritten)."""
+        params = self.parameters
+        # docs/model/perturbations.md d.1: AR(1), z_0 = xi_0 (the first day of the run starts the process).
+        c = params.autoregression_coefficient
+        z = xi
+        if bool(state["started"]):
+            z *= math.sqrt(1.0 - c * c)
+            z += c * state["ar_state"]
+        # docs/model/perturbations.md d.2: zero ensemble mean of the AR(1) state (N > 2); the centred state is
+        # what propagates, which equals centring xi because the previous state is centred.
+        if z.shape[-1] > 2:
+            z -= z.mean(axis=-1, keepdims=True)
+        # docs/model/perturbations.md d.3-4: u = S z, truncated.  The product is written out element-wise (fixed
+        # summation order) rather than as a BLAS matmul so that it is bit-identical for any
+        # number of sites.
+        if self._is_identity:
+            u = z.copy()
+        else:
+            u = np.zeros_like(z)
+            term = np.empty_like(z[:, 0])
+            for row in range(u.shape[1]):
+                for col in range(row + 1 if params.square_root == "cholesky" else u.shape[1]):
+                    np.multiply(self._square_root[row, col], z[:, col], out=term)
+                    u[:, row] += term
+        np.clip(u, -params.truncation, params.truncation, out=u)
+        return z, u
 
     # --- whole periods (convenience for tests, twins and notebooks) ----------------------------
     def perturb_period(
