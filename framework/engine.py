@@ -359,10 +359,8 @@ def _write_simulated(experiment: Experiment, records: TaskRecords, group) -> Non
             dtype="float64", fill_value=np.nan, dimension_names=["time", "site"], compressors=CHECKSUMMED,
             attributes={"units": "dB", "long_name": f"{label} backscatter simulated from open-loop mean soil moisture"},
         )
-        for index, sites in enumerate(positions):
-            simulated = records.read_variable(index, f"calibration_{label}", "simulated_backscatter")  # (time, site)
-            order = np.argsort(sites, kind="stable")
-            array.oindex[:, np.asarray(sites)[order]] = simulated[:, order]
+        read = functools.partial(records.read_variable, name=f"calibration_{label}", variable="simulated_backscatter")
+        write_site_chunks({"simulated": (array, 1)}, positions, lambda index: {"simulated": read(index)})
 
 
 def _write_spinup_state(store: EnsembleStore, records: TaskRecords, sizes: Mapping[str, int]) -> None:
@@ -393,17 +391,41 @@ def _write_spinup_state(store: EnsembleStore, records: TaskRecords, sizes: Mappi
         if axis is not None:
             chunks[key] = shape[:axis] + (min(n_site, STATE_SITE_CHUNK),) + shape[axis + 1:]
     group = store.start_state("spinup_state", full, sizes, chunks)
-    for index, sites in enumerate(positions):
-        part = records.read_arrays(index, "spinup_state")
-        order = np.argsort(sites, kind="stable")
-        for key, axis in axes.items():
-            if axis is None:
-                if index == 0:
-                    group[key][...] = part[key]
-                continue
-            where = (slice(None),) * axis + (np.asarray(sites)[order],) + (slice(None),) * (part[key].ndim - axis - 1)
-            group[key].oindex[where] = part[key].take(order, axis=axis)
+    first = records.read_arrays(0, "spinup_state")
+    for key, axis in axes.items():
+        if axis is None:  # the same in every task
+            group[key][...] = first[key]
+    along = {key: (group[key], axis) for key, axis in axes.items() if axis is not None}
+    write_site_chunks(along, positions, lambda index: records.read_arrays(index, "spinup_state"))
     store.finish_state("spinup_state")
+
+
+def write_site_chunks(arrays: Mapping[str, tuple[Any, int]], positions: list[np.ndarray], read_part) -> None:
+    """Fill the zarr ``arrays`` (``key -> (array, site axis)``, one site chunk size for all)
+    with every task's part (``read_part(index)``: ``key -> values``, the task's sites along the
+    axis, at site-table ``positions[index]``), one site chunk at a time: each chunk is written
+    once and whole (a task's sites are scattered over the chunks of a grid, and writing task by
+    task would rewrite every chunk once per task), and a task's part is held only while a chunk
+    still needs it (the tasks of about one row of tiles on a grid)."""
+    first_array, first_axis = next(iter(arrays.values()))
+    n_site, step = first_array.shape[first_axis], first_array.chunks[first_axis]
+    lowest = [int(sites.min()) if len(sites) else n_site for sites in positions]
+    pending = sorted(range(len(positions)), key=lowest.__getitem__)
+    held: dict[int, Mapping[str, np.ndarray]] = {}
+    for start in range(0, n_site, step):
+        stop = min(start + step, n_site)
+        while pending and lowest[pending[0]] < stop:
+            index = pending.pop(0)
+            held[index] = read_part(index)
+        for key, (array, axis) in arrays.items():
+            shape = array.shape[:axis] + (stop - start,) + array.shape[axis + 1:]
+            block = np.full(shape, np.nan if array.dtype.kind == "f" else 0, dtype=array.dtype)
+            for index, part in held.items():
+                inside = (positions[index] >= start) & (positions[index] < stop)
+                where = (slice(None),) * axis + (np.asarray(positions[index])[inside] - start,)
+                block[where] = np.compress(inside, part[key], axis=axis)
+            array[(slice(None),) * axis + (slice(start, stop),)] = block
+        held = {index: part for index, part in held.items() if int(np.max(positions[index])) >= stop}
 
 
 def _concat_sites(parts: list[xr.Dataset]) -> xr.Dataset:

@@ -325,6 +325,10 @@ def anomaly_r(x, y, day_of_year, axis: int = 0, min_samples: int = DEFAULT_MIN_S
 
 
 # --- network uncertainty --------------------------------------------------------------------------
+BOOTSTRAP_BLOCK_VALUES = 1 << 22
+"""Resampled values :func:`bootstrap_interval` holds at a time (32 MB of float64)."""
+
+
 def bootstrap_interval(values, statistic, rng: np.random.Generator, *, resamples: int = 2000,
                        level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of ``statistic`` over sites (Efron & Tibshirani 1993).
@@ -338,8 +342,13 @@ def bootstrap_interval(values, statistic, rng: np.random.Generator, *, resamples
         raise ValueError(f"level must lie in (0, 1), got {level}")
     if values.size < 2:
         return float("nan"), float("nan")
-    indices = rng.integers(0, values.size, size=(resamples, values.size))
-    estimates = statistic(values[indices])
+    # resamples drawn a block of rows at a time (memory bounded, not resamples x sites): the
+    # generator fills rows in order, so the draws, and each row's statistic, are the same
+    rows = max(1, BOOTSTRAP_BLOCK_VALUES // values.size)
+    estimates = np.concatenate([
+        statistic(values[rng.integers(0, values.size, size=(min(rows, resamples - start), values.size))])
+        for start in range(0, resamples, rows)
+    ])
     low, high = np.quantile(estimates, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
     return float(low), float(high)
 

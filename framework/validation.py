@@ -68,7 +68,8 @@ class _SiteReader:
     def __init__(self, store: EnsembleStore, region: Mapping[str, slice]):
         self.store, self.region = store, dict(region)
         self.cells: np.ndarray | None = None
-        probe = store.read(OPEN_LOOP, dask=False)
+        self.opened: dict[str, xr.Dataset] = {}
+        probe = self.open(OPEN_LOOP)
         if {"y", "x"} <= set(probe.dims) and "site" not in probe.dims:
             self.nx = probe.sizes["x"]
             self.y0, self.x0 = (self.region[dim].start or 0 if dim in self.region else 0 for dim in ("y", "x"))
@@ -93,12 +94,18 @@ class _SiteReader:
         self.lone = self.keys.size == 1
         self.positions = np.repeat(self.keys, 2) if self.lone else self.keys
 
+    def open(self, name: str) -> xr.Dataset:
+        """Group ``name``, lazily (opened once per tile)."""
+        if name not in self.opened:
+            self.opened[name] = self.store.read(name, dask=False)
+        return self.opened[name]
+
     def _cut(self, dataset: xr.Dataset) -> xr.Dataset:
         return dataset.isel({dim: window for dim, window in self.region.items() if dim in dataset.dims})
 
     def read(self, name: str, variables: Sequence[str] | None = None, time: slice | None = None) -> xr.Dataset:
         """Group ``name`` (its ``variables``; days ``time``) on the region's sites, in memory."""
-        dataset = self.store.read(name, dask=False)
+        dataset = self.open(name)
         dataset = self._cut(dataset if variables is None else dataset[list(variables)])
         if time is not None:
             dataset = dataset.isel(time=time)
@@ -135,7 +142,7 @@ class _Ensembles:
         self.ranks: dict[str, np.ndarray] = {}
         self.members: dict[str, int] = {}
         for run in runs:
-            ds = store.store.read(run, dask=False)  # lazily: sizes and attributes
+            ds = store.open(run)  # lazily: sizes and attributes
             source = ds["surface_soil_moisture"]
             step = int(ds.attrs.get("chunk_days") or source.sizes["time"])
             shape = (source.sizes["time"], store.positions.size)
