@@ -24,6 +24,7 @@ simply written again (the numbers are a pure function of the checkpoint).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -191,8 +192,16 @@ class TaskRecords:
     def _name(index: int) -> str:
         return f"task_{index:05d}"
 
+    def _record_path(self, index: int) -> Path:
+        return self.store.path / TASKS_GROUP / self._name(index)
+
     def _record(self, index: int, mode: str = "r+") -> zarr.Group:
-        return self.store._group(f"{TASKS_GROUP}/{self._name(index)}", mode=mode)
+        """The task's group, opened at its own path: only its ``zarr.json`` is read, not the
+        root's, whose consolidated metadata grows with the store (the driver polls records)."""
+        path = self._record_path(index)
+        if not (path / "zarr.json").is_file():
+            raise StoreError(f"{self.store.path} has no group {TASKS_GROUP}/{self._name(index)}")
+        return zarr.open_group(str(path), mode=mode, zarr_format=3, use_consolidated=False)
 
     def status(self, index: int) -> dict[str, Any]:
         return dict(self._record(index, mode="r").attrs)
@@ -224,7 +233,7 @@ class TaskRecords:
         stage, days, slot = record.attrs.get("stage"), int(record.attrs.get("days_done", 0)), record.attrs.get("restart_slot")
         if days == 0 or slot is None:
             return stage, 0, None
-        days, checkpoint = load_verified_checkpoint(self.store.path / record.path, slot, days, ("days_done", "restart_slot"))
+        days, checkpoint = load_verified_checkpoint(self._record_path(index), slot, days, ("days_done", "restart_slot"))
         return stage, days, checkpoint
 
     def finish(self, index: int) -> None:
@@ -251,7 +260,7 @@ class TaskRecords:
         write_checkpoint(self._record(index), name, arrays, {})
 
     def read_arrays(self, index: int, name: str) -> dict[str, np.ndarray]:
-        return self._read_arrays(self._record(index, mode="r"), name)
+        return self._read_arrays(index, name)
 
     def write_dataset(self, index: int, name: str, dataset: xr.Dataset) -> None:
         """A small per-task result (e.g. one operator's fitted parameters), replaced whole."""
@@ -293,15 +302,16 @@ class TaskRecords:
         try:
             return {key: (tuple(array.shape), array.dtype) for key, array in record[name].arrays()}
         except Exception as error:
-            raise StoreError(f"{self.store.path}/{record.path}: {name!r} is unreadable ({error})") from error
+            raise StoreError(f"{self._record_path(index)}: {name!r} is unreadable ({error})") from error
 
     def read_variable(self, index: int, name: str, variable: str) -> np.ndarray:
         """One variable of a task's dataset ``name`` (:meth:`write_dataset`), read alone."""
         path = f"{TASKS_GROUP}/{self._name(index)}/{name}"
         return np.asarray(xr.open_zarr(str(self.store.path), group=path, consolidated=False)[variable].values)
 
-    def _read_arrays(self, record: zarr.Group, name: str) -> dict[str, np.ndarray]:
+    def _read_arrays(self, index: int, name: str) -> dict[str, np.ndarray]:
+        record = self._record(index, mode="r")
         try:
             return {key: np.asarray(array[...]) for key, array in record[name].arrays()}
         except Exception as error:
-            raise StoreError(f"{self.store.path}/{record.path}: {name!r} is unreadable ({error})") from error
+            raise StoreError(f"{self._record_path(index)}: {name!r} is unreadable ({error})") from error
