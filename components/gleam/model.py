@@ -29,6 +29,7 @@ import numpy as np
 
 from s1da.framework import variables
 from s1da.framework.interfaces import LandModel, VariableInfo
+from s1da.framework.site_index import put_sites, take_sites
 from s1da.framework.sitedata import FORCING_LIMITS
 
 from . import kernel as numpy_kernel
@@ -81,6 +82,16 @@ def _reported_variables() -> dict[str, VariableInfo]:
         attributes = variables.attributes(name)
         out[name] = VariableInfo(("member", "site"), attributes["units"], attributes["long_name"])
     return out
+
+
+def _layer_water(change: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Pixel water (mm) of a change of layer moisture ``(member, site, layer)`` (m3 m-3) with
+    ``weight`` ``(site, layer)`` (mm per m3 m-3): summed layer by layer in layer order (a
+    reduction over the short layer axis would cost several times more)."""
+    total = change[..., 0] * weight[..., 0]
+    for layer in range(1, change.shape[-1]):
+        total += change[..., layer] * weight[..., layer]
+    return total
 
 
 class _SurfaceWeights(NamedTuple):
@@ -346,17 +357,15 @@ class GleamModel(LandModel):
         """The state vector at ``sites`` (positions, or a slice), ``(site, member, n_state)``."""
         if self.state_vector == "top_aggregated":
             return np.ascontiguousarray(np.swapaxes(self.surface_soil_moisture_at(state, sites), 0, 1)[..., None])
-        soil = state["soil_moisture"][:, sites]
-        x = soil[..., TOP_LAYERS] if self.state_vector == "top" else soil
+        soil = take_sites(state["soil_moisture"], sites)
+        x = np.take(soil, TOP_LAYERS, axis=-1) if self.state_vector == "top" else soil
         return np.ascontiguousarray(np.swapaxes(x, 0, 1))
 
     def surface_soil_moisture_at(self, state, sites) -> np.ndarray:
         """w1 (docs/model/gleam.md a.10) at ``sites``, ``(member, site)``: the same numbers as
         :meth:`surface_soil_moisture` there, from the three layers it weighs."""
-        soil = state["soil_moisture"]
-        return numpy_kernel.surface_moisture(
-            [soil[:, sites, 0], None, None, soil[:, sites, 3], None, soil[:, sites, 5]], self._surface_weights(sites)
-        )
+        soil = take_sites(state["soil_moisture"], sites)
+        return numpy_kernel.surface_moisture([soil[..., 0], None, None, soil[..., 3], None, soil[..., 5]], self._surface_weights(sites))
 
     def _surface_weights(self, sites) -> _SurfaceWeights:
         if self._surface_record is None:  # site_record divides per site: made once
@@ -374,25 +383,21 @@ class GleamModel(LandModel):
         whole state is replaced).
         """
         soil = state["soil_moisture"]
-        old = soil[:, sites] if old is None else old
-        clipped = np.clip(requested, self._lower[..., sites, :], self._upper[..., sites, :])
+        old = take_sites(soil, sites) if old is None else old
+        clipped = np.clip(requested, take_sites(self._lower, sites, axis=-2), take_sites(self._upper, sites, axis=-2))
         absent = self._absent_layers[sites]  # layers of absent fractions are never changed
         if absent.any():
             np.copyto(clipped, old, where=absent)
             requested = np.where(absent, old, requested)
         weight = self._layer_weight_mm[sites]
-        change = np.subtract(clipped, old)
-        change *= weight
-        increment = change.sum(axis=-1)
-        np.subtract(clipped, requested, out=change)
-        change *= weight
-        clip_water = change.sum(axis=-1)
+        increment = _layer_water(np.subtract(clipped, old), weight)
+        clip_water = _layer_water(np.subtract(clipped, requested), weight)
         new_state = dict(state)
         if isinstance(sites, slice) and sites == slice(None):
             new_state["soil_moisture"] = clipped
         else:
             new_state["soil_moisture"] = soil.copy()
-            new_state["soil_moisture"][:, sites] = clipped
+            put_sites(new_state["soil_moisture"], sites, clipped)
         return new_state, {"analysis_increment": increment, "clipped_water": clip_water}
 
     def set_analysis_variables(self, state, values):
@@ -417,7 +422,7 @@ class GleamModel(LandModel):
             site = int(positions[np.argwhere(~np.isfinite(values))[0][0]])
             raise ValueError(f"set_analysis_variables: non-finite analysed value at {self.statics.describe_site(site)}")
         x = np.swapaxes(values, 0, 1)  # (member, site, n)
-        old = soil[:, sites]
+        old = take_sites(soil, sites)
         requested = old.copy()
         if self.state_vector == "top":
             requested[..., TOP_LAYERS] = x
