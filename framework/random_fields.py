@@ -212,7 +212,8 @@ class LatticeField:
 
 @attrs.frozen(eq=False)
 class DailyNormals:
-    """The correlated normals ``(cell, day, ...)`` of one block, read as ``noise[:, day]``.
+    """The correlated normals ``(cell, day, ...)`` of one block, read a day at a time:
+    ``noise.day(d)`` is ``(cell, ...)`` (the forcing perturber's ``NoiseBlock``).
 
     Each day is interpolated when it is read, from the block's node values ``(node, day, ...)``:
     every value is the same fixed-order sum as in :meth:`LatticeField.normals` of the whole block
@@ -223,7 +224,7 @@ class DailyNormals:
     plan: Interpolation
     node_values: np.ndarray
 
-    def __getitem__(self, key) -> np.ndarray:
-        if not (isinstance(key, tuple) and len(key) == 2 and key[0] == slice(None) and isinstance(key[1], (int, np.integer))):
-            raise IndexError(f"DailyNormals is read one day at a time, as noise[:, day]; got {key!r}")
-        return self.plan.apply(self.node_values[:, key[1]])
+    def day(self, day: int) -> np.ndarray:
+        """The normals of day ``day`` of the block, ``(cell, ...)``."""
+        return self.plan.apply(self.node_values[:, day])
+

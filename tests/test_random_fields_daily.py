@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from s1da.components.perturbers.forcing import StoredNoise
 from s1da.framework.random_fields import LatticeField
 from s1da.framework.randomness import Purpose
 
@@ -22,12 +23,11 @@ def test_daily_reads_equal_the_whole_block(south, west, n, block, length):
     whole = field.normals(11, lat, lon, Purpose.FORCING_PERTURBATION_LATTICE, block, shape)
     daily = field.normals_by_day(11, lat, lon, Purpose.FORCING_PERTURBATION_LATTICE, block, shape)
     for day in range(shape[0]):
-        np.testing.assert_array_equal(daily[:, day], whole[:, day])
+        np.testing.assert_array_equal(daily.day(day), whole[:, day])
 
 
-def test_daily_noise_is_read_only_by_day():
-    daily = LatticeField().normals_by_day(1, np.array([45.0]), np.array([5.0]), Purpose.FORCING_PERTURBATION_LATTICE, 0, (2, 3, 4))
-    with pytest.raises(IndexError, match="one day at a time"):
-        daily[0]
-    with pytest.raises(IndexError, match="one day at a time"):
-        daily[:, 0:2]
+def test_stored_noise_is_read_only():
+    block = StoredNoise(np.zeros((2, 3, 4)))
+    np.testing.assert_array_equal(block.day(1), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="read-only"):
+        block.day(0)[0, 0] = 1.0

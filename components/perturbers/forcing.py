@@ -45,6 +45,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import attrs
 import numpy as np
@@ -53,6 +54,26 @@ from s1da.framework.interfaces import Forcing, Perturber
 from s1da.framework.randomness import Purpose, stream
 from s1da.framework.sitedata import FORCING_LIMITS
 from s1da.framework.validators import finite_non_negative, finite_positive, non_negative, positive_int
+
+
+class NoiseBlock(Protocol):
+    """One block of standard normals ``(site, day, ...)``, read a day at a time."""
+
+    def day(self, day: int) -> np.ndarray:
+        """The normals of day ``day`` of the block, ``(site, ...)``; the caller does not modify them."""
+
+
+@attrs.frozen(eq=False)
+class StoredNoise:
+    """A :class:`NoiseBlock` drawn whole, ``values`` ``(site, day, ...)`` (made read-only)."""
+
+    values: np.ndarray
+
+    def __attrs_post_init__(self) -> None:
+        self.values.flags.writeable = False
+
+    def day(self, day: int) -> np.ndarray:
+        return self.values[:, day]
 
 PERTURBABLE_VARIABLES: tuple[str, ...] = ("precipitation", "air_temperature", "net_radiation")
 """Variables this perturber knows how to perturb, in the canonical order of the noise draw."""
@@ -315,25 +336,25 @@ class ForcingPerturber(Perturber):
             "clipped_values": np.zeros((site_ids.size, n_variables), dtype=np.int64),
         }
 
-    def _noise_for_block(self, site_ids: np.ndarray, n_members: int, block: int) -> np.ndarray:
-        """xi for every site of one block: ``(site, block_days, 3, member)``, read as ``[:, day]``; one draw per site."""
+    def _noise_for_block(self, site_ids: np.ndarray, n_members: int, block: int) -> NoiseBlock:
+        """xi for every site of one block, ``(site, block_days, 3, member)``, read a day at a time
+        (:meth:`NoiseBlock.day`); one draw per site, kept for the next days of the block."""
         key = (site_ids.tobytes(), n_members, block)
         with self._cache_lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
         noise = self._draw_noise(site_ids, (self.parameters.block_days, len(PERTURBABLE_VARIABLES), n_members), block)
-        if isinstance(noise, np.ndarray):  # (a subclass may hand out a block read day by day, noise[:, day])
-            noise.flags.writeable = False
         with self._cache_lock:
             self._cache[key] = noise
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return noise
 
-    def _draw_noise(self, site_ids: np.ndarray, shape: tuple[int, int, int], block: int) -> np.ndarray:
-        """Standard normals ``(site, *shape)`` of one block, independent between sites."""
-        return np.stack([stream(self.entropy, int(site), Purpose.FORCING_PERTURBATION, block).standard_normal(shape) for site in site_ids])
+    def _draw_noise(self, site_ids: np.ndarray, shape: tuple[int, int, int], block: int) -> NoiseBlock:
+        """Standard normals ``(site, *shape)`` of one block, independent between sites (a
+        subclass may draw them otherwise: any object with the same ``day`` method)."""
+        return StoredNoise(np.stack([stream(self.entropy, int(site), Purpose.FORCING_PERTURBATION, block).standard_normal(shape) for site in site_ids]))
 
     # --- one day -------------------------------------------------------------------------------
     def perturb(
@@ -358,7 +379,7 @@ class ForcingPerturber(Perturber):
         block, offset = divmod(int(day_index), params.block_days)
         if day_index < 0:
             raise ValueError(f"day_index must be >= 0, got {day_index}")
-        xi = self._noise_for_block(site_ids, n_members, block)[:, offset][:, self._noise_rows, :]  # (site, variable, member)
+        xi = self._noise_for_block(site_ids, n_members, block).day(offset)[:, self._noise_rows, :]  # (site, variable, member)
 
         z, u = self._correlated_state(xi, state)
         result: dict[str, np.ndarray] = {}
