@@ -28,6 +28,7 @@ from s1da.framework.config import ConfigError
 from s1da.framework.interfaces import Filter, LandModel, ObservationOperator, Perturber
 from s1da.framework.output_policy import OutputPolicy, member_mean
 from s1da.framework.randomness import Purpose, stream
+from s1da.framework.site_index import put_sites
 from s1da.framework.sitedata import DataError, SiteData
 from s1da.framework.store import EnsembleStore, StoreError
 
@@ -46,6 +47,8 @@ DA_SITE_DIAGNOSTICS = ("innovation", "normalised_innovation", "observation_error
 MODEL_PREFIX = "model__"
 PERTURBER_PREFIX = "perturber__"
 FILTER_PREFIX = "filter__"
+VEGETATION_INPUTS = ("lai", "vod")
+"""Operator inputs the forcing may carry, ``(time, site)``: leaf area index (m2 m-2), vegetation optical depth (1)."""
 OBSERVATION_INPUTS = {"incidence_angle": 40.0}
 """Operator inputs the observations may carry, ``(time, site)``, NaN on days without an
 acquisition, with a placeholder in range that stands in for NaN so an operator can predict every
@@ -182,7 +185,8 @@ class Experiment:
         """
         site_indices = np.asarray(site_indices, dtype="int64")
         if self.deferred:
-            return attrs.evolve(self, data=self.data.restrict(site_indices), filter=copy.deepcopy(self.filter))
+            perturber = self.perturber.for_sites(self.data.site_ids[site_indices])
+            return attrs.evolve(self, data=self.data.restrict(site_indices), perturber=perturber, filter=copy.deepcopy(self.filter))
         if site_indices.size == len(self.data.site_ids) and (site_indices == np.arange(site_indices.size)).all():
             return attrs.evolve(self, filter=copy.deepcopy(self.filter))
         subset = getattr(self.model, "subset", None)
@@ -192,7 +196,10 @@ class Experiment:
                 "run all sites in one task (sites_per_task >= the number of sites)"
             )
         # its own filter: a filter with per-site memory (adaptive) keeps it for these sites only
-        return attrs.evolve(self, data=self.data.subset(site_indices), model=subset(site_indices), filter=copy.deepcopy(self.filter))
+        return attrs.evolve(
+            self, data=self.data.subset(site_indices), model=subset(site_indices),
+            perturber=self.perturber.for_sites(self.data.site_ids[site_indices]), filter=copy.deepcopy(self.filter),
+        )
 
     def _day_index(self, day: np.datetime64) -> int:
         """Perturbation day index, counted from the first day of the spin-up."""
@@ -229,12 +236,20 @@ class Experiment:
             memory = {key[len(FILTER_PREFIX):]: value for key, value in (checkpoint or {}).items() if key.startswith(FILTER_PREFIX)}
             self.filter.state = (memory or None) if analysing else None
 
+    def _provided_inputs(self) -> tuple[list[str], list[str]]:
+        """The operator inputs this run provides besides ``soil_moisture`` (the model's) and
+        ``day_of_year``: the forcing's (:data:`VEGETATION_INPUTS`) and the observations'
+        (:data:`OBSERVATION_INPUTS`) that the data hold."""
+        forcing = [name for name in VEGETATION_INPUTS if name in self.data.forcing]
+        observed = [name for name in OBSERVATION_INPUTS if name in self.data.observations]
+        return forcing, observed
+
     def _check_operator_inputs(self, label: str, operator: ObservationOperator) -> None:
         """Every input the operator requires is one the run provides (deferred data: per task)."""
         if self.deferred:
             return
-        provided = {"soil_moisture", "day_of_year", *(name for name in ("lai", "vod") if name in self.data.forcing)}
-        provided.update(name for name in OBSERVATION_INPUTS if name in self.data.observations)
+        forcing, observed = self._provided_inputs()
+        provided = {"soil_moisture", "day_of_year", *forcing, *observed}
         missing = [f"{name} ({units})" for name, units in operator.required_inputs.items() if name not in provided]
         if missing:
             raise DataError(
@@ -243,13 +258,14 @@ class Experiment:
             )
 
     def _operator_series(self, times: np.ndarray) -> dict[str, np.ndarray]:
-        """Operator inputs the data provide, each ``(time, site)``: the forcing's ``lai`` (m2 m-2)
-        and ``vod`` (1) where present, and ``day_of_year`` (1..366)."""
+        """Operator inputs the data provide (:meth:`_provided_inputs`), each ``(time, site)``: the
+        forcing's ``lai`` (m2 m-2) and ``vod`` (1) where present, ``day_of_year`` (1..366) and the
+        observation inputs some operator requires."""
         selection = np.asarray(times, dtype="datetime64[ns]")
+        forcing, _ = self._provided_inputs()
         series = {
             name: np.asarray(self.data.forcing[name].sel(time=selection).transpose("time", "site").values, dtype="float64")
-            for name in ("lai", "vod")
-            if name in self.data.forcing
+            for name in forcing
         }
         series["day_of_year"] = np.repeat(_day_of_year(selection)[:, np.newaxis], len(self.data.site_ids), axis=1)
         series.update(self._observation_inputs(selection))
@@ -257,16 +273,16 @@ class Experiment:
 
     def _operator_day_inputs(self, forcing: Mapping[str, np.ndarray], day: np.datetime64) -> dict[str, np.ndarray]:
         """One day of :meth:`_operator_series` from that day's forcing ``(site,)``."""
-        inputs = {name: np.asarray(forcing[name], dtype="float64") for name in ("lai", "vod") if name in forcing}
+        inputs = {name: np.asarray(forcing[name], dtype="float64") for name in self._provided_inputs()[0]}
         inputs["day_of_year"] = np.full(len(self.data.site_ids), _day_of_year(np.array([day]))[0])
         inputs.update({name: values[0] for name, values in self._observation_inputs(np.array([day])).items()})
         return inputs
 
     def _observation_inputs(self, times: np.ndarray) -> dict[str, np.ndarray]:
-        """The :data:`OBSERVATION_INPUTS` some operator requires, ``(time, site)``, NaN on days
-        without an acquisition.  None is read when no operator requires one."""
+        """The observation inputs some operator requires, ``(time, site)``, NaN on days without
+        an acquisition (:data:`OBSERVATION_INPUTS`).  None is read when no operator requires one."""
         required = {name for operator in self.operators.values() for name in operator.required_inputs}
-        names = [name for name in OBSERVATION_INPUTS if name in required and name in self.data.observations]
+        names = [name for name in self._provided_inputs()[1] if name in required]
         if not names:
             return {}
         observations = self.data.observations_on(times)
@@ -465,7 +481,10 @@ def _scatter(values: np.ndarray, sites: np.ndarray, n_sites: int) -> np.ndarray:
     if sites.size == n_sites:
         return values
     full = np.full(values.shape[:-1] + (n_sites,), np.nan)
-    full[..., sites] = values
+    if values.ndim == 2:  # (member, site): member by member (framework/site_index.py)
+        put_sites(full, sites, values)
+    else:
+        full[..., sites] = values
     return full
 
 

@@ -297,6 +297,12 @@ class Perturber(abc.ABC):
         numbers.
         """
 
+    def for_sites(self, site_ids: np.ndarray) -> Perturber:
+        """The perturber of a task over the sites ``site_ids`` (ids, ``(site,)``): the same
+        numbers there, holding nothing of the other sites (what travels to a worker and stays in
+        its memory follows the task, not the domain).  This default is the perturber itself."""
+        return self
+
 
 class FilterDiagnostics(Protocol):
     """What :attr:`Filter.diagnostics` holds after a call (``...`` = batch axes, ``p`` observations,

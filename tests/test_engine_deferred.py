@@ -24,6 +24,8 @@ def test_the_driver_holds_cells_and_a_one_cell_model(experiment):
     assert experiment.model.n_site == 1  # the layout's model (layers, variables); tasks build their own
     restricted = experiment.for_sites(np.array([2, 0]))
     assert restricted.deferred and restricted.data.site_ids.tolist() == experiment.data.site_ids[[2, 0]].tolist()
+    # the spatial perturber's table of cell positions: the task's cells only, not the domain's
+    assert sorted(restricted.perturber._ids.tolist()) == sorted(restricted.data.site_ids.tolist())
 
 
 def test_tasks_build_only_their_cells_and_write_the_whole_tiles_store(experiment, tmp_path):

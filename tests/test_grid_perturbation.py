@@ -57,6 +57,28 @@ def test_any_chunking_of_cells_gives_the_same_numbers_bit_for_bit(split, first_d
             np.testing.assert_array_equal(chunk[name], whole[name][:, :, part])
 
 
+@given(split=st.lists(st.booleans(), min_size=NY * NX, max_size=NY * NX))
+def test_a_task_perturber_holds_only_its_cells_and_draws_the_same_numbers(split):
+    cells = _cells()
+    ids = cells["site"].values
+    part = np.asarray(split)
+    if not part.any():
+        part[0] = True
+    whole, _ = _perturber(cells).perturb_period(_forcing(10, ids.size), ids, 6, start_day=3)
+    task = _perturber(cells).for_sites(ids[part])
+    assert task._ids.size == int(part.sum())  # what a worker receives follows the task, not the domain
+    chunk, _ = task.perturb_period(_forcing(10, int(part.sum())), ids[part], 6, start_day=3)
+    for name in whole:
+        np.testing.assert_array_equal(chunk[name], whole[name][:, :, part])
+
+
+def test_a_task_perturber_refuses_cells_outside_its_table():
+    cells = _cells()
+    task = _perturber(cells).for_sites(cells["site"].values[:5])
+    with pytest.raises(KeyError, match=r"site id\(s\) \[7\]"):
+        task.perturb_period(_forcing(2, 1), np.array([7]), 2)
+
+
 def _temperature_noise(cells, n_days, members, **options):
     perturber = _perturber(cells, correlation_time=3.0, air_temperature_sd=1.0, truncation=10.0, net_radiation_relative_sd=0.05, **options)
     out, _ = perturber.perturb_period(_forcing(n_days, cells.sizes["site"]), cells["site"].values, members, start_day=0)

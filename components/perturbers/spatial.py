@@ -72,6 +72,13 @@ class SpatialForcingPerturber(ForcingPerturber):
         self._lon = np.asarray(positions["lon"].values, dtype=float)[order]
         self._field = parameters.field
 
+    def for_sites(self, site_ids: np.ndarray) -> SpatialForcingPerturber:
+        """This perturber with the positions of ``site_ids`` only (the domain's table is 24 bytes
+        a cell: 120 MB over Europe at 1 km, in every task)."""
+        lat, lon = self._positions(np.asarray(site_ids, dtype=np.int64))
+        positions = xr.Dataset(coords={"site": np.asarray(site_ids, dtype=np.int64), "lat": ("site", lat), "lon": ("site", lon)})
+        return SpatialForcingPerturber(self.parameters, entropy=self.entropy, positions=positions)
+
     def _positions(self, site_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         where = np.clip(np.searchsorted(self._ids, site_ids), 0, len(self._ids) - 1)
         unknown = self._ids[where] != site_ids
