@@ -15,8 +15,8 @@ experiment chooses:
 * ``dtype``: ``float64`` or ``float32`` (statistics are computed in float64, then rounded);
 * ``compression``: ``default`` (the store's checksummed Zstandard,
   :data:`~s1da.framework.store.CHECKSUMMED`), ``none`` (no compression, a CRC-32C checksum per
-  chunk), or ``zstd`` with a ``compression_level`` (default 1, as the store's: 2-2.5x faster
-  than level 3 for 0.3-2 % more bytes); every choice carries a checksum, so that
+  chunk), or ``zstd`` with a ``compression_level`` (default 1, as the store's: 1.8-2.9x faster
+  than level 3 for 0-2.5 % more bytes); every choice carries a checksum, so that
   ``s1da inspect`` detects a damaged chunk.
 
 Site networks keep today's full output by default (every member, float64, no statistics);

@@ -4,8 +4,9 @@ The analysis of a day touches only the sites observed that day, so it gathers th
 ``(member, site, layer)`` state, works on them and scatters the result back.  NumPy's fancy
 indexing along a middle axis (``array[:, sites]``) walks the trailing axes element by element;
 :func:`numpy.take` along that axis, and first-axis indexing member by member, copy whole rows
-instead: 3-7x faster at 32 members x 4,096 cells x 6 layers (benchmarks/README.md, "Site
-gathers").  Both only copy values, so the results are the same bit for bit.
+instead: at 32 members x 4,096 cells x 6 layers, half of them observed, gathers 9.6x and
+scatters 1.6x faster (``benchmarks/task_kernels.py``, recorded in benchmarks/README.md).  Both
+only copy values, so the results are the same bit for bit.
 
 ``sites`` is an integer array of positions or a slice; a slice keeps NumPy's own indexing
 (a gather then returns a view, as ``array[:, sites]`` does).
