@@ -265,8 +265,12 @@ class EnsembleStore:
         return zarr.open_group(str(self.path), mode=mode, zarr_format=3, use_consolidated=False)
 
     def _consolidate(self) -> None:
-        """Refresh the consolidated metadata at the root (after a group finished), so that
-        ``xarray.open_zarr(path, group=...)`` opens without the fallback warning."""
+        """Refresh the consolidated metadata at the root, so that ``xarray.open_zarr(path,
+        group=...)`` of a finished store opens without the fallback warning: once, when the store
+        is complete (and after a repair, which must not leave deleted groups listed).  Not after
+        every group: zarr reads the root's metadata whenever a node is created below it, and the
+        copy grows with the store (1.5 MB at 10,000 cells), so each array the driver's network-level
+        groups (spin-up state, calibration, validation) create would decode it again."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # zarr: consolidated metadata is not yet in the v3 spec
             zarr.consolidate_metadata(str(self.path), zarr_format=3)
@@ -476,7 +480,6 @@ class EnsembleStore:
         group.attrs.update({"restart_slot": None, "complete": True})  # before the slots go: never points to a deleted one
         self._record_finished(name)
         self._drop_checkpoints(name)
-        self._consolidate()
 
     def _drop_checkpoints(self, name: str) -> None:
         group = self._group(name)
@@ -521,7 +524,6 @@ class EnsembleStore:
         """Mark a state group started with :meth:`start_state` complete."""
         self._group(name).attrs["complete"] = True
         self._record_finished(name)
-        self._consolidate()
 
     def read_state(self, name: str) -> dict[str, np.ndarray]:
         group = self._group(name, mode="r")
@@ -552,7 +554,6 @@ class EnsembleStore:
             fill(self._group(name))
         self._group(name).attrs["complete"] = True
         self._record_finished(name)
-        self._consolidate()
 
     def write_tree(self, name: str, tree: xr.DataTree) -> None:
         """Write a group of sub-groups (e.g. ``validation``'s tidy tables) and mark it complete.
@@ -583,7 +584,6 @@ class EnsembleStore:
             dataset.to_zarr(str(self.path), group=path, mode="w", consolidated=False, zarr_format=3, encoding=encoding)
         group.attrs.update(_json_safe({**tree.attrs, "group_kind": "static", "complete": True}))
         self._record_finished(name)
-        self._consolidate()
 
     # ------------------------------------------------------------------ reading
     def read(self, name: str, *, allow_incomplete: bool = False, dask: bool = True) -> xr.Dataset:
