@@ -273,7 +273,7 @@ class Experiment:
 
     def _operator_day_inputs(self, forcing: Mapping[str, np.ndarray], day: np.datetime64) -> dict[str, np.ndarray]:
         """One day of :meth:`_operator_series` from that day's forcing ``(site,)``."""
-        inputs = {name: np.asarray(forcing[name], dtype="float64") for name in self._provided_inputs()[0]}
+        inputs = {name: np.asarray(forcing[name], dtype="float64") for name in VEGETATION_INPUTS if name in forcing}
         inputs["day_of_year"] = np.full(len(self.data.site_ids), _day_of_year(np.array([day]))[0])
         inputs.update({name: values[0] for name, values in self._observation_inputs(np.array([day])).items()})
         return inputs
