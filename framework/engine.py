@@ -10,9 +10,9 @@ The driver (:func:`run_experiment`)
 3. runs every unfinished task with :func:`s1da.framework.tasks.run_task`, in this process or
    on a dask cluster (``workers``: a ``distributed.LocalCluster`` of single-threaded worker
    processes; ``scheduler``/``client``: an existing cluster), with one progress bar over all
-   tasks' days;
+   tasks' days; each task ends by scoring the validation of its own tile;
 4. assembles the network-level groups: the calibration table from every task's fits, the
-   validation scores, and marks the store complete.
+   validation tables pooled from the tiles' scores, and marks the store complete.
 
 Tasks only write their own chunks and their own records, so they never contend, and every
 number is a function of the site alone (random streams are keyed by site id): the finished
@@ -95,11 +95,13 @@ def run_experiment(
             n_workers = 1 if pool is None else max(1, len(pool.scheduler_info().get("workers", {})))
             tasks = _plan(experiment, sample, store, layout, records, sites_per_task, n_workers)
             pending = [task for task in tasks if not records.status(task.index).get("complete")]
-            _execute(experiment, store, records, tasks, pending, pool)
+            scored = _execute(experiment, store, records, tasks, pending, pool)
             for name in region_groups:
                 if not store.group_complete(name):
                     store_regions.finish_group(store, name)
-        _finalize(experiment, store, layout, records, pool)
+        else:
+            scored = {}
+        _finalize(experiment, store, layout, records, pool, scored)
     return store
 
 
@@ -231,7 +233,10 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _execute(experiment: Experiment, store: EnsembleStore, records: TaskRecords, tasks: list[Task], pending: list[Task], pool: Any) -> None:
+def _execute(
+    experiment: Experiment, store: EnsembleStore, records: TaskRecords, tasks: list[Task], pending: list[Task], pool: Any
+) -> dict[int, Any]:
+    """Run the ``pending`` tasks; returns the validation scores of their tiles, by task index."""
     stages = task_stages(list(experiment.operators))
     per_task = stage_offset(experiment, stages, "done")
     done = {task.index: per_task for task in tasks}
@@ -247,12 +252,19 @@ def _execute(experiment: Experiment, store: EnsembleStore, records: TaskRecords,
         bar.update(days - done[index])
         done[index] = days
 
+    scored: dict[int, Any] = {}
+
+    def collect(index: int, scores: Any) -> None:
+        if scores is not None:
+            scored[index] = scores
+
     with bar:
         if pool is None:
             for task in pending:
-                run_task(experiment.for_sites(task.sites), task, str(store.path), functools.partial(report, task.index))
+                collect(*run_task(experiment.for_sites(task.sites), task, str(store.path), functools.partial(report, task.index)))
         else:
-            _execute_on_cluster(experiment, store, records, stages, pending, pool, report)
+            _execute_on_cluster(experiment, store, records, stages, pending, pool, report, collect)
+    return scored
 
 
 def _submission_window(client) -> int:
@@ -261,8 +273,9 @@ def _submission_window(client) -> int:
     return 2 * max(1, len(client.scheduler_info().get("workers", {})))
 
 
-def _execute_on_cluster(experiment, store, records, stages, pending: list[Task], client, report) -> None:
-    """Submit the tasks, a few per worker at a time (so the chunks' data are not all in flight)."""
+def _execute_on_cluster(experiment, store, records, stages, pending: list[Task], client, report, collect) -> None:
+    """Submit the tasks, a few per worker at a time (so the chunks' data are not all in flight);
+    ``collect(index, scores)`` receives each task's result."""
     import distributed
 
     queue = list(pending)
@@ -281,7 +294,7 @@ def _execute_on_cluster(experiment, store, records, stages, pending: list[Task],
             finished = set()
         for future in finished:
             task = in_flight.pop(future)
-            future.result()  # re-raises a task's error here
+            collect(*future.result())  # re-raises a task's error here
             report(task.index, total, "done")
         for task in in_flight.values():  # the running tasks' records: progress at block granularity
             status = records.status(task.index)
@@ -290,9 +303,12 @@ def _execute_on_cluster(experiment, store, records, stages, pending: list[Task],
 
 
 # ---------------------------------------------------------------------- network level
-def _finalize(experiment: Experiment, store: EnsembleStore, layout, records: TaskRecords, pool: Any = None) -> None:
-    """Calibration table, validation (tile by tile, on ``pool`` when there is one), completion
-    (each skipped when already done)."""
+def _finalize(
+    experiment: Experiment, store: EnsembleStore, layout, records: TaskRecords, pool: Any = None, scored: Mapping[int, Any] | None = None
+) -> None:
+    """Calibration table, validation (tile by tile: the tiles the tasks of this session scored
+    are pooled as they are, the others scored on ``pool`` when there is one), completion (each
+    skipped when already done)."""
     labels = list(experiment.operators)
     if records.exists() and not store.group_complete("spinup_state"):
         sizes = {"member": experiment.members, "site": len(experiment.data.site_ids), "layer": len(experiment._layer_names())}
@@ -302,7 +318,8 @@ def _finalize(experiment: Experiment, store: EnsembleStore, layout, records: Tas
         store.write_dataset("calibration", _assemble_calibration(experiment, records), fill=simulated)
     if not store.group_complete("validation"):
         tiles = [task.region for task in layout.tasks(int(records.plan()["sites_per_task"]))] if records.exists() else None
-        validation = experiment._validate(store, labels, tiles=tiles, mapper=_tile_mapper(pool))  # gridded stores by land cell
+        known = {"scored": dict(scored)} if scored and tiles is not None else {}
+        validation = experiment._validate(store, labels, tiles=tiles, mapper=_tile_mapper(pool), **known)  # gridded stores by land cell
         if isinstance(validation, xr.DataTree):  # tidy tables, one sub-group per dimension set
             store.write_tree("validation", validation)
         elif validation is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -298,12 +299,34 @@ def input_datasets(experiment: Experiment) -> dict[str, xr.Dataset]:
     return groups
 
 
-def run_task(experiment: Experiment, task: Task, store_path: str, report: Callable[[int, str], None] | None = None) -> int:
+def run_task(
+    experiment: Experiment, task: Task, store_path: str, report: Callable[[int, str], None] | None = None
+) -> tuple[int, Any]:
     """Run (or continue) every stage of ``task`` on ``experiment`` (already cut to its sites;
-    deferred inputs are built here, in the process that runs the task).
+    deferred inputs are built here, in the process that runs the task), then score its tile.
 
     ``report(days, stage)`` is called with the days this task has integrated so far and the stage it is in.  Returns the
-    task's index.  The function is the same in-process and on a dask worker.
+    task's index and the validation scores of its region (:func:`score_own_tile`).  The function is
+    the same in-process and on a dask worker.
     """
-    TaskRunner(experiment.built(), task, EnsembleStore(store_path), report).run()
-    return task.index
+    built, store = experiment.built(), EnsembleStore(store_path)
+    TaskRunner(built, task, store, report).run()
+    return task.index, score_own_tile(built, task, store)
+
+
+def score_own_tile(experiment: Experiment, task: Task, store: EnsembleStore) -> Any:
+    """The validation scores of the task's region, computed where the task ran, while other tasks
+    still run (the driver pools them when all are done); the simulated backscatter of the
+    forward table comes from the task's own fits.  None when the experiment's validator does not
+    score tiles (it runs whole at the end) or the store's validation is already complete."""
+    scorer = getattr(experiment.validator, "score_tile", None)
+    if scorer is None or store.group_complete("validation"):
+        return None
+    labels = list(experiment.operators)
+    records = TaskRecords(store)
+    simulated = {
+        f"{label}_simulated_backscatter": records.read_dataset(task.index, f"calibration_{label}")["simulated_backscatter"]
+        for label in labels
+    }
+    calibration = xr.Dataset(simulated) if labels else None
+    return scorer(str(store.path), tuple(labels), int(experiment.min_samples), task.region, calibration=calibration, during_run=True)

@@ -65,10 +65,13 @@ class _SiteReader:
     same for both layouts.  ``keys`` orders the sites of every region as the whole store does
     (site positions, or cell ids)."""
 
-    def __init__(self, store: EnsembleStore, region: Mapping[str, slice]):
-        self.store, self.region = store, dict(region)
+    def __init__(self, store: EnsembleStore, region: Mapping[str, slice], given: Mapping[str, xr.Dataset] | None = None,
+                 during_run: bool = False):
+        self.store, self.region, self.during_run = store, dict(region), during_run
         self.cells: np.ndarray | None = None
-        self.opened: dict[str, xr.Dataset] = {}
+        # groups supplied by the caller, already on the region's sites (site tables only)
+        self.opened: dict[str, xr.Dataset] = dict(given or {})
+        self.given = frozenset(self.opened)
         probe = self.open(OPEN_LOOP)
         if {"y", "x"} <= set(probe.dims) and "site" not in probe.dims:
             self.nx = probe.sizes["x"]
@@ -97,8 +100,12 @@ class _SiteReader:
     def open(self, name: str) -> xr.Dataset:
         """Group ``name``, lazily (opened once per tile)."""
         if name not in self.opened:
-            self.opened[name] = self.store.read(name, dask=False)
+            # during the run, this region is finished while other tasks still write theirs
+            self.opened[name] = self.store.read(name, dask=False, allow_incomplete=self.during_run)
         return self.opened[name]
+
+    def has(self, name: str) -> bool:
+        return name in self.given or self.store.has_group(name)
 
     def _cut(self, dataset: xr.Dataset) -> xr.Dataset:
         return dataset.isel({dim: window for dim, window in self.region.items() if dim in dataset.dims})
@@ -106,7 +113,8 @@ class _SiteReader:
     def read(self, name: str, variables: Sequence[str] | None = None, time: slice | None = None) -> xr.Dataset:
         """Group ``name`` (its ``variables``; days ``time``) on the region's sites, in memory."""
         dataset = self.open(name)
-        dataset = self._cut(dataset if variables is None else dataset[list(variables)])
+        dataset = dataset if variables is None else dataset[list(variables)]
+        dataset = dataset if name in self.given else self._cut(dataset)
         if time is not None:
             dataset = dataset.isel(time=time)
         if self.cells is not None and "site" in dataset.dims:  # a grid's table of its land cells (calibration)
@@ -180,7 +188,7 @@ def _site_table(sites: np.ndarray, backscatter: np.ndarray, open_loop_mean: np.n
 
 def _forward_table(store: _SiteReader, operators: Sequence[str], sites: np.ndarray, backscatter: np.ndarray,
                    min_samples: int) -> xr.Dataset | None:
-    if not operators or not store.store.has_group("calibration"):
+    if not operators or not store.has("calibration"):
         return None
     calibration = store.read("calibration", [f"{label}_simulated_backscatter" for label in operators])
     simulated = {label: calibration[f"{label}_simulated_backscatter"].transpose("time", "site").values for label in operators}
@@ -355,7 +363,7 @@ class TileScores:
 
 def validate_store(
     store: EnsembleStore, operators: Sequence[str], *, min_samples: int = 30, tiles: Sequence[Mapping[str, slice]] | None = None,
-    mapper: Callable[[Callable, list], Iterable] | None = None,
+    mapper: Callable[[Callable, list], Iterable] | None = None, scored: Mapping[int, TileScores] | None = None,
 ) -> xr.DataTree:
     """Build the ``validation`` tree for a store whose runs are complete (a progress bar over
     its tiles when :func:`s1da.framework.progress.showing` is on).
@@ -365,29 +373,46 @@ def validate_store(
     ``mapper(function, tiles)`` yields the results in tile order (default: in this process; the
     engine passes one that runs them on its dask cluster).  Every per-site score depends on its
     site alone and the tables are pooled in the store's site order, so the tree is the same, bit
-    for bit, for any tiling and any mapper.
+    for bit, for any tiling and any mapper.  ``scored`` holds tiles scored already (by their
+    index in ``tiles``; the engine scores each task's tile when the task ends), which are not
+    scored again.
     """
     regions = [dict(region) for region in tiles] if tiles is not None else [{}]
+    known = dict(scored or {})
+    missing = [index for index in range(len(regions)) if index not in known]
     scorer = functools.partial(score_tile, str(store.path), tuple(operators), int(min_samples))
     with progress.bar(len(regions), "validation", "tile", leave=False) as shown:
-        scored = []
-        for result in (mapper or map)(scorer, regions):
-            scored.append(result)
+        shown.update(len(regions) - len(missing))
+        for index, result in zip(missing, (mapper or map)(scorer, [regions[index] for index in missing])):
+            known[index] = result
             shown.update()
     entropy = int(store.attributes.get("seed_entropy", 0))
-    return _network_tree(_pool(scored), operators, min_samples, entropy)
+    return _network_tree(_pool([known[index] for index in range(len(regions))]), operators, min_samples, entropy)
 
 
-def score_tile(path: str, operators: Sequence[str], min_samples: int, region: Mapping[str, slice]) -> TileScores:
-    """Per-site tables of the sites in ``region`` of the store at ``path`` (runs complete)."""
-    return _score_tile(EnsembleStore(path), operators, min_samples, region)
+def score_tile(path: str, operators: Sequence[str], min_samples: int, region: Mapping[str, slice],
+               calibration: xr.Dataset | None = None, during_run: bool = False) -> TileScores:
+    """Per-site tables of the sites in ``region`` of the store at ``path`` (runs complete).
+
+    ``during_run``: the region's runs are finished but the store's groups are not yet complete
+    (the engine scores a task's tile when the task ends, while other tasks still run);
+    ``calibration`` then gives the region's ``<operator>_simulated_backscatter (time, site)``,
+    with the site coordinate of the store's calibration group, in place of that group (written
+    from all tasks' fits at the end).
+    """
+    given = {"calibration": calibration} if calibration is not None else None
+    return _score_tile(EnsembleStore(path), operators, min_samples, region, given, during_run)
 
 
-def _score_tile(store: EnsembleStore, operators: Sequence[str], min_samples: int, region: Mapping[str, slice]) -> TileScores:
+validate_store.score_tile = score_tile  # the tile scorer the engine runs at the end of each task
+
+
+def _score_tile(store: EnsembleStore, operators: Sequence[str], min_samples: int, region: Mapping[str, slice],
+                given: Mapping[str, xr.Dataset] | None = None, during_run: bool = False) -> TileScores:
     da_runs = [f"da_{label}" for label in operators]
     runs = [OPEN_LOOP, *da_runs]
     entropy = int(store.attributes.get("seed_entropy", 0))
-    reader = _SiteReader(store, region)
+    reader = _SiteReader(store, region, given, during_run)
     observations = reader.read("observations", ["backscatter"])
     sites = observations["site"].values
     site_coords = {name: observations[name].load() for name in ("lat", "lon", "site_name") if name in observations.coords}

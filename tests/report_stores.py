@@ -91,9 +91,10 @@ def write_site_store(path: Path, *, operators=OPERATORS, truth: bool = True, pap
     return path
 
 
-def write_grid_store(path: Path, *, operators=("wcm", "svr")) -> Path:
+def write_grid_store(path: Path, *, operators=("wcm", "svr"), calibration: bool = False) -> Path:
     """A gridded store ``(time, member, y, x)`` with ``lat(y)``, ``lon(x)``, sea cells NaN, and
-    in situ at three station cells."""
+    in situ at three station cells; ``calibration``: also the operators' simulated backscatter
+    ``(time, site)`` of the land cells (site = cell id ``y * nx + x``), as the engine writes it."""
     rng = np.random.default_rng(3)
     n_days, ny, nx = 120, 5, 7
     time = np.datetime64("2018-01-01") + np.arange(n_days).astype("timedelta64[D]")
@@ -131,4 +132,12 @@ def write_grid_store(path: Path, *, operators=("wcm", "svr")) -> Path:
             "innovation": (("time", "y", "x"), innovation, _attrs("dB", "innovation")),
             "normalised_innovation": (("time", "y", "x"), innovation * 0.9, _attrs("1", "normalised innovation")),
         }, coords=coords), path, f"da_{label}", group_kind="run")
+    if calibration:
+        cells = np.flatnonzero(land.ravel())
+        simulated = (-12 + 20 * (true_sm - 0.25)).reshape(n_days, -1)[:, cells]
+        _write(xr.Dataset({
+            f"{label}_simulated_backscatter": (("time", "site"), simulated + 0.3 * (index + 1) * rng.standard_normal(simulated.shape),
+                                               _attrs("dB", f"{label} simulated backscatter"))
+            for index, label in enumerate(operators)
+        }, coords={"time": time, "site": cells}), path, "calibration")
     return path

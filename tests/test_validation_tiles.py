@@ -1,5 +1,6 @@
 """Validation tile by tile: any tiling and any mapper give the tree of the whole store, bit for
-bit; and the cheap end-of-run check sees missing chunks, while only decoding sees a flipped byte."""
+bit, also when some tiles were scored during the run from their task's own fits; and the cheap
+end-of-run check sees missing chunks, while only decoding sees a flipped byte."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import xarray as xr
 from report_stores import write_grid_store, write_site_store
 
 from s1da.framework.store import EnsembleStore
-from s1da.framework.validation import validate_store
+from s1da.framework.validation import score_tile, validate_store
 
 pytestmark = pytest.mark.filterwarnings("ignore:The data type .* does not have a Zarr V3 specification")
 
@@ -48,6 +49,37 @@ def test_grid_tiles_give_the_whole_store_tree(tmp_path):
     tiled = validate_store(store, ["wcm", "svr"], min_samples=20, tiles=tiles)
     assert_trees_identical(whole, tiled)
     assert (tiled["sites"]["site"].diff("site") > 0).all()  # row-major cell order, whatever the tiles
+
+
+def _task_calibration(store: EnsembleStore, operators: list[str], region: dict) -> xr.Dataset:
+    """The region's simulated backscatter as its task holds it at its end: its own sites only."""
+    calibration = store.read("calibration")[[f"{label}_simulated_backscatter" for label in operators]].load()
+    if "site" in region:
+        return calibration.isel(site=region["site"])
+    rows, columns = np.divmod(calibration["site"].values.astype(int), store.read("open_loop").sizes["x"])
+    inside = [(index >= region[dim].start) & (index < region[dim].stop) for dim, index in (("y", rows), ("x", columns))]
+    return calibration.isel(site=np.flatnonzero(inside[0] & inside[1]))
+
+
+@pytest.mark.parametrize("layout", ["sites", "grid"])
+def test_tiles_scored_during_the_run_from_their_own_fits_give_the_same_tree(site_store, tmp_path, layout):
+    """The engine scores a task's tile when the task ends (the runs' groups not yet complete, the
+    network's calibration group not yet written); pooled with tiles scored from the finished
+    store, the tree is the whole store's."""
+    if layout == "sites":
+        store, operators = site_store, ["wcm", "svr", "sm"]
+        n_sites = store.read("open_loop").sizes["site"]
+        tiles = [{"site": slice(0, 1)}, {"site": slice(1, 3)}, {"site": slice(3, n_sites)}]
+    else:
+        store, operators = EnsembleStore(write_grid_store(tmp_path / "grid.zarr", calibration=True)), ["wcm", "svr"]
+        tiles = [{"y": slice(y, y + 2), "x": slice(x, x + 3)} for y in range(0, 5, 2) for x in range(0, 7, 3)]
+    whole = validate_store(store, operators, min_samples=20)
+    assert "forward" in whole.children
+    scored = {
+        index: score_tile(str(store.path), operators, 20, tiles[index], calibration=_task_calibration(store, operators, tiles[index]), during_run=True)
+        for index in range(0, len(tiles), 2)
+    }
+    assert_trees_identical(whole, validate_store(store, operators, min_samples=20, tiles=tiles, scored=scored))
 
 
 def test_presence_check_finds_missing_chunks_and_decoding_finds_flipped_bytes(site_store, tmp_path):
