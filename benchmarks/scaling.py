@@ -11,7 +11,9 @@ and measures, side by side in one invocation:
 
 * wall time of the whole run (source build, truth run, both runs, validation, store writes);
 * member-cell-days per second: ``members x cells x days x 2 runs / wall``;
-* parallel efficiency ``T(1 worker) / (N T(N workers))``;
+* parallel efficiency ``T(1 worker) / (N T(N workers))``, each N-worker run against the 1-worker
+  run of the same round (``--repeats R`` alternates the worker counts R times; the median
+  efficiency over the rounds is printed below the table);
 * CPU seconds of the client and its workers (user + system, psutil, polled), of it the client's
   (the driver's serial part: planning, calibration table, validation), and the rate per
   CPU-second, which a shared machine's load does not inflate as it does the wall time;
@@ -31,6 +33,7 @@ import argparse
 import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -146,25 +149,45 @@ def run_case(cells: int, workers: int, members: int, kernel: str, directory: Pat
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| cells | workers | wall (s) | CPU (s) | of it client (s) | M member-cell-days/s | per CPU-s | parallel efficiency | peak RSS per worker (MB) | client peak (MB) | store (MB) | load avg |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| cells | workers | round | wall (s) | CPU (s) | of it client (s) | M member-cell-days/s | per CPU-s | parallel efficiency | peak RSS per worker (MB) | client peak (MB) | store (MB) | load avg |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    single = {r["cells"]: r["wall"] for r in results if r["workers"] == 1}
+    single = {(r["cells"], r["repeat"]): r["wall"] for r in results if r["workers"] == 1}
     for r in results:
-        efficiency = single[r["cells"]] / (r["workers"] * r["wall"]) if r["cells"] in single else float("nan")
+        key = (r["cells"], r["repeat"])  # the 1-worker run of the same round: side by side
+        efficiency = single[key] / (r["workers"] * r["wall"]) if key in single else float("nan")
         lines.append(
-            f"| {r['cells']:,} | {r['workers']} | {r['wall']:.1f} | {r['cpu']:.0f} | {r['client_cpu']:.0f} | {r['rate'] / 1e6:.2f} | "
+            f"| {r['cells']:,} | {r['workers']} | {r['repeat'] + 1} | {r['wall']:.1f} | {r['cpu']:.0f} | {r['client_cpu']:.0f} | {r['rate'] / 1e6:.2f} | "
             f"{r['rate'] * r['wall'] / max(r['cpu'], 1e-9) / 1e6:.2f} | {efficiency:.0%} | "
             f"{r['worker_peak'] / 2**20:.0f} | {r['client_peak'] / 2**20:.0f} | {r['store'] / 2**20:.0f} | {r['load']:.1f} |"
         )
     return "\n".join(lines)
 
 
+def efficiencies(results: list[dict]) -> str:
+    """Median parallel efficiency per tile and worker count over the rounds (each round's runs side by side)."""
+    single = {(r["cells"], r["repeat"]): r["wall"] for r in results if r["workers"] == 1}
+    lines = []
+    for cells in sorted({r["cells"] for r in results}):
+        for workers in sorted({r["workers"] for r in results if r["workers"] > 1 and r["cells"] == cells}):
+            values = [single[(cells, r["repeat"])] / (workers * r["wall"]) for r in results
+                      if r["cells"] == cells and r["workers"] == workers and (cells, r["repeat"]) in single]
+            if values:
+                lines.append(f"* {cells:,} cells, {workers} workers: parallel efficiency median {statistics.median(values):.1%} "
+                             f"over {len(values)} round(s) (range {min(values):.1%}-{max(values):.1%})")
+    return "\n".join(lines)
+
+
+def _median_run(runs: list[dict]) -> list[dict]:
+    """The run of median wall time (the lower one of an even count), as a one-element list; [] for none."""
+    return [sorted(runs, key=lambda r: r["wall"])[(len(runs) - 1) // 2]] if runs else []
+
+
 def europe(results: list[dict], svr_cost_ratio: float) -> str:
-    """Projection from the largest tile's 1-worker (per-core) rate and its store size."""
+    """Projection from the largest tile's 1-worker (per-core) rate and its store size (the median round)."""
     largest = max(r["cells"] for r in results)
-    per_core = [r for r in results if r["cells"] == largest and r["workers"] == 1]
-    parallel = [r for r in results if r["cells"] == largest and r["workers"] > 1]
+    per_core = _median_run([r for r in results if r["cells"] == largest and r["workers"] == 1])
+    parallel = _median_run([r for r in results if r["cells"] == largest and r["workers"] > 1])
     base = per_core[0] if per_core else parallel[0]
     rate_per_core = base["rate"] / base["workers"]
     efficiency = (per_core[0]["wall"] / (parallel[0]["workers"] * parallel[0]["wall"])) if per_core and parallel else 1.0
@@ -201,6 +224,7 @@ def main() -> None:
     parser.add_argument("--no-warm-up", dest="warm_up", action="store_false", help="skip the untimed run that fills numba's cache")
     parser.add_argument("--europe", action="store_true", help="print the Europe projection from the largest tile")
     parser.add_argument("--svr-cost-ratio", type=float, default=1.5, help="cost of a DA-SVR run relative to an open-loop run")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds of every worker count, alternated (the machine is noisy)")
     args = parser.parse_args()
     extra = ["--sites-per-task", str(args.sites_per_task)] if args.sites_per_task else []
     results = []
@@ -208,12 +232,15 @@ def main() -> None:
         if args.warm_up:  # numba compiles (and caches on disk) the kernels once, outside the timed runs
             run_case(WARM_UP_CELLS, 1, args.members, args.kernel, Path(tmp), [])
         for cells in args.cells:
-            for workers in args.workers:
-                result = run_case(cells, workers, args.members, args.kernel, Path(tmp), extra)
-                print(f"# {result}", file=sys.stderr, flush=True)
-                results.append(result)
+            for repeat in range(args.repeats):
+                for workers in args.workers:
+                    result = run_case(cells, workers, args.members, args.kernel, Path(tmp), extra) | {"repeat": repeat}
+                    print(f"# {result}", file=sys.stderr, flush=True)
+                    results.append(result)
     print(f"## Scaling: open loop + DA-WCM, {args.members} members x {DAYS} days, `--workers` {args.workers}\n")
     print(table(results))
+    print()
+    print(efficiencies(results))
     if args.europe:
         print()
         print(europe(results, args.svr_cost_ratio))
