@@ -311,7 +311,8 @@ def run_task(
     """
     built, store = experiment.built(), EnsembleStore(store_path)
     TaskRunner(built, task, store, report).run()
-    return task.index, score_own_tile(built, task, store)
+    del built  # a deferred chunk's inputs and model, freed before the tile is read back and scored
+    return task.index, score_own_tile(experiment, task, store)
 
 
 def score_own_tile(experiment: Experiment, task: Task, store: EnsembleStore) -> Any:
