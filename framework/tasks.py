@@ -16,6 +16,7 @@ day per :meth:`ChunkRun.step_day`, for callers that drive the experiment day by 
 
 from __future__ import annotations
 
+import ctypes
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -312,7 +313,21 @@ def run_task(
     built, store = experiment.built(), EnsembleStore(store_path)
     TaskRunner(built, task, store, report).run()
     del built  # a deferred chunk's inputs and model, freed before the tile is read back and scored
-    return task.index, score_own_tile(experiment, task, store)
+    scores = score_own_tile(experiment, task, store)
+    return_freed_memory()
+    return task.index, scores
+
+
+def return_freed_memory() -> None:
+    """Give the memory freed by a task back to the system (glibc's ``malloc_trim``; nothing
+    elsewhere).  A task's day-by-day arrays below glibc's mmap threshold (32 MiB on a local
+    cluster's workers: ``engine.WORKER_MALLOC``) come from the heap, and their freed blocks,
+    fragmented by small long-lived allocations, stay resident: without this a worker's peak grew
+    with the number of tasks it had run (docs/scale.md, "Worker memory")."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)  # the process's own symbols: libc's on Linux
+    except (OSError, AttributeError):  # not glibc (macOS, musl): the allocator returns memory its own way
+        pass
 
 
 def score_own_tile(experiment: Experiment, task: Task, store: EnsembleStore) -> Any:
