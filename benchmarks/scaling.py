@@ -147,15 +147,19 @@ def run_case(cells: int, workers: int, members: int, kernel: str, directory: Pat
     return result
 
 
+def _paired_efficiency(run: dict, results: list[dict]) -> float:
+    """``T1 / (N TN)`` of ``run`` against the 1-worker run of the same tile and round (NaN without one)."""
+    single = [r["wall"] for r in results if r["workers"] == 1 and (r["cells"], r["repeat"]) == (run["cells"], run["repeat"])]
+    return single[0] / (run["workers"] * run["wall"]) if single else float("nan")
+
+
 def table(results: list[dict]) -> str:
     lines = [
         "| cells | workers | round | wall (s) | CPU (s) | of it client (s) | M member-cell-days/s | per CPU-s | parallel efficiency | peak RSS per worker (MB) | client peak (MB) | store (MB) | load avg |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    single = {(r["cells"], r["repeat"]): r["wall"] for r in results if r["workers"] == 1}
     for r in results:
-        key = (r["cells"], r["repeat"])  # the 1-worker run of the same round: side by side
-        efficiency = single[key] / (r["workers"] * r["wall"]) if key in single else float("nan")
+        efficiency = _paired_efficiency(r, results)
         lines.append(
             f"| {r['cells']:,} | {r['workers']} | {r['repeat'] + 1} | {r['wall']:.1f} | {r['cpu']:.0f} | {r['client_cpu']:.0f} | {r['rate'] / 1e6:.2f} | "
             f"{r['rate'] * r['wall'] / max(r['cpu'], 1e-9) / 1e6:.2f} | {efficiency:.0%} | "
@@ -166,12 +170,11 @@ def table(results: list[dict]) -> str:
 
 def efficiencies(results: list[dict]) -> str:
     """Median parallel efficiency per tile and worker count over the rounds (each round's runs side by side)."""
-    single = {(r["cells"], r["repeat"]): r["wall"] for r in results if r["workers"] == 1}
     lines = []
     for cells in sorted({r["cells"] for r in results}):
         for workers in sorted({r["workers"] for r in results if r["workers"] > 1 and r["cells"] == cells}):
-            values = [single[(cells, r["repeat"])] / (workers * r["wall"]) for r in results
-                      if r["cells"] == cells and r["workers"] == workers and (cells, r["repeat"]) in single]
+            paired = [_paired_efficiency(r, results) for r in results if r["cells"] == cells and r["workers"] == workers]
+            values = [value for value in paired if value == value]  # NaN: no 1-worker run in that round
             if values:
                 lines.append(f"* {cells:,} cells, {workers} workers: parallel efficiency median {statistics.median(values):.1%} "
                              f"over {len(values)} round(s) (range {min(values):.1%}-{max(values):.1%})")

@@ -90,6 +90,7 @@ def run_experiment(
     network_groups = ["spinup_state"] + (["calibration"] if experiment.operators else [])
     if store.is_complete:
         return store
+    scored: dict[int, Any] = {}  # the validation scores of the tiles of the tasks run now
     with _executor(workers, scheduler, client) as pool:
         if not all(store.group_complete(name) for name in region_groups + network_groups):
             n_workers = 1 if pool is None else max(1, len(pool.scheduler_info().get("workers", {})))
@@ -99,8 +100,6 @@ def run_experiment(
             for name in region_groups:
                 if not store.group_complete(name):
                     store_regions.finish_group(store, name)
-        else:
-            scored = {}
         _finalize(experiment, store, layout, records, pool, scored)
     return store
 
@@ -318,7 +317,7 @@ def _finalize(
         store.write_dataset("calibration", _assemble_calibration(experiment, records), fill=simulated)
     if not store.group_complete("validation"):
         tiles = [task.region for task in layout.tasks(int(records.plan()["sites_per_task"]))] if records.exists() else None
-        known = {"scored": dict(scored)} if scored and tiles is not None else {}
+        known = {"scored": scored} if scored and tiles is not None else {}
         validation = experiment._validate(store, labels, tiles=tiles, mapper=_tile_mapper(pool), **known)  # gridded stores by land cell
         if isinstance(validation, xr.DataTree):  # tidy tables, one sub-group per dimension set
             store.write_tree("validation", validation)
